@@ -1,0 +1,3 @@
+from garment.cli import main
+
+main()

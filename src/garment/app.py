@@ -1,0 +1,121 @@
+"""`create_app()`: routers, the middleware chain and the lifespan of the HTTP process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from garment import __version__
+from garment.config import Settings, get_settings
+from garment.platform import health, meta
+from garment.platform.http.handlers import install_exception_handlers
+from garment.platform.http.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
+from garment.platform.http.openapi import install_openapi
+from garment.platform.logging import configure_logging
+from garment.runtime import Runtime
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """
+Garment.id platform API: central auth, billing and tenancy (Core API) and the tenant runtime
+(Tenant API, `/api/v1/tenant/*`).
+
+Every error is `application/problem+json` with a stable `code` and the `request_id` that equals the
+`X-Request-ID` response header. Send `Accept-Language: en` for English messages (Indonesian is
+the default). The error catalogue is at `GET /api/v1/meta/errors`.
+"""
+
+
+def api_router() -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX)
+    router.include_router(meta.router)
+    return router
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    background: bool | None = None,
+    announce: bool = False,
+) -> FastAPI:
+    """The ASGI application.
+
+    With `runtime` (tests, benchmarks) the caller owns it; otherwise the lifespan creates one from
+    `settings`, starting the embedded PostgreSQL when no database is configured, and closes it
+    (stopping that PostgreSQL) on shutdown. `background` runs the outbox relay and a job worker in
+    this process; it defaults to `jobs.in_process_worker`.
+    """
+    settings = settings or (runtime.settings if runtime else get_settings())
+    run_background = settings.jobs.in_process_worker if background is None else background
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = runtime is None
+        active = runtime or await Runtime.create(settings)
+        app.state.runtime = active
+        if owned and run_background:
+            active.start_background(worker=True)
+        if announce:
+            print_welcome(active)
+        try:
+            yield
+        finally:
+            if owned:
+                await active.close()
+
+    app = FastAPI(
+        title="Garment.id API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    if runtime is not None:
+        app.state.runtime = runtime
+    install_exception_handlers(app)
+    app.include_router(health.router)
+    app.include_router(api_router())
+    if settings.http.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.http.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
+        )
+    app.add_middleware(RequestContextMiddleware, trusted_proxies=settings.http.trusted_proxies)
+    install_openapi(app)
+    return app
+
+
+def print_welcome(runtime: Runtime) -> None:
+    """Tell a newcomer where to go (printed once the server is ready to serve)."""
+    settings = runtime.settings
+    base = f"http://{settings.http.host}:{settings.http.port}"
+    lines = [
+        "",
+        "Garment.id is running.",
+        f"  API docs      {base}/docs",
+        f"  Readiness     {base}/readyz",
+        f"  Error codes   {base}{API_PREFIX}/meta/errors",
+    ]
+    if runtime.embedded is not None:
+        lines.append(f"  Database      embedded PostgreSQL in {runtime.embedded.pgdata}")
+    lines.append(f"  Mail          files in {settings.mail.directory.resolve()}")
+    lines.extend(runtime.announcements)
+    lines.append("  Stop          Ctrl-C (stops the embedded PostgreSQL too)")
+    print("\n".join(lines) + "\n", flush=True)
+
+
+def create_app_from_env() -> FastAPI:
+    """uvicorn factory entry point (`uvicorn --factory garment.app:create_app_from_env`)."""
+    settings = get_settings()
+    configure_logging(settings.log)
+    return create_app(settings)

@@ -1,0 +1,53 @@
+"""The Typer application and helpers every command group shares."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from garment.config import Settings, get_settings
+from garment.platform.logging import configure_logging
+from garment.runtime import Runtime
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="garment",
+    help="Garment.id platform backend: serve the API, run workers, migrate and operate.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    pretty_exceptions_show_locals=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def load_cli_settings(*, service: bool = False) -> Settings:
+    """Settings for a command. Services (serve, worker) log JSON lines as configured; operator
+    commands print only warnings and errors, readably, so their own output stays legible."""
+    try:
+        settings = get_settings()
+    except Exception as exc:  # pydantic's message names the key and the problem
+        err_console.print(f"[red]Invalid configuration:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    configure_logging(settings.log, quiet=not service)
+    return settings
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coroutine)
+
+
+async def with_runtime(
+    settings: Settings, action: Callable[[Runtime], Awaitable[T]], *, migrate: bool | None = False
+) -> T:
+    """Run `action` with a runtime, closing it (and any embedded server we started) after."""
+    runtime = await Runtime.create(settings, migrate=migrate)
+    try:
+        return await action(runtime)
+    finally:
+        await runtime.close()

@@ -1,0 +1,250 @@
+"""Typed configuration for every process (server, worker, CLI).
+
+Sources, highest precedence first: explicit keyword arguments, environment variables
+(`GARMENT_` prefix, `__` between a section and its key, e.g. `GARMENT_AUTH__SESSION_IDLE_DAYS`),
+the TOML file (`garment.toml` in the working directory, or the path in `GARMENT_CONFIG_FILE`),
+then the defaults below. Every default works on the embedded PostgreSQL, so a fresh checkout
+needs no configuration at all. `docs/18-config-reference.md` is generated from this module.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_FILE_ENV = "GARMENT_CONFIG_FILE"
+DEFAULT_CONFIG_FILE = "garment.toml"
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class MailBackend(StrEnum):
+    FILE = "file"
+    SMTP = "smtp"
+
+
+class HttpSettings(BaseModel):
+    host: str = Field("127.0.0.1", description="Interface `garment serve` binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port `garment serve` listens on.")
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Base URL users reach the API at; used in mails and printed by `make run`.",
+    )
+    frontend_url: str = Field(
+        "http://127.0.0.1:3000",
+        description="Front-end base URL; links in mails (verify email, reset password) point here.",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed by CORS. Empty disables CORS headers entirely.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Proxy addresses whose X-Forwarded-For is trusted for the client IP "
+        "(rate limits and activity records). Empty trusts nobody.",
+    )
+
+
+class JobSettings(BaseModel):
+    worker_concurrency: int = Field(
+        4, ge=1, le=64, description="Jobs one worker process runs at the same time."
+    )
+    in_process_worker: bool = Field(
+        True,
+        description="`garment serve` also runs a worker and the outbox relay in the server "
+        "process (turn off when dedicated `garment worker` processes run).",
+    )
+    outbox_poll_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="How often the outbox relay looks for undelivered events when nothing "
+        "nudged it. Lower means faster recovery after a crash, more idle queries.",
+    )
+    outbox_max_attempts: int = Field(
+        12,
+        ge=1,
+        description="Delivery attempts per event listener before the delivery is parked as "
+        "`dead` (kept for `garment events list --dead` and a manual retry).",
+    )
+    outbox_lease_seconds: int = Field(
+        60,
+        ge=5,
+        description="How long a relay may hold an event before another relay assumes it "
+        "crashed and delivers the event again.",
+    )
+
+
+class MailSettings(BaseModel):
+    backend: MailBackend = Field(
+        MailBackend.FILE,
+        description="`file` writes each mail under `mail.directory` and logs it; `smtp` sends it.",
+    )
+    directory: Path = Field(
+        Path(".garment/mail"), description="Folder the `file` backend writes mails into."
+    )
+    sender: str = Field(
+        "Garment.id <no-reply@garment.local>", description="From address of every mail."
+    )
+    smtp_host: str = Field("127.0.0.1", description="SMTP server host (smtp backend).")
+    smtp_port: int = Field(587, description="SMTP server port (smtp backend).")
+    smtp_username: str | None = Field(None, description="SMTP user, when the server needs one.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password. Secret.")
+    smtp_starttls: bool = Field(True, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_timeout_seconds: float = Field(10.0, description="SMTP connect and send timeout.")
+
+
+class LogSettings(BaseModel):
+    level: str = Field("INFO", description="Minimum log level (DEBUG, INFO, WARNING, ERROR).")
+    json_output: bool = Field(
+        True,
+        description="One JSON object per line (for log shippers). False prints readable lines.",
+    )
+
+
+class RateLimitSettings(BaseModel):
+    enabled: bool = Field(True, description="Apply rate limits at all.")
+    storage_url: str = Field(
+        "memory://",
+        description="`limits` storage. `memory://` is per process; use `redis://...` when "
+        "several processes must share counters.",
+    )
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="GARMENT_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    environment: Environment = Field(
+        Environment.DEVELOPMENT,
+        description="`production` refuses unsafe defaults (embedded database, file mail, "
+        "demo data).",
+    )
+    data_dir: Path = Field(
+        Path(".garment"),
+        description="Working data of this installation: embedded PostgreSQL data, mail files, "
+        "signing keys when not configured.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="Central database URL for the application role. Unset: an embedded "
+        "PostgreSQL is started under `data_dir/pgdata` with a central database and a "
+        "`default` cluster.",
+    )
+    database_migration_url: str | None = Field(
+        None,
+        description="Central database URL of the owner role that runs migrations. Defaults to "
+        "`database_url`. Grants go to the user of `database_url`.",
+    )
+    clusters: dict[str, str] = Field(
+        default_factory=dict,
+        description="Tenant clusters as key -> URL of the application role "
+        '(`GARMENT_CLUSTERS=\'{"default": "postgresql://..."}\'`). Connection strings are '
+        "config, not data; the cluster registry refers to them by key.",
+    )
+    cluster_migration_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="Owner-role URL per cluster key for the tenant migrations. Defaults to the "
+        "key's entry in `clusters`.",
+    )
+    auto_migrate: bool | None = Field(
+        None,
+        description="Migrate central and every cluster when the server starts. Unset means "
+        "on for the embedded database and off for a configured one.",
+    )
+    db_pool_size: int = Field(10, ge=1, description="Connections kept per database pool.")
+    db_max_overflow: int = Field(10, ge=0, description="Extra connections a pool may open.")
+    db_statement_timeout_ms: int = Field(
+        15_000,
+        ge=0,
+        description="statement_timeout of application connections (0 = none); stops a runaway "
+        "query from holding a connection forever.",
+    )
+    demo_data: bool | None = Field(
+        None,
+        description="Seed demo data (a demo admin and tenant) on start. Unset means on for the "
+        "embedded database and never for a configured one.",
+    )
+    http: HttpSettings = Field(default_factory=HttpSettings, description="HTTP server.")
+    jobs: JobSettings = Field(default_factory=JobSettings, description="Jobs and the outbox.")
+    mail: MailSettings = Field(default_factory=MailSettings, description="Outgoing mail.")
+    log: LogSettings = Field(default_factory=LogSettings, description="Logging.")
+    rate_limit: RateLimitSettings = Field(
+        default_factory=RateLimitSettings, description="Rate limiting."
+    )
+
+    @field_validator("database_url", "database_migration_url")
+    @classmethod
+    def _must_be_postgres(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(POSTGRES_SCHEMES):
+            raise ValueError("must be a postgresql:// URL")
+        return value
+
+    @field_validator("clusters", "cluster_migration_urls")
+    @classmethod
+    def _cluster_urls_must_be_postgres(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, url in value.items():
+            if not url.startswith(POSTGRES_SCHEMES):
+                raise ValueError(f"cluster {key!r}: must be a postgresql:// URL")
+        return value
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def should_auto_migrate(self) -> bool:
+        return self.uses_embedded_database if self.auto_migrate is None else self.auto_migrate
+
+    @property
+    def should_seed_demo_data(self) -> bool:
+        if self.environment is Environment.PRODUCTION:
+            return False
+        return self.uses_embedded_database if self.demo_data is None else self.demo_data
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE))
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+            file_secret_settings,
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Fresh settings with explicit overrides on top (tests and CLI options)."""
+    return Settings(**overrides)

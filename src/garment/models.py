@@ -1,0 +1,17 @@
+"""Imports every context's models so each metadata is complete (for Alembic and checks)."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+from garment.platform.db import CentralBase, TenantBase
+
+
+def central_metadata() -> MetaData:
+    import garment.platform.events  # noqa: F401  (outbox tables)
+
+    return CentralBase.metadata
+
+
+def tenant_metadata() -> MetaData:
+    return TenantBase.metadata

@@ -1,0 +1,163 @@
+"""Database engines, the declarative bases and the unit of work.
+
+The request (or job) owns the transaction: `Database.transaction()` commits when the block ends
+and rolls back on any exception. Services only flush, so they compose inside one transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import DateTime, MetaData, text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql import func
+
+# Deterministic constraint names keep migrations reviewable and diffs clean.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class CentralBase(DeclarativeBase):
+    """Tables of the central database."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+class TenantBase(DeclarativeBase):
+    """Tenant-scoped tables that live on every cluster (RLS-bound)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        server_default=func.now(), default=utcnow, onupdate=utcnow
+    )
+
+
+def driver_url(url: str, driver: str) -> str:
+    """`postgresql://…` with the SQLAlchemy driver named (`asyncpg` or `psycopg`)."""
+    _, _, rest = url.partition("://")
+    return f"postgresql+{driver}://{rest}"
+
+
+def plain_url(url: str) -> str:
+    """A libpq-style URL (no SQLAlchemy driver suffix) for asyncpg and psql."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme.split('+')[0]}://{rest}"
+
+
+def url_username(url: str) -> str | None:
+    return urlsplit(plain_url(url)).username
+
+
+def url_database(url: str) -> str:
+    return urlsplit(plain_url(url)).path.lstrip("/")
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced, for logs and `config show`."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":********@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+@dataclass(frozen=True, slots=True)
+class PoolOptions:
+    pool_size: int = 10
+    max_overflow: int = 10
+    statement_timeout_ms: int = 15_000
+    application_name: str = "garment"
+
+
+def create_engine(url: str, options: PoolOptions | None = None) -> AsyncEngine:
+    options = options or PoolOptions()
+    server_settings = {"application_name": options.application_name}
+    if options.statement_timeout_ms:
+        server_settings["statement_timeout"] = str(options.statement_timeout_ms)
+    return create_async_engine(
+        driver_url(url, "asyncpg"),
+        pool_size=options.pool_size,
+        max_overflow=options.max_overflow,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args={"server_settings": server_settings, "timeout": 5},
+    )
+
+
+AfterCommitHook = Callable[[AsyncSession], None]
+
+
+@dataclass
+class Database:
+    """One database (central or a cluster): its engine and its transactions."""
+
+    name: str
+    engine: AsyncEngine
+    after_commit_hooks: list[AfterCommitHook] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session whose work commits when the block ends and rolls back on error."""
+        async with self.sessionmaker() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+        self._run_after_commit(session)
+
+    def _run_after_commit(self, session: AsyncSession) -> None:
+        for hook in self.after_commit_hooks:
+            hook(session)
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("select 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def pool_stats(engine: AsyncEngine) -> dict[str, Any]:
+    pool: Any = engine.pool
+    return {
+        "size": pool.size(),
+        "checked_out": pool.checkedout(),
+        "overflow": pool.overflow(),
+        "checked_in": pool.checkedin(),
+    }

@@ -1,0 +1,63 @@
+"""The embedded PostgreSQL that makes a fresh checkout run with no configuration.
+
+`pgserver` ships a real PostgreSQL 16 in a wheel. It listens on a Unix socket inside the data
+directory only (no TCP port to collide with), and as root it runs the server as an unprivileged
+`pgserver` user. Several of our processes (server, worker, CLI) may share one data directory: the
+last one to detach stops the server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+logger = logging.getLogger(__name__)
+
+
+class EmbeddedPostgres:
+    def __init__(self, pgdata: Path) -> None:
+        self.pgdata = pgdata.resolve()
+        self._server: Any = None
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def start(self) -> str:
+        """Start (or attach to) the server and return a superuser URL."""
+        if self._server is None:
+            self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+            self._forget_dead_handles()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                from pgserver import postgres_server
+
+                self._server = postgres_server.get_server(self.pgdata, cleanup_mode="stop")
+        return str(self._server.get_uri("postgres"))
+
+    def stop(self) -> None:
+        """Detach; stops PostgreSQL cleanly (fast shutdown) when no other process uses it."""
+        if self._server is None:
+            return
+        server, self._server = self._server, None
+        server.cleanup()
+
+    def _forget_dead_handles(self) -> None:
+        """pgserver counts attached processes in a file; a crashed process never detaches, and
+        would keep the server from ever stopping. Drop pids that no longer run."""
+        handles = self.pgdata / ".handle_pids.json"
+        if not handles.exists():
+            return
+        try:
+            pids = json.loads(handles.read_text())
+        except (OSError, ValueError):
+            pids = []
+        alive = [pid for pid in pids if pid != os.getpid() and psutil.pid_exists(pid)]
+        if alive != pids:
+            handles.write_text(json.dumps(alive))

@@ -1,0 +1,124 @@
+"""The outermost middleware: request context, request log line, metrics and the last-resort 500.
+
+Written as plain ASGI (not BaseHTTPMiddleware) so it adds no task or stream copy per request.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from ipaddress import ip_address, ip_network
+
+import structlog
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from garment.platform.context import (
+    RequestContext,
+    current_context,
+    parse_accept_language,
+    reset_context,
+    set_context,
+)
+from garment.platform.errors import INTERNAL_ERROR
+from garment.platform.http.problem import problem_response
+from garment.platform.metrics import HTTP_LATENCY, HTTP_REQUESTS
+
+logger = structlog.get_logger("garment.http")
+
+REQUEST_ID_HEADER = "X-Request-ID"
+ERROR_CODE_SCOPE_KEY = "garment.error_code"
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+UNMATCHED_ROUTE = "<unmatched>"
+
+
+def accepted_request_id(value: str | None) -> str:
+    """Echo a caller's id when it is safe to log and return; otherwise mint one."""
+    if value and _SAFE_REQUEST_ID.match(value):
+        return value
+    return uuid.uuid4().hex
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, trusted_proxies: list[str] | None = None) -> None:
+        self.app = app
+        self.trusted_networks = [ip_network(proxy, strict=False) for proxy in trusted_proxies or []]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        context = RequestContext(
+            request_id=accepted_request_id(headers.get("x-request-id")),
+            locale=parse_accept_language(headers.get("accept-language")),
+            client_ip=self.client_ip(scope, headers),
+            user_agent=(headers.get("user-agent") or "")[:512] or None,
+        )
+        token = set_context(context)
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_request_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                response_headers = MutableHeaders(scope=message)
+                response_headers[REQUEST_ID_HEADER] = context.request_id
+                response_headers.add_vary_header("Accept-Language")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_request_id)
+        except Exception:
+            logger.exception("request.crashed", method=scope["method"], path=scope["path"])
+            if not response_started:
+                response = problem_response(INTERNAL_ERROR, instance=scope["path"])
+                await response(scope, receive, send_with_request_id)
+            status = 500
+            scope[ERROR_CODE_SCOPE_KEY] = INTERNAL_ERROR.code
+        finally:
+            self.record(scope, status, time.perf_counter() - started)
+            reset_context(token)
+
+    def record(self, scope: Scope, status: int, duration: float) -> None:
+        route = scope.get("route")
+        route_path = getattr(route, "path", None) or UNMATCHED_ROUTE
+        method = scope["method"]
+        HTTP_REQUESTS.labels(method, route_path, str(status)).inc()
+        HTTP_LATENCY.labels(method, route_path).observe(duration)
+        context = current_context()
+        logger.info(
+            "request",
+            method=method,
+            path=scope["path"],
+            route=route_path,
+            status=status,
+            duration_ms=round(duration * 1000, 2),
+            code=scope.get(ERROR_CODE_SCOPE_KEY),
+            client_ip=context.client_ip,
+            user_id=str(context.user_id) if context.user_id else None,
+            tenant_id=str(context.tenant_id) if context.tenant_id else None,
+        )
+
+    def client_ip(self, scope: Scope, headers: Headers) -> str | None:
+        client = scope.get("client")
+        peer: str | None = str(client[0]) if client else None
+        forwarded = headers.get("x-forwarded-for")
+        if not forwarded or not peer or not self._is_trusted(peer):
+            return peer
+        # The right-most address not belonging to a trusted proxy is the real client.
+        for candidate in reversed([part.strip() for part in forwarded.split(",")]):
+            if not self._is_trusted(candidate):
+                return candidate
+        return peer
+
+    def _is_trusted(self, address: str) -> bool:
+        try:
+            parsed = ip_address(address)
+        except ValueError:
+            return False
+        return any(parsed in network for network in self.trusted_networks)

@@ -1,0 +1,78 @@
+"""structlog configuration: one JSON object per line, enriched with the request context.
+
+Standard-library loggers (uvicorn, alembic, sqlalchemy) are routed through the same renderer so
+an operator greps one format. Secrets never reach here: callers log identifiers, not tokens.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import structlog
+from structlog.typing import EventDict, WrappedLogger
+
+from garment.config import LogSettings
+from garment.platform.context import active_context
+
+
+def add_request_context(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    context = active_context()
+    if context is None:
+        return event_dict
+    event_dict.setdefault("request_id", context.request_id)
+    if context.user_id is not None:
+        event_dict.setdefault("user_id", str(context.user_id))
+    if context.tenant_id is not None:
+        event_dict.setdefault("tenant_id", str(context.tenant_id))
+    return event_dict
+
+
+def configure_logging(settings: LogSettings, *, quiet: bool = False) -> None:
+    """`quiet` (operator commands) shows warnings and errors only, as readable lines."""
+    level = logging.getLevelNamesMapping().get(settings.level.upper(), logging.INFO)
+    if quiet:
+        level = max(level, logging.WARNING)
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        add_request_context,
+    ]
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if settings.json_output and not quiet
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[
+            *shared,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # uvicorn's access log would duplicate our request line; its error log stays.
+    logging.getLogger("uvicorn.access").handlers[:] = []
+    logging.getLogger("uvicorn.access").propagate = False
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(max(level, logging.INFO))

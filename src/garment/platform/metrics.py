@@ -1,0 +1,51 @@
+"""Prometheus metrics. Route labels use the route template, never the raw path, so a scan of
+random URLs cannot blow up the number of series."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+HTTP_REQUESTS = Counter(
+    "garment_http_requests_total",
+    "HTTP requests by route and status",
+    ["method", "route", "status"],
+)
+HTTP_LATENCY = Histogram(
+    "garment_http_request_duration_seconds",
+    "HTTP request duration by route",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+OUTBOX_EVENTS = Gauge("garment_outbox_events", "Outbox events by state", ["state"])
+JOBS = Gauge("garment_jobs", "Jobs in the queue by status", ["status"])
+JOB_RUNS = Counter(
+    "garment_job_runs_total", "Job executions by task and outcome", ["task", "outcome"]
+)
+DB_POOL = Gauge(
+    "garment_db_pool_connections", "Pool connections by database and state", ["database", "state"]
+)
+DB_UP = Gauge(
+    "garment_db_up", "1 when the database answered the last readiness check", ["database"]
+)
+
+Refresher = Callable[[], Awaitable[None]]
+
+
+class MetricsExporter:
+    """Gauges that need a database read are refreshed when /metrics is scraped."""
+
+    def __init__(self) -> None:
+        self.refreshers: list[Refresher] = []
+
+    def add_refresher(self, refresher: Refresher) -> None:
+        self.refreshers.append(refresher)
+
+    async def render(self) -> tuple[bytes, str]:
+        for refresher in self.refreshers:
+            try:
+                await refresher()
+            except Exception:  # noqa: S112 - a scrape must answer even when one source fails
+                continue
+        return generate_latest(), CONTENT_TYPE_LATEST

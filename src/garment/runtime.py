@@ -1,0 +1,206 @@
+"""The composition root: everything a process (server, worker, CLI command) holds for its life.
+
+`Runtime.create()` resolves where the databases are (starting the embedded PostgreSQL when
+nothing is configured), migrates when asked, and builds the engines, the mailer, the outbox relay
+and the job queue. Background loops (relay, worker) start only when the process wants them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from garment.config import Settings
+from garment.platform import jobs as jobs_module
+from garment.platform.db import Database, PoolOptions, create_engine, pool_stats
+from garment.platform.dbsetup import (
+    EMBEDDED_LAYOUT,
+    DatabaseTarget,
+    Targets,
+    ensure_layout,
+    targets_from_settings,
+)
+from garment.platform.embedded import EmbeddedPostgres
+from garment.platform.events import OutboxRelay, RelayOptions, events, outbox_backlog
+from garment.platform.jobs import JobQueue
+from garment.platform.mail.mailer import Mailer, create_mailer
+from garment.platform.metrics import DB_POOL, JOBS, OUTBOX_EVENTS, MetricsExporter
+from garment.platform.migrations import MigrationResult, Tree, upgrade
+
+logger = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterMigration:
+    key: str
+    result: MigrationResult | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationReport:
+    central: MigrationResult
+    clusters: list[ClusterMigration] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(cluster.error is None for cluster in self.clusters)
+
+
+def migrate_central(target: DatabaseTarget) -> MigrationResult:
+    return upgrade(Tree.CENTRAL, target.owner_url, target.app_role)
+
+
+def migrate_cluster(target: DatabaseTarget) -> ClusterMigration:
+    """One cluster's tenant tree; a failure is reported, not raised, so others still run."""
+    try:
+        return ClusterMigration(
+            target.key, upgrade(Tree.TENANT, target.owner_url, target.app_role), None
+        )
+    except Exception as exc:
+        logger.exception("migrate.cluster_failed", cluster=target.key)
+        return ClusterMigration(target.key, None, f"{type(exc).__name__}: {exc}")
+
+
+def migrate_all(
+    targets: Targets, on_cluster_done: Callable[[ClusterMigration], None] | None = None
+) -> MigrationReport:
+    central = migrate_central(targets.central)
+    clusters = []
+    for target in targets.clusters.values():
+        outcome = migrate_cluster(target)
+        clusters.append(outcome)
+        if on_cluster_done is not None:
+            on_cluster_done(outcome)
+    return MigrationReport(central=central, clusters=clusters)
+
+
+async def resolve_targets(settings: Settings) -> tuple[Targets, EmbeddedPostgres | None]:
+    """Where the databases are; starts (or attaches to) the embedded server when unconfigured."""
+    if not settings.uses_embedded_database:
+        return targets_from_settings(settings), None
+    embedded = EmbeddedPostgres(settings.data_dir / "pgdata")
+    superuser_url = await asyncio.to_thread(embedded.start)
+    try:
+        targets = await asyncio.to_thread(ensure_layout, superuser_url, EMBEDDED_LAYOUT)
+    except BaseException:
+        await asyncio.to_thread(embedded.stop)
+        raise
+    return targets, embedded
+
+
+class Runtime:
+    def __init__(
+        self, settings: Settings, targets: Targets, *, embedded: EmbeddedPostgres | None = None
+    ) -> None:
+        self.settings = settings
+        self.targets = targets
+        self.embedded = embedded
+        pool = PoolOptions(
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
+        )
+        self.central = Database("central", create_engine(targets.central.app_url, pool))
+        self.clusters: dict[str, Database] = {
+            key: Database(key, create_engine(target.app_url, pool))
+            for key, target in targets.clusters.items()
+        }
+        self.mailer: Mailer = create_mailer(settings.mail)
+        self.relay = OutboxRelay(
+            self.central,
+            events,
+            services=self,
+            options=RelayOptions(
+                lease_seconds=settings.jobs.outbox_lease_seconds,
+                max_attempts=settings.jobs.outbox_max_attempts,
+                poll_seconds=settings.jobs.outbox_poll_seconds,
+            ),
+        )
+        self.central.after_commit_hooks.append(self.relay.after_commit)
+        self.jobs = JobQueue(targets.central.app_url, jobs_module.tasks, services=self)
+        self.metrics = MetricsExporter()
+        self.metrics.add_refresher(self._refresh_metrics)
+        self.announcements: list[str] = []
+        self._background: list[asyncio.Task[None]] = []
+        self._closers: list[Callable[[], Awaitable[None]]] = []
+
+    @classmethod
+    async def create(cls, settings: Settings, *, migrate: bool | None = None) -> Runtime:
+        targets, embedded = await resolve_targets(settings)
+        try:
+            if settings.should_auto_migrate if migrate is None else migrate:
+                report = await asyncio.to_thread(migrate_all, targets)
+                logger.info(
+                    "migrate.done",
+                    central=report.central.after,
+                    clusters={
+                        c.key: c.result.after if c.result else c.error for c in report.clusters
+                    },
+                )
+            runtime = cls(settings, targets, embedded=embedded)
+            await runtime.jobs.open()
+        except BaseException:
+            if embedded is not None:
+                await asyncio.to_thread(embedded.stop)
+            raise
+        return runtime
+
+    def start_background(self, *, worker: bool = True) -> None:
+        """The outbox relay and (optionally) a job worker, as tasks of this process."""
+        self._spawn("outbox-relay", self.relay.run_forever())
+        if worker:
+            self._spawn("job-worker", self.jobs.run_worker(self.settings.jobs.worker_concurrency))
+
+    def _spawn(self, name: str, coroutine: Awaitable[None]) -> None:
+        async def guarded() -> None:
+            try:
+                await coroutine
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("background.crashed", task=name)
+
+        self._background.append(asyncio.create_task(guarded(), name=name))
+
+    def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
+        self._closers.append(closer)
+
+    async def close(self) -> None:
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._background.clear()
+        for closer in reversed(self._closers):
+            with contextlib.suppress(Exception):
+                await closer()
+        await self.jobs.close()
+        for database in [self.central, *self.clusters.values()]:
+            await database.dispose()
+        if self.embedded is not None:
+            await asyncio.to_thread(self.embedded.stop)
+            self.embedded = None
+
+    async def _refresh_metrics(self) -> None:
+        async with self.central.transaction() as session:
+            backlog = await outbox_backlog(session)
+        for state, count in backlog.items():
+            OUTBOX_EVENTS.labels(state).set(count)
+        for status, count in (await self.jobs.counts()).items():
+            JOBS.labels(status).set(count)
+        for database in [self.central, *self.clusters.values()]:
+            for state, value in pool_stats(database.engine).items():
+                DB_POOL.labels(database.name, state).set(value)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "embedded": self.embedded is not None,
+            "clusters": sorted(self.clusters),
+        }

@@ -1,0 +1,199 @@
+"""Test infrastructure: real PostgreSQL, uniquely named databases, dropped afterwards.
+
+The PostgreSQL at 127.0.0.1:5432 is used when it answers (trust auth, user postgres); otherwise an
+embedded one is started from `pgserver` for the session. Each session (each xdist worker) creates
+its own owner and application roles, a central database and two cluster databases, migrates them
+once, and drops everything at the end. Tests isolate themselves with unique data (emails, slugs),
+so they never depend on the databases being empty.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from fastapi import FastAPI
+
+# Tests never read a developer's configuration.
+for _name in [name for name in os.environ if name.startswith("GARMENT_")]:
+    del os.environ[_name]
+os.environ["GARMENT_CONFIG_FILE"] = "/nonexistent/garment.toml"
+
+from garment.app import create_app  # noqa: E402
+from garment.config import Environment, Settings  # noqa: E402
+from garment.platform.dbsetup import (  # noqa: E402
+    DatabaseLayout,
+    Targets,
+    drop_layout,
+    ensure_layout,
+)
+from garment.platform.embedded import EmbeddedPostgres  # noqa: E402
+from garment.runtime import Runtime, migrate_all  # noqa: E402
+
+LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+CLUSTER_KEYS = ("default", "secondary")
+
+
+def local_server_answers() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            pass
+        with psycopg.connect(LOCAL_SERVER, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+        return True
+    except (OSError, psycopg.Error):
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_superuser_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if local_server_answers():
+        yield LOCAL_SERVER
+        return
+    embedded = EmbeddedPostgres(tmp_path_factory.mktemp("embedded") / "pgdata")
+    url = embedded.start()
+    try:
+        yield url
+    finally:
+        embedded.stop()
+
+
+def unique_layout(prefix: str = "gt") -> DatabaseLayout:
+    suffix = uuid.uuid4().hex[:10]
+    return DatabaseLayout(
+        owner_role=f"{prefix}_owner_{suffix}",
+        app_role=f"{prefix}_app_{suffix}",
+        central_database=f"{prefix}_central_{suffix}",
+        cluster_databases={key: f"{prefix}_cluster_{key}_{suffix}" for key in CLUSTER_KEYS},
+    )
+
+
+@dataclass
+class LayoutFactory:
+    """Creates extra uniquely named layouts (e.g. to migrate from empty) and drops them."""
+
+    superuser_url: str
+    created: list[DatabaseLayout]
+
+    def __call__(self, prefix: str = "gx") -> tuple[DatabaseLayout, Targets]:
+        layout = unique_layout(prefix)
+        self.created.append(layout)
+        return layout, ensure_layout(self.superuser_url, layout)
+
+
+@pytest.fixture(scope="session")
+def layout_factory(pg_superuser_url: str) -> Iterator[LayoutFactory]:
+    factory = LayoutFactory(pg_superuser_url, [])
+    try:
+        yield factory
+    finally:
+        for layout in factory.created:
+            drop_layout(pg_superuser_url, layout)
+
+
+@pytest.fixture(scope="session")
+def layout_and_targets(layout_factory: LayoutFactory) -> tuple[DatabaseLayout, Targets]:
+    layout, targets = layout_factory("gt")
+    migrate_all(targets)
+    return layout, targets
+
+
+@pytest.fixture(scope="session")
+def targets(layout_and_targets: tuple[DatabaseLayout, Targets]) -> Targets:
+    return layout_and_targets[1]
+
+
+def settings_for(targets: Targets, mail_dir: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "environment": Environment.TEST,
+        "database_url": targets.central.app_url,
+        "database_migration_url": targets.central.owner_url,
+        "clusters": {key: target.app_url for key, target in targets.clusters.items()},
+        "cluster_migration_urls": {
+            key: target.owner_url for key, target in targets.clusters.items()
+        },
+        "auto_migrate": False,
+        "demo_data": False,
+        "mail": {"directory": mail_dir},
+        "jobs": {"in_process_worker": False},
+        "log": {"json_output": True, "level": "WARNING"},
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def mail_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("mail")
+
+
+@pytest.fixture(scope="session")
+def settings(targets: Targets, mail_dir: Path) -> Settings:
+    return settings_for(targets, mail_dir)
+
+
+@pytest.fixture(scope="session")
+async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    active = await Runtime.create(settings, migrate=False)
+    try:
+        yield active
+    finally:
+        await active.close()
+
+
+@pytest.fixture(scope="session")
+def app(runtime: Runtime) -> FastAPI:
+    return create_app(runtime=runtime)
+
+
+def make_client(app: FastAPI) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with make_client(app) as http:
+        yield http
+
+
+@dataclass
+class StoppableServer:
+    """A separate embedded PostgreSQL a test may stop to simulate an outage."""
+
+    embedded: EmbeddedPostgres
+    superuser_url: str
+
+    def stop(self) -> None:
+        self.embedded.stop()
+
+    def start(self) -> str:
+        self.superuser_url = self.embedded.start()
+        return self.superuser_url
+
+
+@pytest.fixture
+def stoppable_server_factory(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[[], StoppableServer]]:
+    servers: list[StoppableServer] = []
+
+    def start() -> StoppableServer:
+        # Short path: Unix socket paths are limited to ~107 bytes.
+        embedded = EmbeddedPostgres(tmp_path_factory.mktemp("pg", numbered=True) / "d")
+        server = StoppableServer(embedded, embedded.start())
+        servers.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in servers:
+            server.stop()
