@@ -110,9 +110,13 @@ def targets(layout_and_targets: tuple[DatabaseLayout, Targets]) -> Targets:
     return layout_and_targets[1]
 
 
+TEST_SECRET_KEY = "test-only-key-encryption-key-0123456789abcdef"
+
+
 def settings_for(targets: Targets, mail_dir: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "environment": Environment.TEST,
+        "data_dir": mail_dir.parent / f"data-{uuid.uuid4().hex[:8]}",
         "database_url": targets.central.app_url,
         "database_migration_url": targets.central.owner_url,
         "clusters": {key: target.app_url for key, target in targets.clusters.items()},
@@ -124,6 +128,12 @@ def settings_for(targets: Targets, mail_dir: Path, **overrides: object) -> Setti
         "mail": {"directory": mail_dir},
         "jobs": {"in_process_worker": False},
         "log": {"json_output": True, "level": "WARNING"},
+        # Every test request comes from the same client address; the limits have their own tests.
+        "auth": {
+            "secret_key": TEST_SECRET_KEY,
+            "ip_rate_limit": "100000/minute",
+            "email_rate_limit": "100000/hour",
+        },
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

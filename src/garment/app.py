@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from garment import __version__
+from garment.central.auth import router as auth_router
 from garment.config import Settings, get_settings
 from garment.platform import health, meta
 from garment.platform.http.handlers import install_exception_handlers
@@ -32,6 +33,8 @@ the default). The error catalogue is at `GET /api/v1/meta/errors`.
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     router.include_router(meta.router)
+    router.include_router(auth_router.router)
+    router.include_router(auth_router.admin_router)
     return router
 
 
@@ -41,6 +44,7 @@ def create_app(
     runtime: Runtime | None = None,
     background: bool | None = None,
     announce: bool = False,
+    listen: tuple[str, int] | None = None,
 ) -> FastAPI:
     """The ASGI application.
 
@@ -60,7 +64,7 @@ def create_app(
         if owned and run_background:
             active.start_background(worker=True)
         if announce:
-            print_welcome(active)
+            print_welcome(active, listen or (settings.http.host, settings.http.port))
         try:
             yield
         finally:
@@ -81,6 +85,7 @@ def create_app(
     install_exception_handlers(app)
     app.include_router(health.router)
     app.include_router(api_router())
+    app.include_router(auth_router.jwks_router)
     if settings.http.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -95,10 +100,11 @@ def create_app(
     return app
 
 
-def print_welcome(runtime: Runtime) -> None:
+def print_welcome(runtime: Runtime, listen: tuple[str, int]) -> None:
     """Tell a newcomer where to go (printed once the server is ready to serve)."""
     settings = runtime.settings
-    base = f"http://{settings.http.host}:{settings.http.port}"
+    host, port = listen
+    base = f"http://{host}:{port}"
     lines = [
         "",
         "Garment.id is running.",
@@ -108,7 +114,8 @@ def print_welcome(runtime: Runtime) -> None:
     ]
     if runtime.embedded is not None:
         lines.append(f"  Database      embedded PostgreSQL in {runtime.embedded.pgdata}")
-    lines.append(f"  Mail          files in {settings.mail.directory.resolve()}")
+    if settings.mail.backend.value == "file":
+        lines.append(f"  Mail          files in {settings.mail_directory.resolve()}")
     lines.extend(runtime.announcements)
     lines.append("  Stop          Ctrl-C (stops the embedded PostgreSQL too)")
     print("\n".join(lines) + "\n", flush=True)

@@ -79,8 +79,23 @@ class JobSettings(BaseModel):
     outbox_max_attempts: int = Field(
         12,
         ge=1,
-        description="Delivery attempts per event listener before the delivery is parked as "
-        "`dead` (kept for `garment events list --dead` and a manual retry).",
+        description="Delivery rounds per event (each claim of the event, including a re-claim "
+        "after a relay died) before the event is parked as dead; dead events are kept for "
+        "`garment events list --dead` and `garment events retry`.",
+    )
+    outbox_retention_days: int = Field(
+        7, ge=1, description="Delivered events are purged after this many days."
+    )
+    heartbeat_timeout_seconds: float = Field(
+        30.0,
+        gt=1,
+        description="A running job whose worker has not sent a heartbeat for this long is "
+        "considered dead and run again (crash recovery delay).",
+    )
+    dequeue_timeout_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="How long an idle worker waits for a notification before polling the queue.",
     )
     outbox_lease_seconds: int = Field(
         60,
@@ -95,8 +110,8 @@ class MailSettings(BaseModel):
         MailBackend.FILE,
         description="`file` writes each mail under `mail.directory` and logs it; `smtp` sends it.",
     )
-    directory: Path = Field(
-        Path(".garment/mail"), description="Folder the `file` backend writes mails into."
+    directory: Path | None = Field(
+        None, description="Folder the `file` backend writes mails into (default: `data_dir/mail`)."
     )
     sender: str = Field(
         "Garment.id <no-reply@garment.local>", description="From address of every mail."
@@ -114,6 +129,88 @@ class LogSettings(BaseModel):
     json_output: bool = Field(
         True,
         description="One JSON object per line (for log shippers). False prints readable lines.",
+    )
+
+
+class AuthSettings(BaseModel):
+    issuer: str = Field("https://garment.id", description="`iss` of every access token.")
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Key-encryption key for signing keys, MFA secrets and the refresh grace "
+        "cache. Secret. Unset in development: generated once into `data_dir/secret_key`; "
+        "required in production. Changing it makes stored signing keys and MFA secrets "
+        "unreadable.",
+    )
+    access_token_minutes: int = Field(10, ge=1, le=60, description="Access token lifetime.")
+    refresh_token_days: int = Field(
+        30,
+        ge=1,
+        description="Refresh token lifetime; each rotation slides it, up to the "
+        "session's absolute lifetime.",
+    )
+    session_idle_days: int = Field(
+        30, ge=1, description="A session unused this long expires, whatever its tokens say."
+    )
+    session_absolute_days: int = Field(
+        90, ge=1, description="A session ends this long after login regardless of rotation."
+    )
+    refresh_reuse_grace_seconds: int = Field(
+        10,
+        ge=0,
+        le=120,
+        description="Window in which the immediate parent refresh token, presented again from "
+        "the same device, returns the same successor pair (parallel tabs, lost responses) "
+        "instead of counting as a replay. 0 disables the grace.",
+    )
+    clock_skew_seconds: int = Field(
+        30, ge=0, le=300, description="Leeway for `exp`/`nbf`/`iat` when verifying tokens."
+    )
+    reauth_minutes: int = Field(
+        10,
+        ge=1,
+        description="Sensitive changes (MFA, revoking other sessions) need a login or "
+        "`POST /auth/reauth` this recent.",
+    )
+    password_min_length: int = Field(
+        8, ge=8, le=64, description="Minimum password length (15 recommended without MFA)."
+    )
+    password_max_length: int = Field(
+        128, ge=64, le=1024, description="Maximum password length (NIST: at least 64)."
+    )
+    email_verification_hours: int = Field(48, ge=1, description="Verification link lifetime.")
+    password_reset_minutes: int = Field(30, ge=5, description="Password reset link lifetime.")
+    login_max_failures: int = Field(
+        5, ge=1, description="Failed logins per account within the window before a lockout."
+    )
+    login_failure_window_minutes: int = Field(
+        15, ge=1, description="Window in which failed logins are counted."
+    )
+    lockout_minutes: int = Field(15, ge=1, description="How long a locked account waits.")
+    ip_rate_limit: str = Field(
+        "60/minute",
+        description="Requests per client IP to each auth endpoint (`limits` notation); over it "
+        "answers 429 RATE_LIMITED.",
+    )
+    email_rate_limit: str = Field(
+        "5/hour",
+        description="Verification and reset mails per address (`limits` notation).",
+    )
+    argon2_memory_kib: int = Field(
+        19_456, ge=8, description="argon2id memory cost (OWASP: 19 MiB with t=2, p=1)."
+    )
+    argon2_time_cost: int = Field(2, ge=1, description="argon2id iterations.")
+    argon2_parallelism: int = Field(1, ge=1, description="argon2id lanes.")
+    mfa_challenge_minutes: int = Field(5, ge=1, description="Lifetime of an MFA login challenge.")
+    tenant_mismatch_threshold: int = Field(
+        3,
+        ge=1,
+        description="Tenant context mismatches by one user within the window that make the "
+        "activity suspicious (`tenant_mismatch`).",
+    )
+    tenant_mismatch_window_minutes: int = Field(10, ge=1, description="Window for the above.")
+    demo_admin_email: str = Field(
+        "admin@example.com",
+        description="Email of the demo platform admin created on the embedded database.",
     )
 
 
@@ -185,6 +282,7 @@ class Settings(BaseSettings):
         "embedded database and never for a configured one.",
     )
     http: HttpSettings = Field(default_factory=HttpSettings, description="HTTP server.")
+    auth: AuthSettings = Field(default_factory=AuthSettings, description="Central auth.")
     jobs: JobSettings = Field(default_factory=JobSettings, description="Jobs and the outbox.")
     mail: MailSettings = Field(default_factory=MailSettings, description="Outgoing mail.")
     log: LogSettings = Field(default_factory=LogSettings, description="Logging.")
@@ -206,6 +304,23 @@ class Settings(BaseSettings):
             if not url.startswith(POSTGRES_SCHEMES):
                 raise ValueError(f"cluster {key!r}: must be a postgresql:// URL")
         return value
+
+    @property
+    def mail_directory(self) -> Path:
+        return self.mail.directory or self.data_dir / "mail"
+
+    def production_problems(self) -> list[str]:
+        """Defaults that are fine for development and refused in production."""
+        if self.environment is not Environment.PRODUCTION:
+            return []
+        problems = []
+        if self.uses_embedded_database:
+            problems.append("no database_url: the embedded PostgreSQL is for development only")
+        if self.mail.backend is MailBackend.FILE:
+            problems.append("mail.backend is `file`: configure SMTP")
+        if self.auth.secret_key is None:
+            problems.append("auth.secret_key is not set")
+        return problems
 
     @property
     def uses_embedded_database(self) -> bool:

@@ -8,6 +8,7 @@ from garment.platform.db import CentralBase, TenantBase
 
 
 def central_metadata() -> MetaData:
+    import garment.central.auth.models
     import garment.platform.events  # noqa: F401  (outbox tables)
 
     return CentralBase.metadata

@@ -11,11 +11,15 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import structlog
 
+from garment.central.auth.component import AuthComponents
+from garment.central.auth.service import AuthService
 from garment.config import Settings
+from garment.contexts import register_contexts
 from garment.platform import jobs as jobs_module
 from garment.platform.db import Database, PoolOptions, create_engine, pool_stats
 from garment.platform.dbsetup import (
@@ -27,10 +31,11 @@ from garment.platform.dbsetup import (
 )
 from garment.platform.embedded import EmbeddedPostgres
 from garment.platform.events import OutboxRelay, RelayOptions, events, outbox_backlog
-from garment.platform.jobs import JobQueue
+from garment.platform.jobs import JobQueue, WorkerOptions
 from garment.platform.mail.mailer import Mailer, create_mailer
 from garment.platform.metrics import DB_POOL, JOBS, OUTBOX_EVENTS, MetricsExporter
 from garment.platform.migrations import MigrationResult, Tree, upgrade
+from garment.platform.ratelimit import RateLimiter
 
 logger = structlog.get_logger(__name__)
 
@@ -94,6 +99,10 @@ async def resolve_targets(settings: Settings) -> tuple[Targets, EmbeddedPostgres
     return targets, embedded
 
 
+class UnsafeConfiguration(RuntimeError):
+    pass
+
+
 class Runtime:
     def __init__(
         self, settings: Settings, targets: Targets, *, embedded: EmbeddedPostgres | None = None
@@ -111,7 +120,10 @@ class Runtime:
             key: Database(key, create_engine(target.app_url, pool))
             for key, target in targets.clusters.items()
         }
-        self.mailer: Mailer = create_mailer(settings.mail)
+        register_contexts()
+        self.mailer: Mailer = create_mailer(settings.mail, settings.mail_directory)
+        self.limiter = RateLimiter(settings.rate_limit)
+        self.auth = AuthService(AuthComponents.build(settings, self.central, self.limiter))
         self.relay = OutboxRelay(
             self.central,
             events,
@@ -123,7 +135,15 @@ class Runtime:
             ),
         )
         self.central.after_commit_hooks.append(self.relay.after_commit)
-        self.jobs = JobQueue(targets.central.app_url, jobs_module.tasks, services=self)
+        self.jobs = JobQueue(
+            targets.central.app_url,
+            jobs_module.tasks,
+            services=self,
+            options=WorkerOptions(
+                heartbeat_timeout=timedelta(seconds=settings.jobs.heartbeat_timeout_seconds),
+                dequeue_timeout=timedelta(seconds=settings.jobs.dequeue_timeout_seconds),
+            ),
+        )
         self.metrics = MetricsExporter()
         self.metrics.add_refresher(self._refresh_metrics)
         self.announcements: list[str] = []
@@ -132,6 +152,9 @@ class Runtime:
 
     @classmethod
     async def create(cls, settings: Settings, *, migrate: bool | None = None) -> Runtime:
+        problems = settings.production_problems()
+        if problems:
+            raise UnsafeConfiguration("refusing to start in production: " + "; ".join(problems))
         targets, embedded = await resolve_targets(settings)
         try:
             if settings.should_auto_migrate if migrate is None else migrate:
@@ -145,6 +168,9 @@ class Runtime:
                 )
             runtime = cls(settings, targets, embedded=embedded)
             await runtime.jobs.open()
+            await runtime.auth.components.keys.ensure_loaded()
+            if settings.should_seed_demo_data:
+                await runtime.seed_demo_data()
         except BaseException:
             if embedded is not None:
                 await asyncio.to_thread(embedded.stop)
@@ -187,6 +213,16 @@ class Runtime:
         if self.embedded is not None:
             await asyncio.to_thread(self.embedded.stop)
             self.embedded = None
+
+    async def seed_demo_data(self) -> None:
+        """The newcomer path (embedded database only): a demo admin to log in with."""
+        from garment.central.auth.demo import ensure_demo_admin
+
+        email, password = await ensure_demo_admin(self)
+        self.announcements.append(f"  Demo admin    {email}")
+        if password:
+            where = self.settings.data_dir / "demo-admin-password"
+            self.announcements.append(f"  Password      {password}   (also in {where})")
 
     async def _refresh_metrics(self) -> None:
         async with self.central.transaction() as session:

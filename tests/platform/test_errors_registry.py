@@ -63,9 +63,13 @@ def test_every_code_speaks_both_languages() -> None:
         assert placeholders_id == placeholders_en, spec.code
 
 
-def test_missing_parameters_never_break_rendering() -> None:
-    assert "{retry_after}" in AUTH_ACCOUNT_LOCKED.message(Locale.EN, {})
+def test_missing_parameters_read_naturally_instead_of_leaking_placeholders() -> None:
+    assert AUTH_ACCOUNT_LOCKED.message(Locale.EN, {}).endswith("Try again in a few seconds.")
+    assert AUTH_ACCOUNT_LOCKED.message(Locale.ID, {}).endswith("Coba lagi dalam beberapa detik.")
     assert "30" in AUTH_ACCOUNT_LOCKED.message(Locale.ID, {"retry_after": 30})
+    for spec in registered_errors():
+        for locale in Locale:
+            assert "{" not in spec.message(locale), spec.code
 
 
 def test_redefining_a_code_with_another_status_fails() -> None:

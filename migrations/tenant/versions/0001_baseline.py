@@ -1,4 +1,4 @@
-"""Baseline of the tenant tree: the helper every row-level security policy calls.
+"""Baseline of the tenant tree: the common root every cluster starts from.
 
 Revision ID: 0001_baseline
 Revises:
@@ -17,7 +17,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     # Tenant tables arrive with the tenancy capability; every cluster starts at this revision so
-    # `garment clusters migrate` has a common root. Nothing here reads or writes tenant rows.
+    # `garment migrate` has a common root. Nothing here reads or writes tenant rows.
     op.execute("COMMENT ON SCHEMA public IS 'Garment.id tenant cluster'")
 
 

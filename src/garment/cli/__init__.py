@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from garment.cli import config_cmd, docs_cmd, doctor, migrate, serve, worker  # noqa: F401
+from garment.cli import (  # noqa: F401
+    auth_cmd,
+    config_cmd,
+    docs_cmd,
+    doctor,
+    migrate,
+    queue_cmd,
+    serve,
+    worker,
+)
 from garment.cli.base import app
 
 __all__ = ["app", "main"]

@@ -38,7 +38,7 @@ def config_findings(settings: Settings) -> list[Finding]:
             Finding(
                 "mail",
                 "fail" if production else "ok",
-                f"file backend writing to {settings.mail.directory}",
+                f"file backend writing to {settings.mail_directory}",
             )
         )
     if not settings.uses_embedded_database and not settings.clusters:

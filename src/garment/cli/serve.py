@@ -27,11 +27,12 @@ def serve(
     `.garment/pgdata`, migrates, seeds demo data and prints where to go; Ctrl-C stops it all."""
     settings = load_cli_settings(service=True)
     settings.jobs.in_process_worker = worker and settings.jobs.in_process_worker
-    application = create_app(settings, announce=True)
+    bind = (host or settings.http.host, port or settings.http.port)
+    application = create_app(settings, announce=True, listen=bind)
     uvicorn.run(
         application,
-        host=host or settings.http.host,
-        port=port or settings.http.port,
+        host=bind[0],
+        port=bind[1],
         log_config=None,
         access_log=False,
         proxy_headers=False,

@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql import func
 
+from garment.platform.errors import AppError
+
 # Deterministic constraint names keep migrations reviewable and diffs clean.
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -135,10 +137,17 @@ class Database:
         async with self.sessionmaker() as session:
             try:
                 yield session
+            except AppError as error:
+                if not error.keep_changes:
+                    await session.rollback()
+                    raise
                 await session.commit()
+                self._run_after_commit(session)
+                raise
             except BaseException:
                 await session.rollback()
                 raise
+            await session.commit()
         self._run_after_commit(session)
 
     def _run_after_commit(self, session: AsyncSession) -> None:

@@ -26,13 +26,25 @@ class ErrorSpec:
 
     def message(self, locale: Locale, params: Mapping[str, Any] | None = None) -> str:
         template = self.message_id if locale is Locale.ID else self.message_en
-        if not params:
-            return template
         try:
-            return template.format(**params)
-        except (KeyError, IndexError, ValueError):
-            # A missing parameter must never turn an expected error into a 500.
+            return template.format_map(_ParamsWithFallback(params or {}, locale))
+        except (IndexError, ValueError):
+            # A malformed parameter must never turn an expected error into a 500.
             return template
+
+
+# What a message says when its raiser (or the framework) gave no value for a parameter.
+_PARAM_FALLBACKS = {"retry_after": ("beberapa", "a few")}
+
+
+class _ParamsWithFallback(dict[str, Any]):
+    def __init__(self, params: Mapping[str, Any], locale: Locale) -> None:
+        super().__init__(params)
+        self.locale = locale
+
+    def __missing__(self, key: str) -> str:
+        indonesian, english = _PARAM_FALLBACKS.get(key, ("…", "…"))
+        return indonesian if self.locale is Locale.ID else english
 
 
 _REGISTRY: dict[str, ErrorSpec] = {}
@@ -80,9 +92,14 @@ class AppError(Exception):
         errors: Mapping[str, list[str]] | None = None,
         headers: Mapping[str, str] | None = None,
         extra: Mapping[str, Any] | None = None,
+        keep_changes: bool = False,
     ) -> None:
         super().__init__(spec.code)
         self.spec = spec
+        # Security outcomes (a revoked token family, a lockout counter, an activity row) must
+        # persist even though the caller receives an error: the transaction commits instead of
+        # rolling back when this is set.
+        self.keep_changes = keep_changes
         self.params = dict(params or {})
         self.errors = dict(errors) if errors else None
         self.headers = dict(headers or {})

@@ -27,7 +27,7 @@ from typing import Any, ClassVar, TypeVar
 
 import structlog
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, select, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -277,9 +277,22 @@ class OutboxRelay:
             )
             return [ClaimedEvent(**row._mapping) for row in rows]
 
+    async def _renew_lease(self, event: ClaimedEvent) -> None:
+        """A batch is delivered event by event; each gets a fresh lease when its turn comes, so
+        a slow batch is not mistaken for a dead relay."""
+        async with self.database.transaction() as session:
+            await session.execute(
+                text(
+                    "UPDATE outbox_events SET locked_until = now() + make_interval(secs => :lease)"
+                    " WHERE id = :id"
+                ),
+                {"id": event.id, "lease": self.options.lease_seconds},
+            )
+
     async def _deliver(self, event: ClaimedEvent) -> None:
         token = set_context(RequestContext(request_id=event.request_id or uuid.uuid4().hex))
         try:
+            await self._renew_lease(event)
             log = logger.bind(event_name=event.name, event_id=str(event.event_id))
             failures: list[str] = []
             done = await self._delivered_listeners(event.event_id)
@@ -402,3 +415,36 @@ async def outbox_backlog(session: AsyncSession) -> dict[str, int]:
         )
     ).one()
     return {"pending": int(row.pending), "dead": int(row.dead)}
+
+
+async def dead_events(session: AsyncSession, limit: int = 100) -> list[OutboxEvent]:
+    statement = (
+        select(OutboxEvent)
+        .where(OutboxEvent.dead_at.is_not(None))
+        .order_by(OutboxEvent.id.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(statement)).scalars().all())
+
+
+async def retry_dead_events(session: AsyncSession, event_ids: list[int]) -> int:
+    """Give dead events a fresh set of attempts (after fixing what made their listener fail)."""
+    result = await session.execute(
+        text(
+            "UPDATE outbox_events SET dead_at = NULL, attempts = 0, available_at = now(), "
+            "locked_until = NULL WHERE dead_at IS NOT NULL AND id = ANY(:ids)"
+        ),
+        {"ids": event_ids},
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def purge_delivered(session: AsyncSession, older_than_days: int) -> int:
+    result = await session.execute(
+        text(
+            "DELETE FROM outbox_events WHERE delivered_at IS NOT NULL "
+            "AND delivered_at < now() - make_interval(days => :days)"
+        ),
+        {"days": older_than_days},
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -254,7 +254,7 @@ class JobQueue:
                 executor_factory=_retrying(spec),
             )(self._job_runner(spec))
         for periodic in self.registry.periodic:
-            worker.schedule(f"every:{periodic.task}", periodic.cron)(
+            worker.schedule(f"every:{periodic.cron}:{periodic.task}", periodic.cron)(
                 self._periodic_enqueuer(periodic)
             )
         return worker
@@ -283,7 +283,9 @@ class JobQueue:
     def _periodic_enqueuer(self, periodic: PeriodicSpec) -> Callable[[Schedule], Awaitable[None]]:
         async def enqueue_periodic(_: Schedule) -> None:
             # The dedupe key keeps one pending run: a slow run is not stacked up on itself.
-            await self.enqueue(periodic.task, periodic.payload, dedupe_key=f"every:{periodic.task}")
+            await self.enqueue(
+                periodic.task, periodic.payload, dedupe_key=f"every:{periodic.cron}:{periodic.task}"
+            )
 
         return enqueue_periodic
 

@@ -40,6 +40,26 @@ def accepted_request_id(value: str | None) -> str:
     return uuid.uuid4().hex
 
 
+def route_template(scope: Scope) -> str:
+    """The matched route's full template (`/api/v1/auth/sessions/{session_id}`).
+
+    A route inside an included router knows only its own part of the path; our router prefixes
+    carry no parameters, so the prefix is whatever precedes the part the route matches.
+    """
+    route = scope.get("route")
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    if not template:
+        return UNMATCHED_ROUTE
+    path: str = scope.get("path", "")
+    regex = getattr(route, "path_regex", None)
+    if regex is None or regex.match(path):
+        return str(template)
+    for index in range(1, len(path)):
+        if path[index] == "/" and regex.match(path[index:]):
+            return path[:index] + str(template)
+    return str(template)
+
+
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, trusted_proxies: list[str] | None = None) -> None:
         self.app = app
@@ -85,8 +105,7 @@ class RequestContextMiddleware:
             reset_context(token)
 
     def record(self, scope: Scope, status: int, duration: float) -> None:
-        route = scope.get("route")
-        route_path = getattr(route, "path", None) or UNMATCHED_ROUTE
+        route_path = route_template(scope)
         method = scope["method"]
         HTTP_REQUESTS.labels(method, route_path, str(status)).inc()
         HTTP_LATENCY.labels(method, route_path).observe(duration)

@@ -80,6 +80,9 @@ def problem_response(
         spec, instance=instance, params=params, errors=errors, extra=extra, status=status
     )
     response_headers = {"Content-Language": current_context().locale.value, **(headers or {})}
+    retry_after = (params or {}).get("retry_after")
+    if retry_after is not None and "Retry-After" not in response_headers:
+        response_headers["Retry-After"] = str(retry_after)
     return ProblemResponse(body, status_code=body["status"], headers=response_headers)
 
 

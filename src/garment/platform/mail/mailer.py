@@ -160,10 +160,11 @@ def build_message(sender: str, to: str, rendered: RenderedMail, locale: Locale) 
     return message
 
 
-def create_mailer(settings: MailSettings) -> Mailer:
+def create_mailer(settings: MailSettings, default_directory: Path | None = None) -> Mailer:
     transport: MailTransport
     if settings.backend is MailBackend.SMTP:
         transport = SmtpTransport(settings)
     else:
-        transport = FileTransport(settings.directory)
+        directory = settings.directory or default_directory or Path(".garment/mail")
+        transport = FileTransport(directory)
     return Mailer(settings, transport, MailTemplates())

@@ -1,0 +1,349 @@
+"""Accounts: registration, email verification, password reset and change, login, lockout.
+
+Nothing here lets a caller learn whether an email has an account: registering an existing
+email, asking for a reset or a verification mail all answer exactly like for a new email (the
+owner is mailed instead), unknown emails are checked against a decoy hash so failed logins take
+the same time, and lockouts count failures per email whether or not it exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from garment.central.auth.activities import ActivityType, SuspiciousReason, record_activity
+from garment.central.auth.component import AuthComponents
+from garment.central.auth.errors import AUTH_LINK_INVALID, AUTH_PASSWORD_INCORRECT
+from garment.central.auth.events import (
+    EmailVerificationRequested,
+    PasswordReset,
+    PasswordResetRequested,
+    RegistrationAttemptedForExistingAccount,
+    UserRegistered,
+)
+from garment.central.auth.models import LoginThrottle, MfaChallenge, OneTimeToken, User
+from garment.central.auth.passwords import password_violations
+from garment.central.auth.sessions import SessionService, TokenPair, fingerprint_hash
+from garment.platform.context import current_context
+from garment.platform.errors import (
+    AUTH_ACCOUNT_LOCKED,
+    AUTH_EMAIL_NOT_VERIFIED,
+    AUTH_INVALID_CREDENTIALS,
+    AUTH_MFA_REQUIRED,
+    VALIDATION_FAILED,
+    AppError,
+)
+from garment.platform.events import publish
+
+VERIFY_EMAIL = "verify_email"
+RESET_PASSWORD = "reset_password"
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def email_hash(email: str) -> str:
+    return hashlib.sha256(normalize_email(email).encode()).hexdigest()
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    user: User
+    tokens: TokenPair
+
+
+class AccountService:
+    def __init__(self, auth: AuthComponents, sessions: SessionService) -> None:
+        self.auth = auth
+        self.settings = auth.settings.auth
+        self.sessions = sessions
+
+    # --- lookups ---------------------------------------------------------------------------
+
+    async def find_by_email(self, session: AsyncSession, email: str) -> User | None:
+        statement = select(User).where(func.lower(User.email) == normalize_email(email))
+        return (await session.execute(statement)).scalar_one_or_none()
+
+    async def get(self, session: AsyncSession, user_id: uuid.UUID) -> User | None:
+        return await session.get(User, user_id)
+
+    def check_password_policy(self, password: str, email: str | None, field: str) -> None:
+        violations = password_violations(password, email, self.settings)
+        if violations:
+            locale = current_context().locale
+            raise AppError(
+                VALIDATION_FAILED,
+                errors={field: [violation.message(locale) for violation in violations]},
+            )
+
+    # --- registration and verification -------------------------------------------------------
+
+    async def register(
+        self, session: AsyncSession, *, email: str, password: str, name: str, locale: str
+    ) -> None:
+        """Same answer, same work, whether or not the email is taken."""
+        self.check_password_policy(password, email, "body.password")
+        password_hash = self.auth.hashing.hash(password)
+        existing = await self.find_by_email(session, email)
+        if existing is not None:
+            await publish(session, RegistrationAttemptedForExistingAccount(user_id=existing.id))
+            return
+        user = User(
+            id=uuid.uuid4(),
+            email=email.strip(),
+            name=name.strip(),
+            locale=locale,
+            password_hash=password_hash,
+            password_changed_at=datetime.now(UTC),
+        )
+        session.add(user)
+        await session.flush()
+        await record_activity(session, ActivityType.REGISTERED, user_id=user.id)
+        await publish(session, UserRegistered(user_id=user.id))
+
+    async def issue_one_time_token(
+        self, session: AsyncSession, user_id: uuid.UUID, purpose: str
+    ) -> str:
+        """A fresh single-use token; earlier unused ones of the same purpose stop working."""
+        lifetime = (
+            timedelta(hours=self.settings.email_verification_hours)
+            if purpose == VERIFY_EMAIL
+            else timedelta(minutes=self.settings.password_reset_minutes)
+        )
+        now = datetime.now(UTC)
+        await session.execute(
+            update(OneTimeToken)
+            .where(
+                OneTimeToken.user_id == user_id,
+                OneTimeToken.purpose == purpose,
+                OneTimeToken.used_at.is_(None),
+            )
+            .values(used_at=now)
+        )
+        raw = secrets.token_urlsafe(32)
+        session.add(
+            OneTimeToken(
+                user_id=user_id,
+                purpose=purpose,
+                token_hash=token_hash(raw),
+                expires_at=now + lifetime,
+            )
+        )
+        await session.flush()
+        return raw
+
+    async def _consume_token(self, session: AsyncSession, raw: str, purpose: str) -> User:
+        now = datetime.now(UTC)
+        row = (
+            await session.execute(
+                select(OneTimeToken)
+                .where(OneTimeToken.token_hash == token_hash(raw), OneTimeToken.purpose == purpose)
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        if row is None or row.used_at is not None or row.expires_at <= now:
+            raise AppError(AUTH_LINK_INVALID)
+        row.used_at = now
+        user = await session.get(User, row.user_id)
+        if user is None:
+            raise AppError(AUTH_LINK_INVALID)
+        return user
+
+    async def verify_email(self, session: AsyncSession, raw_token: str) -> User:
+        user = await self._consume_token(session, raw_token, VERIFY_EMAIL)
+        if user.email_verified_at is None:
+            user.email_verified_at = datetime.now(UTC)
+            await record_activity(session, ActivityType.EMAIL_VERIFIED, user_id=user.id)
+        return user
+
+    async def request_verification_mail(self, session: AsyncSession, email: str) -> None:
+        if not await self._mail_allowed(email, VERIFY_EMAIL):
+            return
+        user = await self.find_by_email(session, email)
+        if user is not None and user.email_verified_at is None:
+            await publish(session, EmailVerificationRequested(user_id=user.id))
+
+    async def _mail_allowed(self, email: str, purpose: str) -> bool:
+        """Per-address mail budget; over it we stay silent rather than reveal anything."""
+        retry = await self.auth.limiter.hit(
+            self.settings.email_rate_limit, "mail", purpose, email_hash(email)
+        )
+        return retry is None
+
+    # --- passwords ---------------------------------------------------------------------------
+
+    async def request_password_reset(self, session: AsyncSession, email: str) -> None:
+        if not await self._mail_allowed(email, RESET_PASSWORD):
+            return
+        user = await self.find_by_email(session, email)
+        if user is not None:
+            await record_activity(session, ActivityType.PASSWORD_RESET_REQUESTED, user_id=user.id)
+            await publish(session, PasswordResetRequested(user_id=user.id))
+
+    async def reset_password(self, session: AsyncSession, raw_token: str, password: str) -> User:
+        user = await self._consume_token(session, raw_token, RESET_PASSWORD)
+        self.check_password_policy(password, user.email, "body.password")
+        self._set_password(user, password)
+        # Whoever reset the password proved control of the mailbox: the account is verified.
+        user.email_verified_at = user.email_verified_at or datetime.now(UTC)
+        revoked = await self.sessions.revoke_all(session, user.id, "password_reset")
+        await session.execute(
+            update(LoginThrottle)
+            .where(LoginThrottle.email_hash == email_hash(user.email))
+            .values(failures=0, locked_until=None)
+        )
+        await record_activity(
+            session,
+            ActivityType.PASSWORD_RESET,
+            user_id=user.id,
+            details={"sessions_revoked": revoked},
+        )
+        await publish(session, PasswordReset(user_id=user.id))
+        return user
+
+    async def change_password(
+        self,
+        session: AsyncSession,
+        user: User,
+        current_session_id: uuid.UUID,
+        current_password: str,
+        new_password: str,
+    ) -> int:
+        if not self.auth.hashing.verify(user.password_hash, current_password):
+            raise AppError(AUTH_PASSWORD_INCORRECT)
+        self.check_password_policy(new_password, user.email, "body.new_password")
+        self._set_password(user, new_password)
+        revoked = await self.sessions.revoke_all(
+            session, user.id, "password_changed", except_session=current_session_id
+        )
+        await record_activity(
+            session,
+            ActivityType.PASSWORD_CHANGED,
+            user_id=user.id,
+            session_id=current_session_id,
+            details={"sessions_revoked": revoked},
+        )
+        return revoked
+
+    def _set_password(self, user: User, password: str) -> None:
+        user.password_hash = self.auth.hashing.hash(password)
+        user.password_changed_at = datetime.now(UTC)
+
+    # --- login -----------------------------------------------------------------------------
+
+    async def login(
+        self, session: AsyncSession, *, email: str, password: str, fingerprint: str | None
+    ) -> LoginResult:
+        """Password step. Raises AUTH_MFA_REQUIRED (with a challenge id) when MFA is on."""
+        await self._refuse_if_locked(session, email)
+        user = await self.find_by_email(session, email)
+        valid = self.auth.hashing.verify(user.password_hash if user else None, password)
+        if not valid or user is None:
+            await self._count_failure(session, email, user)
+            raise AppError(AUTH_INVALID_CREDENTIALS, keep_changes=True)
+        await self._clear_failures(session, email)
+        if self.auth.hashing.needs_rehash(user.password_hash):
+            user.password_hash = self.auth.hashing.hash(password)
+        if user.email_verified_at is None:
+            raise AppError(AUTH_EMAIL_NOT_VERIFIED, keep_changes=True)
+        if user.mfa_enabled:
+            challenge = MfaChallenge(
+                user_id=user.id,
+                fingerprint_hash=fingerprint_hash(fingerprint),
+                expires_at=datetime.now(UTC)
+                + timedelta(minutes=self.settings.mfa_challenge_minutes),
+            )
+            session.add(challenge)
+            await session.flush()
+            raise AppError(
+                AUTH_MFA_REQUIRED,
+                extra={"challenge_id": str(challenge.id), "methods": ["totp", "recovery_code"]},
+                keep_changes=True,
+            )
+        tokens = await self.sessions.start(session, user, fingerprint=fingerprint, amr=["pwd"])
+        return LoginResult(user=user, tokens=tokens)
+
+    async def _refuse_if_locked(self, session: AsyncSession, email: str) -> None:
+        throttle = await session.get(LoginThrottle, email_hash(email))
+        now = datetime.now(UTC)
+        if throttle is not None and throttle.locked_until and throttle.locked_until > now:
+            raise self._locked_error(throttle.locked_until, now)
+
+    def _locked_error(self, locked_until: datetime, now: datetime) -> AppError:
+        retry_after = max(1, int((locked_until - now).total_seconds()) + 1)
+        return AppError(
+            AUTH_ACCOUNT_LOCKED,
+            params={"retry_after": retry_after},
+            headers={"Retry-After": str(retry_after)},
+            extra={"retry_after": retry_after},
+            keep_changes=True,
+        )
+
+    async def _count_failure(self, session: AsyncSession, email: str, user: User | None) -> None:
+        now = datetime.now(UTC)
+        key = email_hash(email)
+        throttle = await session.get(LoginThrottle, key, with_for_update=True)
+        window = timedelta(minutes=self.settings.login_failure_window_minutes)
+        if throttle is None:
+            throttle = LoginThrottle(email_hash=key, failures=0, window_started_at=now)
+            session.add(throttle)
+        elif throttle.window_started_at + window < now:
+            throttle.failures, throttle.window_started_at, throttle.locked_until = 0, now, None
+        throttle.failures += 1
+        user_id = user.id if user else None
+        await record_activity(
+            session,
+            ActivityType.LOGIN_FAILED,
+            user_id=user_id,
+            details={"failures": throttle.failures},
+        )
+        if throttle.failures >= self.settings.login_max_failures:
+            throttle.locked_until = now + timedelta(minutes=self.settings.lockout_minutes)
+            await record_activity(
+                session,
+                ActivityType.ACCOUNT_LOCKED,
+                user_id=user_id,
+                suspicious=SuspiciousReason.BRUTE_FORCE,
+                details={"failures": throttle.failures},
+            )
+            await session.flush()
+            raise self._locked_error(throttle.locked_until, now)
+        await session.flush()
+
+    async def _clear_failures(self, session: AsyncSession, email: str) -> None:
+        throttle = await session.get(LoginThrottle, email_hash(email))
+        if throttle is not None:
+            await session.delete(throttle)
+
+    async def reauthenticate(
+        self, session: AsyncSession, user: User, session_id: uuid.UUID, password: str
+    ) -> None:
+        """Step-up for sensitive changes: the password again, counted like a login attempt."""
+        await self._refuse_if_locked(session, user.email)
+        if not self.auth.hashing.verify(user.password_hash, password):
+            await self._count_failure(session, user.email, user)
+            raise AppError(AUTH_PASSWORD_INCORRECT, keep_changes=True)
+        await self.sessions.mark_authenticated(session, session_id)
+        await record_activity(
+            session, ActivityType.REAUTHENTICATED, user_id=user.id, session_id=session_id
+        )
+
+    async def make_admin(self, session: AsyncSession, email: str) -> User | None:
+        user = await self.find_by_email(session, email)
+        if user is None:
+            return None
+        if not user.is_platform_admin:
+            user.is_platform_admin = True
+            await record_activity(session, ActivityType.ADMIN_GRANTED, user_id=user.id)
+        return user

@@ -1,0 +1,319 @@
+"""Ed25519 signing keys and access tokens (JWT, EdDSA, `kid`, `typ: at+jwt`).
+
+Keys live in `auth_signing_keys`, private halves encrypted with the key-encryption key. The newest
+unretired key signs; `garment auth keys rotate` retires it (it keeps verifying until every token
+it signed has expired) and adds a new one. `/.well-known/jwks.json` publishes every key that may
+still verify, so any JOSE library can check our tokens from the JWKS alone.
+
+Verification is strict: EdDSA only (no `none`, no HS*), a known `kid`, `typ` at+jwt, `iss`,
+`aud`, `exp`/`nbf`/`iat` with `auth.clock_skew_seconds` leeway, and the claims we rely on present.
+Verified tokens are cached until they expire; the session behind them is still checked on every
+request, so a revoked session stops working at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from garment.central.auth.models import SigningKey
+from garment.config import AuthSettings
+from garment.platform.db import Database
+from garment.platform.errors import AUTH_TOKEN_EXPIRED, AUTH_TOKEN_INVALID, AppError
+from garment.platform.secretbox import SecretBox
+
+ALGORITHM = "EdDSA"
+TOKEN_TYPE = "at+jwt"
+AUDIENCE_CORE = "garment-core"
+AUDIENCE_TENANT = "garment-tenant"
+Scope = Literal["central", "tenant"]
+REQUIRED_CLAIMS = ["exp", "iat", "sub", "sid", "jti", "aud", "iss", "scope"]
+RELOAD_INTERVAL_SECONDS = 60.0
+UNKNOWN_KID_RELOAD_SECONDS = 5.0
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _raw_public(key: Ed25519PublicKey) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def _raw_private(key: Ed25519PrivateKey) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return key.private_bytes(
+        serialization.Encoding.Raw,
+        serialization.PrivateFormat.Raw,
+        serialization.NoEncryption(),
+    )
+
+
+def public_jwk(kid: str, key: Ed25519PublicKey) -> dict[str, Any]:
+    return {
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "x": _b64url(_raw_public(key)),
+        "kid": kid,
+        "use": "sig",
+        "alg": ALGORITHM,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedKey:
+    kid: str
+    private_key: Ed25519PrivateKey
+    public_key: Ed25519PublicKey
+    created_at: datetime
+    retired_at: datetime | None
+    verify_until: datetime | None
+    jwk: dict[str, Any]
+
+    def verifies_at(self, moment: datetime) -> bool:
+        return self.verify_until is None or self.verify_until > moment
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    sub: uuid.UUID
+    sid: uuid.UUID
+    jti: str
+    scope: Scope
+    aud: str
+    exp: int
+    iat: int
+    tid: uuid.UUID | None
+    amr: list[str]
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> AccessClaims:
+        try:
+            scope = payload["scope"]
+            if scope not in ("central", "tenant"):
+                raise ValueError(scope)
+            tid = payload.get("tid")
+            return cls(
+                sub=uuid.UUID(payload["sub"]),
+                sid=uuid.UUID(payload["sid"]),
+                jti=str(payload["jti"]),
+                scope=scope,
+                aud=payload["aud"] if isinstance(payload["aud"], str) else payload["aud"][0],
+                exp=int(payload["exp"]),
+                iat=int(payload["iat"]),
+                tid=uuid.UUID(tid) if tid else None,
+                amr=[str(method) for method in payload.get("amr", [])],
+            )
+        except (KeyError, ValueError, TypeError, IndexError) as exc:
+            raise AppError(AUTH_TOKEN_INVALID) from exc
+
+
+class KeyRing:
+    def __init__(self, database: Database, box: SecretBox, settings: AuthSettings) -> None:
+        self.database = database
+        self.box = box
+        self.settings = settings
+        self._keys: dict[str, LoadedKey] = {}
+        self._loaded_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def ensure_loaded(self) -> None:
+        if self._keys and time.monotonic() - self._loaded_at < RELOAD_INTERVAL_SECONDS:
+            return
+        await self.reload()
+
+    async def reload(self) -> None:
+        async with self._lock:
+            async with self.database.transaction() as session:
+                keys = await self._read(session)
+                if not any(key.retired_at is None for key in keys):
+                    await self._add_key(session)
+                    keys = await self._read(session)
+            self._keys = {key.kid: key for key in keys}
+            self._loaded_at = time.monotonic()
+
+    async def rotate(self, session: AsyncSession) -> str:
+        """Retire the signing key (it verifies until its tokens expire) and add a new one."""
+        now = datetime.now(UTC)
+        verify_for = timedelta(
+            minutes=self.settings.access_token_minutes, seconds=self.settings.clock_skew_seconds
+        )
+        await session.execute(
+            update(SigningKey)
+            .where(SigningKey.retired_at.is_(None))
+            .values(retired_at=now, verify_until=now + verify_for)
+        )
+        kid = await self._add_key(session)
+        self._loaded_at = 0.0  # the next use reloads
+        return kid
+
+    async def _add_key(self, session: AsyncSession) -> str:
+        private_key = Ed25519PrivateKey.generate()
+        kid = f"{datetime.now(UTC):%Y%m%d}-{uuid.uuid4().hex[:8]}"
+        session.add(
+            SigningKey(
+                kid=kid,
+                algorithm=ALGORITHM,
+                public_jwk=public_jwk(kid, private_key.public_key()),
+                private_key_ciphertext=self.box.encrypt(_raw_private(private_key)),
+                created_at=datetime.now(UTC),
+            )
+        )
+        await session.flush()
+        return kid
+
+    async def _read(self, session: AsyncSession) -> list[LoadedKey]:
+        now = datetime.now(UTC)
+        rows = (await session.execute(select(SigningKey))).scalars().all()
+        loaded = []
+        for row in rows:
+            if row.verify_until is not None and row.verify_until <= now:
+                continue
+            private_key = Ed25519PrivateKey.from_private_bytes(
+                self.box.decrypt(row.private_key_ciphertext)
+            )
+            loaded.append(
+                LoadedKey(
+                    kid=row.kid,
+                    private_key=private_key,
+                    public_key=private_key.public_key(),
+                    created_at=row.created_at,
+                    retired_at=row.retired_at,
+                    verify_until=row.verify_until,
+                    jwk=row.public_jwk,
+                )
+            )
+        return loaded
+
+    def signing_key(self) -> LoadedKey:
+        active = [key for key in self._keys.values() if key.retired_at is None]
+        if not active:
+            raise RuntimeError("no active signing key: KeyRing.ensure_loaded() first")
+        return max(active, key=lambda key: key.created_at)
+
+    def verification_key(self, kid: str) -> LoadedKey | None:
+        key = self._keys.get(kid)
+        if key is None or not key.verifies_at(datetime.now(UTC)):
+            return None
+        return key
+
+    def jwks(self) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        keys = sorted(self._keys.values(), key=lambda key: key.created_at, reverse=True)
+        return {"keys": [key.jwk for key in keys if key.verifies_at(now)]}
+
+    async def reload_for_unknown_kid(self) -> None:
+        """Another process may have rotated: reload, but not more than every few seconds."""
+        if time.monotonic() - self._loaded_at >= UNKNOWN_KID_RELOAD_SECONDS:
+            await self.reload()
+
+
+class TokenService:
+    def __init__(self, keys: KeyRing, settings: AuthSettings, cache_size: int = 10_000) -> None:
+        self.keys = keys
+        self.settings = settings
+        self._cache: OrderedDict[tuple[str, str], AccessClaims] = OrderedDict()
+        self._cache_size = cache_size
+
+    async def issue(
+        self,
+        *,
+        user_id: uuid.UUID,
+        session_id: uuid.UUID,
+        amr: list[str],
+        tenant_id: uuid.UUID | None = None,
+    ) -> tuple[str, int]:
+        """A signed access token and its lifetime in seconds."""
+        await self.keys.ensure_loaded()
+        key = self.keys.signing_key()
+        now = int(time.time())
+        lifetime = self.settings.access_token_minutes * 60
+        claims: dict[str, Any] = {
+            "iss": self.settings.issuer,
+            "aud": AUDIENCE_TENANT if tenant_id else AUDIENCE_CORE,
+            "sub": str(user_id),
+            "sid": str(session_id),
+            "jti": uuid.uuid4().hex,
+            "iat": now,
+            "nbf": now,
+            "exp": now + lifetime,
+            "scope": "tenant" if tenant_id else "central",
+            "amr": amr,
+        }
+        if tenant_id is not None:
+            claims["tid"] = str(tenant_id)
+        token = jwt.encode(
+            claims,
+            key.private_key,
+            algorithm=ALGORITHM,
+            headers={"kid": key.kid, "typ": TOKEN_TYPE},
+        )
+        return token, lifetime
+
+    async def verify(self, token: str, audience: str) -> AccessClaims:
+        cached = self._cache.get((token, audience))
+        now = time.time()
+        if cached is not None:
+            if cached.exp + self.settings.clock_skew_seconds > now:
+                self._cache.move_to_end((token, audience))
+                return cached
+            del self._cache[(token, audience)]
+        claims = await self._verify_uncached(token, audience)
+        self._cache[(token, audience)] = claims
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return claims
+
+    async def _verify_uncached(self, token: str, audience: str) -> AccessClaims:
+        await self.keys.ensure_loaded()
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise AppError(AUTH_TOKEN_INVALID) from exc
+        if header.get("alg") != ALGORITHM or header.get("typ") != TOKEN_TYPE:
+            raise AppError(AUTH_TOKEN_INVALID)
+        kid = header.get("kid")
+        if not isinstance(kid, str):
+            raise AppError(AUTH_TOKEN_INVALID)
+        key = self.keys.verification_key(kid)
+        if key is None:
+            await self.keys.reload_for_unknown_kid()
+            key = self.keys.verification_key(kid)
+        if key is None:
+            raise AppError(AUTH_TOKEN_INVALID)
+        try:
+            payload = jwt.decode(
+                token,
+                key.public_key,
+                algorithms=[ALGORITHM],
+                audience=audience,
+                issuer=self.settings.issuer,
+                leeway=self.settings.clock_skew_seconds,
+                options={"require": REQUIRED_CLAIMS},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise AppError(AUTH_TOKEN_EXPIRED) from exc
+        except jwt.PyJWTError as exc:
+            raise AppError(AUTH_TOKEN_INVALID) from exc
+        return AccessClaims.from_payload(payload)
+
+    def inspect(self, token: str) -> dict[str, Any]:
+        """Header and claims without verification (for `garment auth inspect-token`)."""
+        return {
+            "header": jwt.get_unverified_header(token),
+            "claims": jwt.decode(token, options={"verify_signature": False}),
+        }

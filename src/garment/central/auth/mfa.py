@@ -1,0 +1,178 @@
+"""Optional TOTP two-step verification with ten single-use recovery codes.
+
+The TOTP seed is stored encrypted; each accepted code's time step is remembered so a code works
+once. Recovery codes are stored as hashes. A login with MFA enabled stops at a short-lived
+challenge that `POST /auth/mfa/verify` completes; five wrong codes burn the challenge.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pyotp
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from garment.central.auth.activities import ActivityType, SuspiciousReason, record_activity
+from garment.central.auth.component import AuthComponents
+from garment.central.auth.errors import AUTH_MFA_CHALLENGE_EXPIRED, AUTH_MFA_INVALID
+from garment.central.auth.models import MfaChallenge, MfaTotp, RecoveryCode, User
+from garment.central.auth.sessions import SessionService, TokenPair, fingerprint_hash
+from garment.platform.errors import CONFLICT, AppError
+
+ISSUER = "Garment.id"
+RECOVERY_CODES = 10
+MAX_CHALLENGE_ATTEMPTS = 5
+STEP_SECONDS = 30
+
+
+def _code_hash(code: str) -> str:
+    return hashlib.sha256(code.replace("-", "").strip().lower().encode()).hexdigest()
+
+
+def new_recovery_code() -> str:
+    raw = secrets.token_hex(5)  # 40 bits each; ten of them, single use
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+@dataclass(frozen=True, slots=True)
+class Enrollment:
+    secret: str
+    otpauth_uri: str
+
+
+class MfaService:
+    def __init__(self, auth: AuthComponents, sessions: SessionService) -> None:
+        self.auth = auth
+        self.sessions = sessions
+
+    async def enroll(self, session: AsyncSession, user: User) -> Enrollment:
+        if user.mfa_enabled:
+            raise AppError(CONFLICT)
+        secret = pyotp.random_base32()
+        await session.execute(delete(MfaTotp).where(MfaTotp.user_id == user.id))
+        session.add(
+            MfaTotp(user_id=user.id, secret_ciphertext=self.auth.mfa_box.encrypt(secret.encode()))
+        )
+        await session.flush()
+        uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
+        return Enrollment(secret=secret, otpauth_uri=uri)
+
+    async def confirm(self, session: AsyncSession, user: User, code: str) -> list[str]:
+        totp = await session.get(MfaTotp, user.id, with_for_update=True)
+        if totp is None or totp.confirmed_at is not None:
+            raise AppError(CONFLICT)
+        if not self._accept_totp(totp, code):
+            raise AppError(AUTH_MFA_INVALID)
+        totp.confirmed_at = datetime.now(UTC)
+        user.mfa_enabled = True
+        codes = await self._replace_recovery_codes(session, user.id)
+        await record_activity(session, ActivityType.MFA_ENROLLED, user_id=user.id)
+        return codes
+
+    async def disable(self, session: AsyncSession, user: User, code: str) -> None:
+        if not user.mfa_enabled:
+            raise AppError(CONFLICT)
+        if not await self._accept_any(session, user.id, code):
+            raise AppError(AUTH_MFA_INVALID)
+        await session.execute(delete(MfaTotp).where(MfaTotp.user_id == user.id))
+        await session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+        user.mfa_enabled = False
+        await record_activity(session, ActivityType.MFA_DISABLED, user_id=user.id)
+
+    async def regenerate_recovery_codes(self, session: AsyncSession, user: User) -> list[str]:
+        if not user.mfa_enabled:
+            raise AppError(CONFLICT)
+        codes = await self._replace_recovery_codes(session, user.id)
+        await record_activity(session, ActivityType.MFA_RECOVERY_CODES_REGENERATED, user_id=user.id)
+        return codes
+
+    async def verify_challenge(
+        self, session: AsyncSession, challenge_id: uuid.UUID, code: str, fingerprint: str | None
+    ) -> tuple[User, TokenPair]:
+        challenge = await session.get(MfaChallenge, challenge_id, with_for_update=True)
+        now = datetime.now(UTC)
+        if (
+            challenge is None
+            or challenge.consumed_at is not None
+            or challenge.expires_at <= now
+            or challenge.fingerprint_hash != fingerprint_hash(fingerprint)
+        ):
+            raise AppError(AUTH_MFA_CHALLENGE_EXPIRED)
+        user = await session.get(User, challenge.user_id)
+        if user is None:
+            raise AppError(AUTH_MFA_CHALLENGE_EXPIRED)
+        method = await self._accept_code(session, user.id, code)
+        if method is None:
+            challenge.attempts += 1
+            exhausted = challenge.attempts >= MAX_CHALLENGE_ATTEMPTS
+            if exhausted:
+                challenge.consumed_at = now
+            await record_activity(
+                session,
+                ActivityType.MFA_CHALLENGE_FAILED,
+                user_id=user.id,
+                suspicious=SuspiciousReason.MFA_BRUTE_FORCE if exhausted else None,
+                details={"attempts": challenge.attempts},
+            )
+            raise AppError(AUTH_MFA_INVALID, keep_changes=True)
+        challenge.consumed_at = now
+        tokens = await self.sessions.start(
+            session, user, fingerprint=fingerprint, amr=["pwd", method]
+        )
+        return user, tokens
+
+    async def _accept_code(
+        self, session: AsyncSession, user_id: uuid.UUID, code: str
+    ) -> str | None:
+        """`otp` for a fresh TOTP code, `rc` for an unused recovery code, else None."""
+        totp = await session.get(MfaTotp, user_id, with_for_update=True)
+        if totp is not None and totp.confirmed_at is not None and self._accept_totp(totp, code):
+            return "otp"
+        recovery = (
+            await session.execute(
+                select(RecoveryCode)
+                .where(
+                    RecoveryCode.user_id == user_id,
+                    RecoveryCode.code_hash == _code_hash(code),
+                    RecoveryCode.used_at.is_(None),
+                )
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        if recovery is not None:
+            recovery.used_at = datetime.now(UTC)
+            await record_activity(session, ActivityType.MFA_RECOVERY_CODE_USED, user_id=user_id)
+            return "rc"
+        return None
+
+    async def _accept_any(self, session: AsyncSession, user_id: uuid.UUID, code: str) -> bool:
+        return await self._accept_code(session, user_id, code) is not None
+
+    def _accept_totp(self, totp: MfaTotp, code: str) -> bool:
+        code = code.strip().replace(" ", "")
+        if not code.isdigit() or len(code) != 6:
+            return False
+        secret = self.auth.mfa_box.decrypt(totp.secret_ciphertext).decode()
+        generator = pyotp.TOTP(secret)
+        current_step = int(time.time()) // STEP_SECONDS
+        for step in (current_step - 1, current_step, current_step + 1):
+            if totp.last_used_step is not None and step <= totp.last_used_step:
+                continue
+            if secrets.compare_digest(generator.at(step * STEP_SECONDS), code):
+                totp.last_used_step = step
+                return True
+        return False
+
+    async def _replace_recovery_codes(self, session: AsyncSession, user_id: uuid.UUID) -> list[str]:
+        await session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+        codes = [new_recovery_code() for _ in range(RECOVERY_CODES)]
+        for code in codes:
+            session.add(RecoveryCode(user_id=user_id, code_hash=_code_hash(code)))
+        await session.flush()
+        return codes

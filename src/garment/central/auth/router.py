@@ -1,0 +1,605 @@
+"""HTTP layer of central auth: `/api/v1/auth/*`, `/api/v1/admin/*` (auth part) and the JWKS."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from pydantic import BaseModel
+
+from garment.central.auth.activities import (
+    ActivityFilter,
+    ActivityType,
+    list_activities,
+    record_activity,
+)
+from garment.central.auth.dependencies import (
+    AUTHENTICATION_ERRORS,
+    CurrentPrincipal,
+    DeviceFingerprint,
+    PlatformAdmin,
+    RecentPrincipal,
+    auth_rate_limit,
+)
+from garment.central.auth.errors import (
+    AUTH_LINK_INVALID,
+    AUTH_MFA_CHALLENGE_EXPIRED,
+    AUTH_MFA_INVALID,
+    AUTH_PASSWORD_INCORRECT,
+    AUTH_REAUTH_REQUIRED,
+)
+from garment.central.auth.models import AuthActivity, User
+from garment.central.auth.schemas import (
+    Accepted,
+    ActivityOut,
+    ChangePasswordRequest,
+    EmailBody,
+    Jwks,
+    LoginRequest,
+    LoginResponse,
+    MfaCodeBody,
+    MfaEnrollment,
+    MfaVerifyRequest,
+    PasswordBody,
+    RecoveryCodes,
+    RefreshRequest,
+    RegisterRequest,
+    ResetPasswordRequest,
+    SessionList,
+    SessionOut,
+    TenantOut,
+    TokenBody,
+    TokenResponse,
+    UserOut,
+)
+from garment.central.auth.sessions import TokenPair
+from garment.central.auth.tenants import next_step
+from garment.platform.errors import (
+    AUTH_ACCOUNT_LOCKED,
+    AUTH_EMAIL_NOT_VERIFIED,
+    AUTH_FINGERPRINT_MISMATCH,
+    AUTH_INVALID_CREDENTIALS,
+    AUTH_MFA_REQUIRED,
+    AUTH_REFRESH_INVALID,
+    AUTH_REFRESH_REPLAYED,
+    CONFLICT,
+    PERMISSION_DENIED,
+    RATE_LIMITED,
+    RESOURCE_NOT_FOUND,
+    VALIDATION_FAILED,
+    AppError,
+)
+from garment.platform.http.dependencies import CentralSession, RuntimeDep
+from garment.platform.http.openapi import error_responses
+from garment.platform.pagination import Page, PageMeta, Pagination
+
+router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(auth_rate_limit)])
+admin_router = APIRouter(prefix="/admin", tags=["admin"])
+jwks_router = APIRouter(tags=["auth"])
+
+
+class StatusBody(BaseModel):
+    status: str
+
+
+class RevokedCount(BaseModel):
+    sessions_revoked: int
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        locale=user.locale,
+        email_verified=user.email_verified_at is not None,
+        mfa_enabled=user.mfa_enabled,
+        is_platform_admin=user.is_platform_admin,
+    )
+
+
+def token_response(pair: TokenPair) -> TokenResponse:
+    return TokenResponse(
+        access_token=pair.access_token,
+        expires_in=pair.expires_in,
+        refresh_token=pair.refresh_token,
+        refresh_expires_in=pair.refresh_expires_in,
+        session_id=pair.session_id,
+    )
+
+
+async def login_response(
+    runtime: RuntimeDep, session: CentralSession, user: User, pair: TokenPair
+) -> LoginResponse:
+    tenants = await runtime.auth.components.tenant_directory.tenants_of(session, user.id)
+    return LoginResponse(
+        **token_response(pair).model_dump(),
+        user=user_out(user),
+        tenants=[
+            TenantOut(
+                id=t.id, slug=t.slug, name=t.name, status=t.status, roles=t.roles, usable=t.usable
+            )
+            for t in tenants
+        ],
+        next=next_step(tenants),
+    )
+
+
+# --- accounts -------------------------------------------------------------------------------
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Accepted,
+    summary="Register an account (a verification mail follows)",
+    responses=error_responses(VALIDATION_FAILED, RATE_LIMITED),
+)
+async def register(body: RegisterRequest, runtime: RuntimeDep, session: CentralSession) -> Accepted:
+    await runtime.auth.accounts.register(
+        session, email=body.email, password=body.password, name=body.name, locale=body.locale
+    )
+    return Accepted()
+
+
+@router.post(
+    "/email/verify",
+    response_model=StatusBody,
+    summary="Verify an email address with the token from the mail",
+    responses=error_responses(AUTH_LINK_INVALID, VALIDATION_FAILED, RATE_LIMITED),
+)
+async def verify_email(body: TokenBody, runtime: RuntimeDep, session: CentralSession) -> StatusBody:
+    await runtime.auth.accounts.verify_email(session, body.token)
+    return StatusBody(status="verified")
+
+
+@router.post(
+    "/email/resend",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Accepted,
+    summary="Send the verification mail again (same answer for any email)",
+    responses=error_responses(VALIDATION_FAILED, RATE_LIMITED),
+)
+async def resend_verification(
+    body: EmailBody, runtime: RuntimeDep, session: CentralSession
+) -> Accepted:
+    await runtime.auth.accounts.request_verification_mail(session, body.email)
+    return Accepted()
+
+
+@router.post(
+    "/password/forgot",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Accepted,
+    summary="Mail a password reset link (same answer for any email)",
+    responses=error_responses(VALIDATION_FAILED, RATE_LIMITED),
+)
+async def forgot_password(
+    body: EmailBody, runtime: RuntimeDep, session: CentralSession
+) -> Accepted:
+    await runtime.auth.accounts.request_password_reset(session, body.email)
+    return Accepted()
+
+
+@router.post(
+    "/password/reset",
+    response_model=StatusBody,
+    summary="Set a new password with the reset token; signs out every session",
+    responses=error_responses(AUTH_LINK_INVALID, VALIDATION_FAILED, RATE_LIMITED),
+)
+async def reset_password(
+    body: ResetPasswordRequest, runtime: RuntimeDep, session: CentralSession
+) -> StatusBody:
+    await runtime.auth.accounts.reset_password(session, body.token, body.password)
+    return StatusBody(status="password_reset")
+
+
+@router.post(
+    "/password/change",
+    response_model=RevokedCount,
+    summary="Change the password; signs out every other session",
+    responses=error_responses(
+        *AUTHENTICATION_ERRORS, AUTH_PASSWORD_INCORRECT, VALIDATION_FAILED, RATE_LIMITED
+    ),
+)
+async def change_password(
+    body: ChangePasswordRequest,
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    session: CentralSession,
+) -> RevokedCount:
+    revoked = await runtime.auth.accounts.change_password(
+        session, principal.user, principal.session.id, body.current_password, body.new_password
+    )
+    return RevokedCount(sessions_revoked=revoked)
+
+
+@router.get(
+    "/me",
+    response_model=UserOut,
+    summary="The signed-in user",
+    responses=error_responses(*AUTHENTICATION_ERRORS, RATE_LIMITED),
+)
+async def me(principal: CurrentPrincipal) -> UserOut:
+    return user_out(principal.user)
+
+
+# --- login and sessions ---------------------------------------------------------------------
+
+
+@router.post(
+    "/login",
+    response_model=LoginResponse,
+    summary="Sign in with email and password",
+    responses=error_responses(
+        AUTH_INVALID_CREDENTIALS,
+        AUTH_MFA_REQUIRED,
+        AUTH_EMAIL_NOT_VERIFIED,
+        AUTH_ACCOUNT_LOCKED,
+        VALIDATION_FAILED,
+        RATE_LIMITED,
+    ),
+)
+async def login(
+    body: LoginRequest,
+    runtime: RuntimeDep,
+    session: CentralSession,
+    fingerprint: DeviceFingerprint = None,
+) -> LoginResponse:
+    result = await runtime.auth.accounts.login(
+        session, email=body.email, password=body.password, fingerprint=fingerprint
+    )
+    return await login_response(runtime, session, result.user, result.tokens)
+
+
+@router.post(
+    "/mfa/verify",
+    response_model=LoginResponse,
+    summary="Complete a login that answered AUTH_MFA_REQUIRED",
+    responses=error_responses(
+        AUTH_MFA_INVALID, AUTH_MFA_CHALLENGE_EXPIRED, VALIDATION_FAILED, RATE_LIMITED
+    ),
+)
+async def verify_mfa(
+    body: MfaVerifyRequest,
+    runtime: RuntimeDep,
+    session: CentralSession,
+    fingerprint: DeviceFingerprint = None,
+) -> LoginResponse:
+    user, pair = await runtime.auth.mfa.verify_challenge(
+        session, body.challenge_id, body.code, fingerprint
+    )
+    return await login_response(runtime, session, user, pair)
+
+
+@router.post(
+    "/refresh",
+    response_model=TokenResponse,
+    summary="Rotate the refresh token and get a new access token",
+    responses=error_responses(
+        AUTH_REFRESH_INVALID,
+        AUTH_REFRESH_REPLAYED,
+        AUTH_FINGERPRINT_MISMATCH,
+        VALIDATION_FAILED,
+        RATE_LIMITED,
+    ),
+)
+async def refresh(
+    body: RefreshRequest,
+    runtime: RuntimeDep,
+    session: CentralSession,
+    fingerprint: DeviceFingerprint = None,
+) -> TokenResponse:
+    pair = await runtime.auth.sessions.refresh(session, body.refresh_token, fingerprint)
+    return token_response(pair)
+
+
+@router.post(
+    "/reauth",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Confirm the password before a sensitive change",
+    responses=error_responses(
+        *AUTHENTICATION_ERRORS, AUTH_PASSWORD_INCORRECT, AUTH_ACCOUNT_LOCKED, RATE_LIMITED
+    ),
+)
+async def reauth(
+    body: PasswordBody, principal: CurrentPrincipal, runtime: RuntimeDep, session: CentralSession
+) -> Response:
+    await runtime.auth.accounts.reauthenticate(
+        session, principal.user, principal.session.id, body.password
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Sign out this session",
+    responses=error_responses(*AUTHENTICATION_ERRORS, RATE_LIMITED),
+)
+async def logout(
+    principal: CurrentPrincipal, runtime: RuntimeDep, session: CentralSession
+) -> Response:
+    await runtime.auth.sessions.revoke(
+        session, principal.session.id, "logout", by=principal.user.id
+    )
+    await record_activity(
+        session, ActivityType.LOGOUT, user_id=principal.user.id, session_id=principal.session.id
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/logout-all",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Sign out every session of this user",
+    responses=error_responses(*AUTHENTICATION_ERRORS, RATE_LIMITED),
+)
+async def logout_all(
+    principal: CurrentPrincipal, runtime: RuntimeDep, session: CentralSession
+) -> Response:
+    count = await runtime.auth.sessions.revoke_all(
+        session, principal.user.id, "logout_all", by=principal.user.id
+    )
+    await record_activity(
+        session,
+        ActivityType.LOGOUT_ALL,
+        user_id=principal.user.id,
+        session_id=principal.session.id,
+        details={"sessions_revoked": count},
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/sessions",
+    response_model=SessionList,
+    summary="The user's live sessions (the current one marked)",
+    responses=error_responses(*AUTHENTICATION_ERRORS, RATE_LIMITED),
+)
+async def list_sessions(
+    principal: CurrentPrincipal, runtime: RuntimeDep, session: CentralSession
+) -> SessionList:
+    sessions = await runtime.auth.sessions.list_for_user(session, principal.user.id)
+    return SessionList(
+        data=[
+            SessionOut(
+                id=s.id,
+                created_at=s.created_at,
+                last_used_at=s.last_used_at,
+                user_agent=s.user_agent,
+                ip=s.ip,
+                amr=list(s.amr),
+                current=s.id == principal.session.id,
+            )
+            for s in sessions
+        ]
+    )
+
+
+@router.delete(
+    "/sessions/{session_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Revoke one of the user's sessions (force logout of that device)",
+    responses=error_responses(
+        *AUTHENTICATION_ERRORS, AUTH_REAUTH_REQUIRED, RESOURCE_NOT_FOUND, RATE_LIMITED
+    ),
+)
+async def revoke_session(
+    session_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    session: CentralSession,
+) -> Response:
+    sessions = runtime.auth.sessions
+    if session_id != principal.session.id and not sessions.recently_authenticated(
+        principal.session
+    ):
+        raise AppError(AUTH_REAUTH_REQUIRED)
+    await sessions.revoke(
+        session, session_id, "revoked_by_user", by=principal.user.id, owner=principal.user.id
+    )
+    await record_activity(
+        session,
+        ActivityType.SESSION_REVOKED,
+        user_id=principal.user.id,
+        session_id=session_id,
+        actor_id=principal.user.id,
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# --- activities -----------------------------------------------------------------------------
+
+Since = Annotated[datetime | None, Query(description="Only activities at or after (RFC 3339).")]
+Reason = Annotated[str | None, Query(max_length=48, description="Suspicious reason.")]
+RequestIdFilter = Annotated[
+    str | None, Query(max_length=128, description="The X-Request-ID of the request.")
+]
+TypeFilter = Annotated[str | None, Query(max_length=48, description="Activity type.")]
+
+
+def activity_page(
+    rows: Sequence[AuthActivity], cursor: str | None, limit: int
+) -> Page[ActivityOut]:
+    return Page[ActivityOut](
+        data=[ActivityOut.model_validate(row) for row in rows],
+        meta=PageMeta(next_cursor=cursor, limit=limit),
+    )
+
+
+@router.get(
+    "/activities",
+    response_model=Page[ActivityOut],
+    summary="The user's own auth activities, newest first",
+    responses=error_responses(*AUTHENTICATION_ERRORS, VALIDATION_FAILED, RATE_LIMITED),
+)
+async def my_activities(
+    principal: CurrentPrincipal,
+    session: CentralSession,
+    page: Pagination,
+    since: Since = None,
+    reason: Reason = None,
+    request_id: RequestIdFilter = None,
+    type: TypeFilter = None,
+) -> Page[ActivityOut]:
+    criteria = ActivityFilter(
+        user_id=principal.user.id, since=since, reason=reason, request_id=request_id, type=type
+    )
+    rows, cursor = await list_activities(session, criteria, page)
+    return activity_page(rows, cursor, page.limit)
+
+
+@router.get(
+    "/activities/suspicious",
+    response_model=Page[ActivityOut],
+    summary="The user's own suspicious activities, newest first",
+    responses=error_responses(*AUTHENTICATION_ERRORS, VALIDATION_FAILED, RATE_LIMITED),
+)
+async def my_suspicious_activities(
+    principal: CurrentPrincipal,
+    session: CentralSession,
+    page: Pagination,
+    since: Since = None,
+    reason: Reason = None,
+    request_id: RequestIdFilter = None,
+) -> Page[ActivityOut]:
+    criteria = ActivityFilter(
+        user_id=principal.user.id,
+        since=since,
+        reason=reason,
+        request_id=request_id,
+        suspicious_only=True,
+    )
+    rows, cursor = await list_activities(session, criteria, page)
+    return activity_page(rows, cursor, page.limit)
+
+
+# --- MFA ------------------------------------------------------------------------------------
+
+
+@router.post(
+    "/mfa/totp/enroll",
+    response_model=MfaEnrollment,
+    summary="Start TOTP enrolment (needs a recent authentication)",
+    responses=error_responses(*AUTHENTICATION_ERRORS, AUTH_REAUTH_REQUIRED, CONFLICT, RATE_LIMITED),
+)
+async def mfa_enroll(
+    principal: RecentPrincipal, runtime: RuntimeDep, session: CentralSession
+) -> MfaEnrollment:
+    enrollment = await runtime.auth.mfa.enroll(session, principal.user)
+    return MfaEnrollment(secret=enrollment.secret, otpauth_uri=enrollment.otpauth_uri)
+
+
+@router.post(
+    "/mfa/totp/confirm",
+    response_model=RecoveryCodes,
+    summary="Confirm enrolment with a code; returns ten recovery codes once",
+    responses=error_responses(
+        *AUTHENTICATION_ERRORS, AUTH_MFA_INVALID, CONFLICT, VALIDATION_FAILED, RATE_LIMITED
+    ),
+)
+async def mfa_confirm(
+    body: MfaCodeBody, principal: CurrentPrincipal, runtime: RuntimeDep, session: CentralSession
+) -> RecoveryCodes:
+    codes = await runtime.auth.mfa.confirm(session, principal.user, body.code)
+    return RecoveryCodes(recovery_codes=codes)
+
+
+@router.post(
+    "/mfa/totp/disable",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Turn MFA off (needs a recent authentication and a code)",
+    responses=error_responses(
+        *AUTHENTICATION_ERRORS,
+        AUTH_REAUTH_REQUIRED,
+        AUTH_MFA_INVALID,
+        CONFLICT,
+        VALIDATION_FAILED,
+        RATE_LIMITED,
+    ),
+)
+async def mfa_disable(
+    body: MfaCodeBody, principal: RecentPrincipal, runtime: RuntimeDep, session: CentralSession
+) -> Response:
+    await runtime.auth.mfa.disable(session, principal.user, body.code)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/mfa/recovery-codes",
+    response_model=RecoveryCodes,
+    summary="Replace the recovery codes (needs a recent authentication)",
+    responses=error_responses(*AUTHENTICATION_ERRORS, AUTH_REAUTH_REQUIRED, CONFLICT, RATE_LIMITED),
+)
+async def mfa_recovery_codes(
+    principal: RecentPrincipal, runtime: RuntimeDep, session: CentralSession
+) -> RecoveryCodes:
+    codes = await runtime.auth.mfa.regenerate_recovery_codes(session, principal.user)
+    return RecoveryCodes(recovery_codes=codes)
+
+
+# --- platform admin -------------------------------------------------------------------------
+
+
+@admin_router.get(
+    "/activities/suspicious",
+    response_model=Page[ActivityOut],
+    summary="Suspicious activities across users (platform admins)",
+    responses=error_responses(*AUTHENTICATION_ERRORS, PERMISSION_DENIED, VALIDATION_FAILED),
+)
+async def admin_suspicious_activities(
+    admin: PlatformAdmin,
+    session: CentralSession,
+    page: Pagination,
+    user_id: Annotated[uuid.UUID | None, Query()] = None,
+    since: Since = None,
+    reason: Reason = None,
+    request_id: RequestIdFilter = None,
+) -> Page[ActivityOut]:
+    criteria = ActivityFilter(
+        user_id=user_id, since=since, reason=reason, request_id=request_id, suspicious_only=True
+    )
+    rows, cursor = await list_activities(session, criteria, page)
+    return activity_page(rows, cursor, page.limit)
+
+
+@admin_router.post(
+    "/users/{user_id}/force-logout",
+    response_model=RevokedCount,
+    summary="Revoke every session of a user at once (incident playbook 1)",
+    responses=error_responses(*AUTHENTICATION_ERRORS, PERMISSION_DENIED, RESOURCE_NOT_FOUND),
+)
+async def admin_force_logout(
+    user_id: uuid.UUID, admin: PlatformAdmin, runtime: RuntimeDep, session: CentralSession
+) -> RevokedCount:
+    if await runtime.auth.accounts.get(session, user_id) is None:
+        raise AppError(RESOURCE_NOT_FOUND)
+    count = await runtime.auth.sessions.revoke_all(
+        session, user_id, "admin_force_logout", by=admin.user.id
+    )
+    await record_activity(
+        session,
+        ActivityType.ADMIN_FORCE_LOGOUT,
+        user_id=user_id,
+        actor_id=admin.user.id,
+        details={"sessions_revoked": count},
+    )
+    return RevokedCount(sessions_revoked=count)
+
+
+# --- JWKS -----------------------------------------------------------------------------------
+
+
+@jwks_router.get(
+    "/.well-known/jwks.json",
+    response_model=Jwks,
+    summary="Public keys that verify our access tokens",
+)
+async def jwks(request: Request, response: Response, runtime: RuntimeDep) -> Jwks:
+    await runtime.auth.components.keys.ensure_loaded()
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return Jwks(**runtime.auth.components.keys.jwks())

@@ -1,0 +1,11 @@
+"""Imports every context module that registers events, listeners, tasks or error codes, so each
+process (server, worker, CLI) sees the same registries."""
+
+from __future__ import annotations
+
+
+def register_contexts() -> None:
+    import garment.central.auth.errors
+    import garment.central.auth.jobs
+    import garment.central.auth.listeners
+    import garment.platform.housekeeping  # noqa: F401
