@@ -52,6 +52,7 @@ unit: $(INSTALLED)
 test: lint typecheck docs-check unit
 
 bench: $(INSTALLED)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
 clean:

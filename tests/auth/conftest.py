@@ -25,6 +25,8 @@ def unique_email(prefix: str = "user") -> str:
 
 @dataclass
 class TestUser:
+    __test__ = False  # a helper, not a test class
+
     id: uuid.UUID
     email: str
     password: str
@@ -82,7 +84,7 @@ def mails_to(
         if about is not None and about.lower() not in str(message["Subject"]).lower():
             continue
         if str(message["To"]).lower() == address.lower():
-            found.append(message)  # type: ignore[arg-type]
+            found.append(message)
     return found
 
 

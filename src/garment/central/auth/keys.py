@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import jwt
+import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,7 +32,9 @@ from garment.central.auth.models import SigningKey
 from garment.config import AuthSettings
 from garment.platform.db import Database
 from garment.platform.errors import AUTH_TOKEN_EXPIRED, AUTH_TOKEN_INVALID, AppError
-from garment.platform.secretbox import SecretBox
+from garment.platform.secretbox import InvalidToken, SecretBox
+
+logger = structlog.get_logger(__name__)
 
 ALGORITHM = "EdDSA"
 TOKEN_TYPE = "at+jwt"
@@ -45,6 +48,10 @@ UNKNOWN_KID_RELOAD_SECONDS = 5.0
 
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _raw_public(key: Ed25519PublicKey) -> bytes:
@@ -77,7 +84,7 @@ def public_jwk(kid: str, key: Ed25519PublicKey) -> dict[str, Any]:
 @dataclass(frozen=True, slots=True)
 class LoadedKey:
     kid: str
-    private_key: Ed25519PrivateKey
+    private_key: Ed25519PrivateKey | None  # None: unreadable with the current secret key
     public_key: Ed25519PublicKey
     created_at: datetime
     retired_at: datetime | None
@@ -140,7 +147,7 @@ class KeyRing:
         async with self._lock:
             async with self.database.transaction() as session:
                 keys = await self._read(session)
-                if not any(key.retired_at is None for key in keys):
+                if not any(key.retired_at is None and key.private_key for key in keys):
                     await self._add_key(session)
                     keys = await self._read(session)
             self._keys = {key.kid: key for key in keys}
@@ -183,14 +190,13 @@ class KeyRing:
         for row in rows:
             if row.verify_until is not None and row.verify_until <= now:
                 continue
-            private_key = Ed25519PrivateKey.from_private_bytes(
-                self.box.decrypt(row.private_key_ciphertext)
-            )
             loaded.append(
                 LoadedKey(
                     kid=row.kid,
-                    private_key=private_key,
-                    public_key=private_key.public_key(),
+                    private_key=self._private_key(row),
+                    public_key=Ed25519PublicKey.from_public_bytes(
+                        _b64url_decode(row.public_jwk["x"])
+                    ),
                     created_at=row.created_at,
                     retired_at=row.retired_at,
                     verify_until=row.verify_until,
@@ -199,8 +205,19 @@ class KeyRing:
             )
         return loaded
 
+    def _private_key(self, row: SigningKey) -> Ed25519PrivateKey | None:
+        """A key whose private half cannot be decrypted (the secret key changed) still verifies
+        from its public half; a new signing key is created in its place."""
+        try:
+            return Ed25519PrivateKey.from_private_bytes(
+                self.box.decrypt(row.private_key_ciphertext)
+            )
+        except InvalidToken:
+            logger.error("auth.signing_key_unreadable", kid=row.kid)
+            return None
+
     def signing_key(self) -> LoadedKey:
-        active = [key for key in self._keys.values() if key.retired_at is None]
+        active = [key for key in self._keys.values() if key.retired_at is None and key.private_key]
         if not active:
             raise RuntimeError("no active signing key: KeyRing.ensure_loaded() first")
         return max(active, key=lambda key: key.created_at)
@@ -256,6 +273,8 @@ class TokenService:
         }
         if tenant_id is not None:
             claims["tid"] = str(tenant_id)
+        if key.private_key is None:  # signing_key() only returns readable keys
+            raise RuntimeError("signing key without a private half")
         token = jwt.encode(
             claims,
             key.private_key,
