@@ -27,6 +27,7 @@ for _name in [name for name in os.environ if name.startswith("GARMENT_")]:
 os.environ["GARMENT_CONFIG_FILE"] = "/nonexistent/garment.toml"
 
 from garment.app import create_app  # noqa: E402
+from garment.central.clusters.service import ClusterService  # noqa: E402
 from garment.config import Environment, Settings  # noqa: E402
 from garment.platform.dbsetup import (  # noqa: E402
     DatabaseLayout,
@@ -152,6 +153,8 @@ def settings(targets: Targets, mail_dir: Path) -> Settings:
 @pytest.fixture(scope="session")
 async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
     active = await Runtime.create(settings, migrate=False)
+    async with active.central.transaction() as session:
+        await ClusterService().ensure_registered(session, list(CLUSTER_KEYS))
     try:
         yield active
     finally:

@@ -10,6 +10,8 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from garment import __version__
 from garment.central.auth import router as auth_router
+from garment.central.clusters import router as clusters_router
+from garment.central.tenancy import router as tenancy_router
 from garment.config import Settings, get_settings
 from garment.platform import health, meta
 from garment.platform.http.handlers import install_exception_handlers
@@ -17,6 +19,8 @@ from garment.platform.http.middleware import REQUEST_ID_HEADER, RequestContextMi
 from garment.platform.http.openapi import install_openapi
 from garment.platform.logging import configure_logging
 from garment.runtime import Runtime
+from garment.tenant.authz import router as tenant_authz_router
+from garment.tenant.members import router as tenant_members_router
 
 API_PREFIX = "/api/v1"
 
@@ -35,6 +39,10 @@ def api_router() -> APIRouter:
     router.include_router(meta.router)
     router.include_router(auth_router.router)
     router.include_router(auth_router.admin_router)
+    router.include_router(tenancy_router.router)
+    router.include_router(clusters_router.router)
+    router.include_router(tenant_authz_router.router)
+    router.include_router(tenant_members_router.router)
     return router
 
 

@@ -8,4 +8,8 @@ def register_contexts() -> None:
     import garment.central.auth.errors
     import garment.central.auth.jobs
     import garment.central.auth.listeners
+    import garment.central.clusters.errors
+    import garment.central.tenancy.errors
+    import garment.central.tenancy.listeners
+    import garment.central.tenancy.provisioning
     import garment.platform.housekeeping  # noqa: F401

@@ -9,10 +9,16 @@ from garment.platform.db import CentralBase, TenantBase
 
 def central_metadata() -> MetaData:
     import garment.central.auth.models
+    import garment.central.clusters.models
+    import garment.central.tenancy.models
     import garment.platform.events  # noqa: F401  (outbox tables)
 
     return CentralBase.metadata
 
 
 def tenant_metadata() -> MetaData:
+    import garment.tenant.authz.models
+    import garment.tenant.settings.models
+    import garment.tenant.taxonomies.models  # noqa: F401
+
     return TenantBase.metadata

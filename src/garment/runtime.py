@@ -18,6 +18,8 @@ import structlog
 
 from garment.central.auth.component import AuthComponents
 from garment.central.auth.service import AuthService
+from garment.central.clusters.manager import ClusterConnectionManager
+from garment.central.tenancy.service import TenancyService
 from garment.config import Settings
 from garment.contexts import register_contexts
 from garment.platform import jobs as jobs_module
@@ -116,14 +118,13 @@ class Runtime:
             statement_timeout_ms=settings.db_statement_timeout_ms,
         )
         self.central = Database("central", create_engine(targets.central.app_url, pool))
-        self.clusters: dict[str, Database] = {
-            key: Database(key, create_engine(target.app_url, pool))
-            for key, target in targets.clusters.items()
-        }
+        self.cluster_manager = ClusterConnectionManager(targets.clusters, pool)
         register_contexts()
         self.mailer: Mailer = create_mailer(settings.mail, settings.mail_directory)
         self.limiter = RateLimiter(settings.rate_limit)
         self.auth = AuthService(AuthComponents.build(settings, self.central, self.limiter))
+        self.tenancy = TenancyService()
+        self.auth.components.tenant_directory = self.tenancy
         self.relay = OutboxRelay(
             self.central,
             events,
@@ -169,6 +170,8 @@ class Runtime:
             runtime = cls(settings, targets, embedded=embedded)
             await runtime.jobs.open()
             await runtime.auth.components.keys.ensure_loaded()
+            if embedded is not None:
+                await runtime.register_embedded_clusters()
             if settings.should_seed_demo_data:
                 await runtime.seed_demo_data()
         except BaseException:
@@ -208,11 +211,20 @@ class Runtime:
             with contextlib.suppress(Exception):
                 await closer()
         await self.jobs.close()
-        for database in [self.central, *self.clusters.values()]:
-            await database.dispose()
+        await self.cluster_manager.close()
+        await self.central.dispose()
         if self.embedded is not None:
             await asyncio.to_thread(self.embedded.stop)
             self.embedded = None
+
+    async def register_embedded_clusters(self) -> None:
+        """The embedded default's `default` cluster is in the registry without any command."""
+        from garment.central.clusters.service import ClusterService
+
+        async with self.central.transaction() as session:
+            await ClusterService().ensure_registered(
+                session, self.cluster_manager.configured_keys()
+            )
 
     async def seed_demo_data(self) -> None:
         """The newcomer path (embedded database only): a demo admin to log in with."""
@@ -234,6 +246,12 @@ class Runtime:
         for database in [self.central, *self.clusters.values()]:
             for state, value in pool_stats(database.engine).items():
                 DB_POOL.labels(database.name, state).set(value)
+
+    @property
+    def clusters(self) -> dict[str, Database]:
+        """Every configured cluster's pool (created on first use)."""
+        manager = self.cluster_manager
+        return {key: manager.database(key) for key in manager.configured_keys()}
 
     def describe(self) -> dict[str, Any]:
         return {

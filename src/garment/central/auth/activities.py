@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -147,3 +147,31 @@ async def count_recent(
         )
     )
     return int((await session.execute(statement)).scalar_one())
+
+
+async def record_tenant_mismatch(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    session_id: uuid.UUID,
+    token_tenant_id: uuid.UUID | None,
+    header_tenant_id: uuid.UUID,
+    threshold: int,
+    window_minutes: int,
+) -> AuthActivity:
+    """Reported by the tenant runtime (ValidateTenantToken). One mismatch is usually a front end
+    that kept a stale tenant; repeated ones within the window are suspicious."""
+    since = datetime.now(UTC) - timedelta(minutes=window_minutes)
+    earlier = await count_recent(session, user_id, ActivityType.TENANT_CONTEXT_MISMATCH, since)
+    return await record_activity(
+        session,
+        ActivityType.TENANT_CONTEXT_MISMATCH,
+        user_id=user_id,
+        session_id=session_id,
+        tenant_id=header_tenant_id,
+        suspicious=SuspiciousReason.TENANT_MISMATCH if earlier + 1 >= threshold else None,
+        details={
+            "token_tenant_id": str(token_tenant_id) if token_tenant_id else None,
+            "header_tenant_id": str(header_tenant_id),
+        },
+    )

@@ -13,7 +13,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from garment.central.auth.errors import AUTH_REAUTH_REQUIRED
-from garment.central.auth.keys import AUDIENCE_CORE, AccessClaims
+from garment.central.auth.keys import AUDIENCE_CORE, AUDIENCE_TENANT, AccessClaims
 from garment.central.auth.models import AuthSession, User
 from garment.platform.context import current_context, update_context
 from garment.platform.errors import (
@@ -45,7 +45,9 @@ class Principal:
 
 
 async def verified_claims(
-    request: Request, credentials: HTTPAuthorizationCredentials | None, audience: str
+    request: Request,
+    credentials: HTTPAuthorizationCredentials | None,
+    audience: str | tuple[str, ...],
 ) -> AccessClaims:
     if credentials is None or not credentials.credentials:
         raise AppError(AUTH_TOKEN_MISSING)
@@ -58,9 +60,9 @@ async def authenticate(
     session: CentralSession,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
-    claims = await verified_claims(request, credentials, AUDIENCE_CORE)
-    if claims.scope != "central":
-        raise AppError(AUTH_TOKEN_INVALID)
+    # Account-level endpoints accept the session's token in either scope: after a tenant is
+    # selected the front end holds one tenant-scoped token, and signing out must still work.
+    claims = await verified_claims(request, credentials, (AUDIENCE_CORE, AUDIENCE_TENANT))
     runtime = get_runtime(request)
     auth_session, user = await runtime.auth.sessions.live_session(session, claims.sid, claims.sub)
     update_context(user_id=user.id, session_id=auth_session.id)

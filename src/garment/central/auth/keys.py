@@ -243,7 +243,7 @@ class TokenService:
     def __init__(self, keys: KeyRing, settings: AuthSettings, cache_size: int = 10_000) -> None:
         self.keys = keys
         self.settings = settings
-        self._cache: OrderedDict[tuple[str, str], AccessClaims] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, tuple[str, ...]], AccessClaims] = OrderedDict()
         self._cache_size = cache_size
 
     async def issue(
@@ -283,21 +283,24 @@ class TokenService:
         )
         return token, lifetime
 
-    async def verify(self, token: str, audience: str) -> AccessClaims:
-        cached = self._cache.get((token, audience))
+    async def verify(self, token: str, audience: str | tuple[str, ...]) -> AccessClaims:
+        """Verified claims of `token` for one of the accepted audiences (cached until exp)."""
+        audiences = (audience,) if isinstance(audience, str) else audience
+        key = (token, audiences)
+        cached = self._cache.get(key)
         now = time.time()
         if cached is not None:
             if cached.exp + self.settings.clock_skew_seconds > now:
-                self._cache.move_to_end((token, audience))
+                self._cache.move_to_end(key)
                 return cached
-            del self._cache[(token, audience)]
-        claims = await self._verify_uncached(token, audience)
-        self._cache[(token, audience)] = claims
+            del self._cache[key]
+        claims = await self._verify_uncached(token, list(audiences))
+        self._cache[key] = claims
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return claims
 
-    async def _verify_uncached(self, token: str, audience: str) -> AccessClaims:
+    async def _verify_uncached(self, token: str, audience: list[str]) -> AccessClaims:
         await self.keys.ensure_loaded()
         try:
             header = jwt.get_unverified_header(token)

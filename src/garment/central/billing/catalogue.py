@@ -1,0 +1,60 @@
+"""The plan catalogue as code, until the billing capability stores plans in the database.
+
+Tenancy reads entitlements through `plan_entitlements()` only, so swapping this for a cached
+database lookup later changes no caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    code: str
+    name: str
+    trial_days: int
+    monthly_price: int  # integer rupiah
+    yearly_price: int
+    limits: dict[str, int] = field(default_factory=dict)
+    features: dict[str, Any] = field(default_factory=dict)
+
+
+PLANS: dict[str, Plan] = {
+    "starter": Plan(
+        "starter",
+        "Starter",
+        14,
+        149_000,
+        1_490_000,
+        limits={"max_members": 3, "max_products": 100, "max_orders_per_month": 300},
+        features={"custom_roles": False, "audit_log_days": 30},
+    ),
+    "growth": Plan(
+        "growth",
+        "Growth",
+        14,
+        449_000,
+        4_490_000,
+        limits={"max_members": 15, "max_products": 2_000, "max_orders_per_month": 5_000},
+        features={"custom_roles": True, "audit_log_days": 180},
+    ),
+    "enterprise": Plan(
+        "enterprise",
+        "Enterprise",
+        0,
+        1_490_000,
+        14_900_000,
+        limits={"max_members": 200, "max_products": 100_000, "max_orders_per_month": 100_000},
+        features={"custom_roles": True, "audit_log_days": 730},
+    ),
+}
+BILLING_INTERVALS = ("monthly", "yearly")
+
+
+def plan_entitlements(plan_code: str) -> dict[str, Any]:
+    plan = PLANS.get(plan_code)
+    if plan is None:
+        return {"limits": {}, "features": {}}
+    return {"limits": dict(plan.limits), "features": dict(plan.features)}

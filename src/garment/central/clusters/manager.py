@@ -1,0 +1,208 @@
+"""ClusterConnectionManager: one lazily created pool per cluster, tenant-bound transactions, and a
+circuit breaker per cluster (incident playbook 4).
+
+Connection strings are configuration (`GARMENT_CLUSTERS`), the registry refers to them by key.
+A cluster that cannot be reached turns into `503 CLUSTER_UNAVAILABLE` with `Retry-After` for the
+tenants on that cluster only; after a few consecutive failures the breaker opens and requests fail
+fast instead of waiting on a dead server, then one trial request is let through after the
+cool-down, so a recovered cluster is used again without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import structlog
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from garment.platform.db import Database, PoolOptions, create_engine, pool_stats
+from garment.platform.dbsetup import DatabaseTarget
+from garment.platform.errors import CLUSTER_UNAVAILABLE, AppError
+from garment.platform.rls import TENANT_SETTING
+
+logger = structlog.get_logger(__name__)
+
+SET_TENANT_SQL = text(f"SELECT set_config('{TENANT_SETTING}', :tenant_id, true)")
+
+
+def is_connection_failure(error: BaseException) -> bool:
+    """Errors that mean "the cluster is not there", as opposed to a bad query."""
+    if isinstance(error, OSError | TimeoutError | ConnectionError):
+        return True
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, sa_exc.InterfaceError | sa_exc.OperationalError):
+        return True
+    cause = error.__cause__ or error.__context__
+    name = type(cause).__name__ if cause is not None else ""
+    return name in {
+        "ConnectionDoesNotExistError",
+        "CannotConnectNowError",
+        "PostgresConnectionError",
+        "ConnectionFailureError",
+        "InterfaceError",
+    }
+
+
+@dataclass
+class BreakerOptions:
+    failure_threshold: int = 3
+    base_cooldown_seconds: float = 2.0
+    max_cooldown_seconds: float = 30.0
+
+
+@dataclass
+class CircuitBreaker:
+    options: BreakerOptions = field(default_factory=BreakerOptions)
+    failures: int = 0
+    open_until: float = 0.0
+    cooldown: float = 0.0
+    trial_in_flight: bool = False
+
+    def retry_after(self) -> int | None:
+        """Seconds to wait when requests must fail fast now; None when one may try."""
+        now = time.monotonic()
+        if self.failures < self.options.failure_threshold:
+            return None
+        if now < self.open_until:
+            return max(1, math.ceil(self.open_until - now))
+        if self.trial_in_flight:
+            return 1
+        self.trial_in_flight = True  # half-open: this caller is the trial
+        return None
+
+    def record_success(self) -> None:
+        self.failures, self.open_until, self.cooldown, self.trial_in_flight = 0, 0.0, 0.0, False
+
+    def record_failure(self) -> int:
+        self.failures += 1
+        self.trial_in_flight = False
+        if self.failures >= self.options.failure_threshold:
+            self.cooldown = min(
+                max(self.cooldown * 2, self.options.base_cooldown_seconds),
+                self.options.max_cooldown_seconds,
+            )
+            self.open_until = time.monotonic() + self.cooldown
+        return max(1, math.ceil(self.cooldown or self.options.base_cooldown_seconds))
+
+    @property
+    def state(self) -> str:
+        if self.failures < self.options.failure_threshold:
+            return "closed"
+        return "open" if time.monotonic() < self.open_until else "half_open"
+
+
+def unavailable(key: str, retry_after: int) -> AppError:
+    return AppError(
+        CLUSTER_UNAVAILABLE,
+        params={"retry_after": retry_after},
+        headers={"Retry-After": str(retry_after)},
+        extra={"retry_after": retry_after},
+    )
+
+
+class ClusterConnectionManager:
+    def __init__(
+        self,
+        targets: dict[str, DatabaseTarget],
+        pool: PoolOptions | None = None,
+        breaker: BreakerOptions | None = None,
+    ) -> None:
+        self.targets = dict(targets)
+        self.pool = pool or PoolOptions()
+        self.breaker_options = breaker or BreakerOptions()
+        self._databases: dict[str, Database] = {}
+        self._breakers: dict[str, CircuitBreaker] = {}
+        self._lock = asyncio.Lock()
+
+    def configured_keys(self) -> list[str]:
+        return sorted(self.targets)
+
+    def is_configured(self, key: str) -> bool:
+        return key in self.targets
+
+    def database(self, key: str) -> Database:
+        """The cluster's pool, created on first use."""
+        database = self._databases.get(key)
+        if database is None:
+            target = self.targets.get(key)
+            if target is None:
+                raise unavailable(key, 60)
+            database = Database(key, create_engine(target.app_url, self.pool))
+            self._databases[key] = database
+        return database
+
+    def breaker(self, key: str) -> CircuitBreaker:
+        return self._breakers.setdefault(key, CircuitBreaker(self.breaker_options))
+
+    @asynccontextmanager
+    async def tenant_transaction(
+        self, key: str, tenant_id: uuid.UUID
+    ) -> AsyncIterator[AsyncSession]:
+        """A transaction on the cluster bound to one tenant: `app.tenant_id` is set with
+        `set_config(..., true)` as its first statement, so it dies with the transaction and a
+        pooled connection never carries it into another request."""
+        async with self.transaction(key) as session:
+            await session.execute(SET_TENANT_SQL, {"tenant_id": str(tenant_id)})
+            yield session
+
+    @asynccontextmanager
+    async def transaction(self, key: str) -> AsyncIterator[AsyncSession]:
+        """A cluster transaction with no tenant bound (RLS shows it nothing of tenant tables)."""
+        breaker = self.breaker(key)
+        retry_after = breaker.retry_after()
+        if retry_after is not None:
+            raise unavailable(key, retry_after)
+        database = self.database(key)
+        try:
+            async with database.transaction() as session:
+                yield session
+        except Exception as error:
+            if isinstance(error, AppError) or not is_connection_failure(error):
+                breaker.record_success()  # the cluster answered; the failure is elsewhere
+                raise
+            wait = breaker.record_failure()
+            logger.warning(
+                "cluster.unavailable",
+                cluster=key,
+                error=type(error).__name__,
+                failures=breaker.failures,
+                state=breaker.state,
+            )
+            raise unavailable(key, wait) from error
+        breaker.record_success()
+
+    async def ping(self, key: str) -> None:
+        async with asyncio.timeout(2.0):
+            await self.database(key).ping()
+
+    def update_targets(self, targets: dict[str, DatabaseTarget]) -> list[str]:
+        """Adopt a new cluster configuration; returns keys whose pools must be closed."""
+        removed = [key for key in self.targets if key not in targets]
+        self.targets = dict(targets)
+        return removed
+
+    async def close_removed(self, keys: list[str]) -> None:
+        for key in keys:
+            database = self._databases.pop(key, None)
+            if database is not None:
+                await database.dispose()
+
+    def stats(self) -> dict[str, dict[str, object]]:
+        return {
+            key: {"breaker": self.breaker(key).state, **pool_stats(database.engine)}
+            for key, database in self._databases.items()
+        }
+
+    async def close(self) -> None:
+        for database in self._databases.values():
+            await database.dispose()
+        self._databases.clear()

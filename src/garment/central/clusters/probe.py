@@ -1,0 +1,198 @@
+"""`garment clusters probe`: is this cluster reachable, current, and actually isolating tenants?
+
+Checks, each with a verdict: connection and latency, server version, migration revision vs head,
+every tenant table (any table with a `tenant_id` column) has RLS enabled and forced with the
+tenant policy and an index led by `tenant_id`, every other table is accounted for, the
+application role is neither superuser nor BYPASSRLS and owns no tenant table, views are
+`security_invoker`, and no SECURITY DEFINER function reads tenant tables.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from garment.central.clusters.manager import ClusterConnectionManager
+from garment.platform.migrations import Tree, head_revision
+from garment.platform.rls import POLICY_NAME
+
+NON_TENANT_TABLES = frozenset({Tree.TENANT.version_table})
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class ProbeResult:
+    key: str
+    reachable: bool
+    latency_ms: float | None = None
+    server_version: str | None = None
+    revision: str | None = None
+    head: str | None = None
+    tenants: int | None = None
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.reachable and all(check.ok for check in self.checks)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ok"] = self.ok
+        return data
+
+
+TABLES_SQL = text(
+    """
+    SELECT c.relname AS name, c.relrowsecurity AS rls, c.relforcerowsecurity AS forced,
+           pg_get_userbyid(c.relowner) AS owner,
+           EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid
+                   AND a.attname = 'tenant_id' AND NOT a.attisdropped) AS has_tenant_id,
+           EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a
+                     ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                   WHERE i.indrelid = c.oid AND a.attname = 'tenant_id') AS tenant_index,
+           (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) AS policies,
+           (SELECT pg_get_expr(p.polqual, p.polrelid) FROM pg_policy p
+             WHERE p.polrelid = c.oid AND p.polname = :policy) AS using_expr,
+           (SELECT pg_get_expr(p.polwithcheck, p.polrelid) FROM pg_policy p
+             WHERE p.polrelid = c.oid AND p.polname = :policy) AS check_expr
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+     ORDER BY c.relname
+    """
+)
+VIEWS_SQL = text(
+    """
+    SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = 'public' AND c.relkind IN ('v', 'm')
+       AND NOT coalesce('security_invoker=true' = ANY(c.reloptions), false)
+    """
+)
+DEFINER_SQL = text(
+    """
+    SELECT p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+     WHERE n.nspname = 'public' AND p.prosecdef
+    """
+)
+ROLE_SQL = text(
+    "SELECT current_user AS name, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
+)
+
+
+async def probe_cluster(
+    manager: ClusterConnectionManager, key: str, tenants: int | None = None
+) -> ProbeResult:
+    result = ProbeResult(key=key, reachable=False, head=head_revision(Tree.TENANT), tenants=tenants)
+    if not manager.is_configured(key):
+        result.checks.append(Check("configured", False, "no URL for this key in GARMENT_CLUSTERS"))
+        return result
+    try:
+        started = time.perf_counter()
+        async with manager.database(key).engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+            result.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+            result.reachable = True
+            result.server_version = (
+                await connection.execute(text("SHOW server_version"))
+            ).scalar_one()
+            await _inspect(connection, result)
+    except Exception as exc:
+        result.checks.append(Check("connect", False, type(exc).__name__))
+    return result
+
+
+async def _inspect(connection: AsyncConnection, result: ProbeResult) -> None:
+    try:
+        result.revision = (
+            await connection.execute(text(f"SELECT version_num FROM {Tree.TENANT.version_table}"))
+        ).scalar_one_or_none()
+    except Exception:
+        await connection.rollback()
+        result.revision = None
+    result.checks.append(
+        Check(
+            "migrations",
+            result.revision == result.head,
+            f"at {result.revision or 'nothing'}, head {result.head}",
+        )
+    )
+    role = (await connection.execute(ROLE_SQL)).one()
+    unsafe = [
+        flag for flag, on in (("SUPERUSER", role.rolsuper), ("BYPASSRLS", role.rolbypassrls)) if on
+    ]
+    result.checks.append(
+        Check(
+            "app role",
+            not unsafe,
+            f"{role.name}: "
+            + (
+                ", ".join(unsafe) + " defeats row-level security"
+                if unsafe
+                else "no superuser, no BYPASSRLS"
+            ),
+        )
+    )
+    tables = (await connection.execute(TABLES_SQL, {"policy": POLICY_NAME})).all()
+    tenant_tables = [t.name for t in tables if t.has_tenant_id]
+    for table in tables:
+        if table.name in NON_TENANT_TABLES:
+            continue
+        if not table.has_tenant_id:
+            result.checks.append(
+                Check(
+                    f"table {table.name}",
+                    False,
+                    "no tenant_id column: every cluster table is tenant data",
+                )
+            )
+            continue
+        problems = []
+        if not table.rls:
+            problems.append("RLS disabled")
+        if not table.forced:
+            problems.append("RLS not forced")
+        if table.policies != 1 or not table.using_expr or "app.tenant_id" not in table.using_expr:
+            problems.append(f"expected exactly the {POLICY_NAME} policy")
+        elif not table.check_expr or "app.tenant_id" not in table.check_expr:
+            problems.append("policy lacks WITH CHECK")
+        if not table.tenant_index:
+            problems.append("no index led by tenant_id")
+        if table.owner == role.name:
+            problems.append("owned by the application role")
+        result.checks.append(
+            Check(
+                f"table {table.name}",
+                not problems,
+                "; ".join(problems) or "RLS enabled, forced, policy, index",
+            )
+        )
+    views = (await connection.execute(VIEWS_SQL)).scalars().all()
+    result.checks.append(
+        Check(
+            "views security_invoker",
+            not views,
+            "all views security_invoker"
+            if not views
+            else "not security_invoker: " + ", ".join(views),
+        )
+    )
+    definers = (await connection.execute(DEFINER_SQL)).all()
+    leaking = [d.proname for d in definers if any(t in (d.prosrc or "") for t in tenant_tables)]
+    result.checks.append(
+        Check(
+            "security definer functions",
+            not leaking,
+            "none read tenant tables"
+            if not leaking
+            else "read tenant tables: " + ", ".join(leaking),
+        )
+    )

@@ -1,0 +1,28 @@
+"""Error codes tenancy adds to the catalogue."""
+
+from __future__ import annotations
+
+from garment.platform.errors import define_error
+
+TENANT_MAINTENANCE = define_error(
+    "TENANT_MAINTENANCE",
+    503,
+    id="Data usaha Anda sedang dipindahkan; perubahan bisa dilakukan lagi dalam "
+    "{retry_after} detik.",
+    en="Your business data is being moved; changes are possible again in {retry_after} seconds.",
+    action="Allow reads; retry writes after Retry-After.",
+)
+INVITATION_INVALID = define_error(
+    "INVITATION_INVALID",
+    400,
+    id="Undangan tidak valid, sudah dipakai, dicabut, atau kedaluwarsa.",
+    en="The invitation is invalid, used, revoked or expired.",
+    action="Ask the inviter for a new invitation.",
+)
+INVITATION_EMAIL_MISMATCH = define_error(
+    "INVITATION_EMAIL_MISMATCH",
+    403,
+    id="Undangan ini untuk alamat email lain. Masuk dengan akun yang diundang.",
+    en="This invitation is for another email address. Sign in with the invited account.",
+    action="Offer to sign out and sign in with the invited email.",
+)

@@ -1,0 +1,113 @@
+"""Tenant authorization data: seeding default roles, granting roles, effective permissions.
+
+Every function takes an RLS-bound session (`app.tenant_id` set) and the tenant id; the id is
+written explicitly and RLS checks it, so a wrong id fails instead of landing in another tenant.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from garment.tenant.authz.models import MemberRole, Role, RolePermission
+from garment.tenant.authz.permissions import DEFAULT_ROLES
+
+
+async def seed_default_roles(session: AsyncSession, tenant_id: uuid.UUID) -> int:
+    """Insert the default roles and their permissions; re-running adds nothing."""
+    created = 0
+    for default in DEFAULT_ROLES:
+        result = await session.execute(
+            insert(Role)
+            .values(
+                tenant_id=tenant_id,
+                id=uuid.uuid4(),
+                key=default.key,
+                name_id=default.name_id,
+                name_en=default.name_en,
+                is_system=True,
+            )
+            .on_conflict_do_nothing(index_elements=[Role.tenant_id, Role.key])
+        )
+        created += int(getattr(result, "rowcount", 0) or 0)
+        role_id = (
+            await session.execute(
+                select(Role.id).where(Role.tenant_id == tenant_id, Role.key == default.key)
+            )
+        ).scalar_one()
+        if default.permissions:
+            await session.execute(
+                insert(RolePermission)
+                .values(
+                    [
+                        {"tenant_id": tenant_id, "role_id": role_id, "permission": permission}
+                        for permission in sorted(default.permissions)
+                    ]
+                )
+                .on_conflict_do_nothing()
+            )
+    return created
+
+
+async def role_ids(
+    session: AsyncSession, tenant_id: uuid.UUID, keys: list[str]
+) -> dict[str, uuid.UUID]:
+    rows = await session.execute(
+        select(Role.key, Role.id).where(Role.tenant_id == tenant_id, Role.key.in_(keys))
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+async def grant_roles(
+    session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, keys: list[str]
+) -> list[str]:
+    """Give the member these roles (idempotent); returns the keys that exist."""
+    found = await role_ids(session, tenant_id, keys)
+    if found:
+        await session.execute(
+            insert(MemberRole)
+            .values(
+                [
+                    {"tenant_id": tenant_id, "user_id": user_id, "role_id": role_id}
+                    for role_id in found.values()
+                ]
+            )
+            .on_conflict_do_nothing()
+        )
+    return sorted(found)
+
+
+async def revoke_all_roles(session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    await session.execute(
+        delete(MemberRole).where(MemberRole.tenant_id == tenant_id, MemberRole.user_id == user_id)
+    )
+
+
+async def member_role_keys(session: AsyncSession, user_id: uuid.UUID) -> list[str]:
+    rows = await session.execute(
+        select(Role.key)
+        .join(
+            MemberRole, (MemberRole.role_id == Role.id) & (MemberRole.tenant_id == Role.tenant_id)
+        )
+        .where(MemberRole.user_id == user_id)
+        .order_by(Role.key)
+    )
+    return list(rows.scalars())
+
+
+async def effective_permissions(session: AsyncSession, user_id: uuid.UUID) -> frozenset[str]:
+    """The union of the member's roles' permissions (RLS limits it to the bound tenant)."""
+    rows = await session.execute(
+        select(RolePermission.permission)
+        .join(
+            MemberRole,
+            (MemberRole.role_id == RolePermission.role_id)
+            & (MemberRole.tenant_id == RolePermission.tenant_id),
+        )
+        .where(MemberRole.user_id == user_id)
+        .distinct()
+    )
+    return frozenset(rows.scalars())
