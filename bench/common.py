@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from garment.central.clusters.service import ClusterService
 from garment.config import Environment, Settings
 from garment.platform.dbsetup import EMBEDDED_LAYOUT, Targets, ensure_layout
 from garment.platform.embedded import EmbeddedPostgres
@@ -48,6 +49,10 @@ async def embedded_runtime(**overrides: object) -> AsyncIterator[tuple[Runtime, 
             # not the terminal printing thousands of lines.
             configure_logging(settings.log)
             runtime = await Runtime.create(settings, migrate=False)
+            async with runtime.central.transaction() as session:
+                await ClusterService().ensure_registered(
+                    session, list(targets.clusters), capacity=100_000
+                )
             try:
                 yield runtime, targets, superuser
             finally:

@@ -28,7 +28,7 @@ os.environ["GARMENT_CONFIG_FILE"] = "/nonexistent/garment.toml"
 
 from garment.app import create_app  # noqa: E402
 from garment.central.clusters.service import ClusterService  # noqa: E402
-from garment.config import Environment, Settings  # noqa: E402
+from garment.config import Environment, LogSettings, Settings  # noqa: E402
 from garment.platform.dbsetup import (  # noqa: E402
     DatabaseLayout,
     Targets,
@@ -36,7 +36,11 @@ from garment.platform.dbsetup import (  # noqa: E402
     ensure_layout,
 )
 from garment.platform.embedded import EmbeddedPostgres  # noqa: E402
+from garment.platform.logging import configure_logging  # noqa: E402
 from garment.runtime import Runtime, migrate_all  # noqa: E402
+
+# JSON lines, warnings and up: an expected 500 in a test must not render a rich traceback.
+configure_logging(LogSettings(level="WARNING", json_output=True))
 
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 CLUSTER_KEYS = ("default", "secondary")

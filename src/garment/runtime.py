@@ -168,6 +168,11 @@ class Runtime:
                     },
                 )
             runtime = cls(settings, targets, embedded=embedded)
+        except BaseException:
+            if embedded is not None:
+                await asyncio.to_thread(embedded.stop)
+            raise
+        try:
             await runtime.jobs.open()
             await runtime.auth.components.keys.ensure_loaded()
             if embedded is not None:
@@ -175,8 +180,7 @@ class Runtime:
             if settings.should_seed_demo_data:
                 await runtime.seed_demo_data()
         except BaseException:
-            if embedded is not None:
-                await asyncio.to_thread(embedded.stop)
+            await runtime.close()  # pools first, then the embedded server they point at
             raise
         return runtime
 
@@ -228,9 +232,11 @@ class Runtime:
 
     async def seed_demo_data(self) -> None:
         """The newcomer path (embedded database only): a demo admin to log in with."""
-        from garment.central.auth.demo import ensure_demo_admin
+        from garment.central.auth.demo import ensure_demo_admin, ensure_demo_tenant
 
         email, password = await ensure_demo_admin(self)
+        tenant_id, status = await ensure_demo_tenant(self)
+        self.announcements.append(f"  Demo tenant   demo ({tenant_id}, {status})")
         self.announcements.append(f"  Demo admin    {email}")
         if password:
             where = self.settings.data_dir / "demo-admin-password"

@@ -226,3 +226,23 @@ async def test_me_describes_the_user(client: httpx.AsyncClient, runtime: Runtime
     assert me["email"] == user.email
     assert me["locale"] == "en"
     assert me["mfa_enabled"] is False
+
+
+async def test_parallel_registrations_of_one_email_make_one_account(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    import asyncio
+
+    from sqlalchemy import func, select
+
+    from garment.central.auth.models import User
+
+    address = unique_email("race")
+    responses = await asyncio.gather(*(register(client, address) for _ in range(5)))
+    assert [r.status_code for r in responses] == [201] * 5
+    assert len({r.text for r in responses}) == 1
+    async with runtime.central.transaction() as session:
+        count = (
+            await session.execute(select(func.count()).where(func.lower(User.email) == address))
+        ).scalar_one()
+    assert count == 1

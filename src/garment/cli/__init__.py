@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from garment.cli import (  # noqa: F401
     auth_cmd,
+    clusters_cmd,
     config_cmd,
     docs_cmd,
     doctor,
     migrate,
     queue_cmd,
     serve,
+    tenants_cmd,
     worker,
 )
 from garment.cli.base import app

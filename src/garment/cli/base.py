@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -10,6 +11,7 @@ import typer
 from rich.console import Console
 
 from garment.config import Settings, get_settings
+from garment.platform.errors import AppError
 from garment.platform.logging import configure_logging
 from garment.runtime import Runtime
 
@@ -21,6 +23,7 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode="markdown",
     pretty_exceptions_show_locals=False,
+    pretty_exceptions_short=True,
 )
 console = Console()
 err_console = Console(stderr=True)
@@ -39,11 +42,35 @@ def load_cli_settings(*, service: bool = False) -> Settings:
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coroutine)
+    """Run a command's coroutine; an unexpected failure prints one line (and a hint), not a
+    page of traceback. `GARMENT_DEBUG=1` shows the traceback."""
+    try:
+        return asyncio.run(coroutine)
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except AppError:
+        raise
+    except Exception as exc:
+        if os.environ.get("GARMENT_DEBUG"):
+            raise
+        err_console.print(f"[red]error:[/red] {type(exc).__name__}: {_first_line(exc)}")
+        if "does not exist" in str(exc) and ("relation" in str(exc) or "table" in str(exc)):
+            err_console.print("hint: the database is not migrated; run `garment migrate`")
+        else:
+            err_console.print(
+                "hint: `garment doctor` checks databases, migrations and config; "
+                "GARMENT_DEBUG=1 shows the traceback"
+            )
+        raise typer.Exit(1) from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else ""
 
 
 async def with_runtime(
-    settings: Settings, action: Callable[[Runtime], Awaitable[T]], *, migrate: bool | None = False
+    settings: Settings, action: Callable[[Runtime], Awaitable[T]], *, migrate: bool | None = None
 ) -> T:
     """Run `action` with a runtime, closing it (and any embedded server we started) after."""
     runtime = await Runtime.create(settings, migrate=migrate)

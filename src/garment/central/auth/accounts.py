@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from garment.central.auth.activities import ActivityType, SuspiciousReason, record_activity
@@ -95,22 +96,32 @@ class AccountService:
         """Same answer, same work, whether or not the email is taken."""
         self.check_password_policy(password, email, "body.password")
         password_hash = self.auth.hashing.hash(password)
-        existing = await self.find_by_email(session, email)
-        if existing is not None:
-            await publish(session, RegistrationAttemptedForExistingAccount(user_id=existing.id))
+        # One atomic insert: two simultaneous registrations of one email cannot both pass a
+        # lookup and collide on the unique index; the loser is treated as "already registered".
+        created = (
+            await session.execute(
+                insert(User)
+                .values(
+                    id=uuid.uuid4(),
+                    email=email.strip(),
+                    name=name.strip(),
+                    locale=locale,
+                    password_hash=password_hash,
+                    password_changed_at=datetime.now(UTC),
+                )
+                .on_conflict_do_nothing()
+                .returning(User.id)
+            )
+        ).scalar_one_or_none()
+        if created is None:
+            existing = await self.find_by_email(session, email)
+            if existing is not None:
+                await publish(
+                    session, RegistrationAttemptedForExistingAccount(user_id=existing.id)
+                )
             return
-        user = User(
-            id=uuid.uuid4(),
-            email=email.strip(),
-            name=name.strip(),
-            locale=locale,
-            password_hash=password_hash,
-            password_changed_at=datetime.now(UTC),
-        )
-        session.add(user)
-        await session.flush()
-        await record_activity(session, ActivityType.REGISTERED, user_id=user.id)
-        await publish(session, UserRegistered(user_id=user.id))
+        await record_activity(session, ActivityType.REGISTERED, user_id=created)
+        await publish(session, UserRegistered(user_id=created))
 
     async def issue_one_time_token(
         self, session: AsyncSession, user_id: uuid.UUID, purpose: str
@@ -293,12 +304,23 @@ class AccountService:
     async def _count_failure(self, session: AsyncSession, email: str, user: User | None) -> None:
         now = datetime.now(UTC)
         key = email_hash(email)
-        throttle = await session.get(LoginThrottle, key, with_for_update=True)
+        # Create-then-lock: with a plain SELECT FOR UPDATE, parallel first failures would find
+        # no row to lock, race on the insert and go uncounted.
+        await session.execute(
+            insert(LoginThrottle)
+            .values(email_hash=key, failures=0, window_started_at=now)
+            .on_conflict_do_nothing(index_elements=[LoginThrottle.email_hash])
+        )
+        throttle = (
+            await session.execute(
+                select(LoginThrottle)
+                .where(LoginThrottle.email_hash == key)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        ).scalar_one()
         window = timedelta(minutes=self.settings.login_failure_window_minutes)
-        if throttle is None:
-            throttle = LoginThrottle(email_hash=key, failures=0, window_started_at=now)
-            session.add(throttle)
-        elif throttle.window_started_at + window < now:
+        if throttle.window_started_at + window < now:
             throttle.failures, throttle.window_started_at, throttle.locked_until = 0, now, None
         throttle.failures += 1
         user_id = user.id if user else None

@@ -32,6 +32,9 @@ def _write_secret(path: Path, value: str) -> None:
         handle.write(value)
 
 
+DEMO_TENANT_SLUG = "demo"
+
+
 async def ensure_demo_admin(runtime: Runtime) -> tuple[str, str | None]:
     """The demo admin's email and password (None if the password file was removed)."""
     email = runtime.settings.auth.demo_admin_email
@@ -56,3 +59,27 @@ async def ensure_demo_admin(runtime: Runtime) -> tuple[str, str | None]:
             _write_secret(path, password)
             return email, password
     return email, path.read_text(encoding="utf-8").strip() if path.exists() else None
+
+
+async def ensure_demo_tenant(runtime: Runtime) -> tuple[str, str]:
+    """A demo tenant owned by the demo admin, provisioned in-process (no worker needed)."""
+    from garment.central.tenancy.provisioning import ProvisioningPipeline
+
+    email = runtime.settings.auth.demo_admin_email
+    async with runtime.central.transaction() as session:
+        tenant = await runtime.tenancy.find(session, DEMO_TENANT_SLUG)
+        if tenant is None:
+            admin = await runtime.auth.accounts.find_by_email(session, email)
+            assert admin is not None  # created just before
+            tenant = await runtime.tenancy.create_tenant(
+                session,
+                owner_id=admin.id,
+                name="Konveksi Demo",
+                slug=DEMO_TENANT_SLUG,
+                plan_code="growth",
+                billing_interval="monthly",
+            )
+    status = tenant.status
+    if status in ("provisioning", "provisioning_failed", "pending"):
+        status = await ProvisioningPipeline(runtime).run(tenant.id)
+    return str(tenant.id), status

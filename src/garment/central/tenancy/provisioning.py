@@ -95,7 +95,11 @@ class ProvisioningPipeline:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
+            error = (
+                exc.error
+                if isinstance(exc, ProvisioningError)
+                else "".join(traceback.format_exception_only(exc)).strip()[:2000]
+            )
             await self._mark(tenant_id, step, status="failed", error=error)
             log.warning("provisioning.step_failed", error=error)
             raise ProvisioningError(step, error) from exc

@@ -1,0 +1,230 @@
+"""`garment clusters ...`: the registry joined with config, probes, registration, migrations
+(incident playbook 4: ListClustersCommand and ProbeClusterCommand of the seed)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from garment.central.clusters.probe import ProbeResult, probe_cluster
+from garment.central.clusters.service import ClusterService
+from garment.cli.base import app, console, err_console, load_cli_settings, run, with_runtime
+from garment.platform.errors import AppError
+from garment.platform.migrations import Tree, current_revision, head_revision
+from garment.runtime import ClusterMigration, Runtime, migrate_cluster
+
+clusters_app = typer.Typer(help="Tenant database clusters.", no_args_is_help=True)
+app.add_typer(clusters_app, name="clusters")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+async def _revision(runtime: Runtime, key: str) -> str | None:
+    target = runtime.targets.clusters.get(key)
+    if target is None:
+        return None
+    try:
+        return await asyncio.to_thread(current_revision, Tree.TENANT, target.owner_url)
+    except Exception:
+        return "unreachable"
+
+
+@clusters_app.command("list")
+def list_clusters(as_json: JsonOption = False) -> None:
+    """Registry joined with config: status, tenants/capacity, URL configured, revision."""
+
+    async def action(runtime: Runtime) -> list[dict[str, Any]]:
+        async with runtime.central.transaction() as session:
+            counts = await runtime.tenancy.tenant_counts(session)
+            rows = await ClusterService().rows(
+                session, set(runtime.cluster_manager.configured_keys())
+            )
+        return [
+            {
+                "key": r.key,
+                "status": r.status,
+                "tenants": counts.get(r.key, 0),
+                "capacity": r.capacity,
+                "region": r.region,
+                "configured": r.configured,
+                "revision": await _revision(runtime, r.key),
+                "head": head_revision(Tree.TENANT),
+            }
+            for r in rows
+        ]
+
+    rows = run(with_runtime(load_cli_settings(), action))
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title="Clusters")
+    for column in ("key", "status", "tenants/capacity", "region", "URL configured", "revision"):
+        table.add_column(column)
+    for r in rows:
+        revision = r["revision"] or "-"
+        style = "green" if r["revision"] == r["head"] else "yellow"
+        table.add_row(
+            r["key"],
+            r["status"],
+            f"{r['tenants']}/{r['capacity']}",
+            r["region"] or "-",
+            "yes" if r["configured"] else "[red]no[/red]",
+            f"[{style}]{revision}[/{style}]",
+        )
+    console.print(table)
+
+
+def _print_probe(result: ProbeResult) -> None:
+    verdict = "[green]OK[/green]" if result.ok else "[red]FAILED[/red]"
+    console.print(
+        f"cluster [bold]{result.key}[/bold] {verdict}  latency {result.latency_ms} ms  "
+        f"PostgreSQL {result.server_version or '?'}  tenants {result.tenants}"
+    )
+    table = Table()
+    table.add_column("check")
+    table.add_column("result")
+    table.add_column("detail")
+    for check in result.checks:
+        table.add_row(
+            check.name, "[green]ok[/green]" if check.ok else "[red]FAIL[/red]", check.detail
+        )
+    console.print(table)
+
+
+@clusters_app.command("probe")
+def probe(
+    key: Annotated[str | None, typer.Argument(help="Cluster key (omit with --all).")] = None,
+    all_clusters: Annotated[bool, typer.Option("--all", help="Every configured cluster.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Connect, measure latency, compare the migration revision with head, and check that
+    every tenant table has RLS enabled and forced with its policy and tenant_id index, that the
+    app role lacks SUPERUSER/BYPASSRLS and owns no tenant table, that views are security_invoker
+    and no SECURITY DEFINER function reads tenant tables. Exit 1 on any failure."""
+    if not key and not all_clusters:
+        err_console.print("give a cluster key or --all")
+        raise typer.Exit(2)
+
+    async def action(runtime: Runtime) -> list[ProbeResult]:
+        async with runtime.central.transaction() as session:
+            counts = await runtime.tenancy.tenant_counts(session)
+        keys = runtime.cluster_manager.configured_keys() if all_clusters else [key or ""]
+        return [await probe_cluster(runtime.cluster_manager, k, counts.get(k, 0)) for k in keys]
+
+    results = run(with_runtime(load_cli_settings(), action))
+    if as_json:
+        typer.echo(json.dumps([r.as_dict() for r in results], indent=2, default=str))
+    else:
+        for result in results:
+            _print_probe(result)
+    if not all(result.ok for result in results):
+        raise typer.Exit(1)
+
+
+@clusters_app.command("register")
+def register(
+    key: Annotated[str, typer.Argument(help="Cluster key, e.g. jkt-2 (its URL goes in config).")],
+    capacity: Annotated[int, typer.Option(min=0, help="Maximum tenants.")],
+    region: Annotated[str | None, typer.Option(help="Region for placement hints.")] = None,
+) -> None:
+    """Add a cluster to the registry (active; new tenants may be placed on it)."""
+
+    async def action(runtime: Runtime) -> bool:
+        async with runtime.central.transaction() as session:
+            await ClusterService().register(session, key, capacity, region)
+        return runtime.cluster_manager.is_configured(key)
+
+    try:
+        configured = run(with_runtime(load_cli_settings(), action))
+    except AppError as error:
+        err_console.print(f"[red]{error.code}[/red]: cluster {key} is already registered")
+        raise typer.Exit(1) from error
+    console.print(f"registered {key} (capacity {capacity})")
+    if not configured:
+        err_console.print(f"[yellow]warning:[/yellow] no URL for {key} in GARMENT_CLUSTERS yet")
+
+
+@clusters_app.command("drain")
+def drain(key: Annotated[str, typer.Argument(help="Cluster key.")]) -> None:
+    """Stop placing new tenants on a cluster; its tenants keep working."""
+
+    async def action(runtime: Runtime) -> None:
+        async with runtime.central.transaction() as session:
+            await ClusterService().drain(session, key)
+
+    try:
+        run(with_runtime(load_cli_settings(), action))
+    except AppError as error:
+        err_console.print(f"[red]{error.code}[/red]: {key}")
+        raise typer.Exit(1) from error
+    console.print(f"{key} is draining: no new tenants")
+
+
+@clusters_app.command("migrate")
+def migrate(
+    key: Annotated[str | None, typer.Argument(help="Cluster key (omit with --all).")] = None,
+    all_clusters: Annotated[bool, typer.Option("--all")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the tenant migration tree on clusters (idempotent). One failing cluster does not
+    stop the others; exit 1 if any failed."""
+    if not key and not all_clusters:
+        err_console.print("give a cluster key or --all")
+        raise typer.Exit(2)
+
+    async def action(runtime: Runtime) -> list[ClusterMigration]:
+        keys = runtime.cluster_manager.configured_keys() if all_clusters else [key or ""]
+        outcomes = []
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=as_json,
+        ) as progress:
+            task = progress.add_task("migrating", total=len(keys))
+            for k in keys:
+                progress.update(task, description=f"cluster {k}")
+                target = runtime.targets.clusters.get(k)
+                if target is None:
+                    outcomes.append(ClusterMigration(k, None, "no configured URL"))
+                else:
+                    outcomes.append(await asyncio.to_thread(migrate_cluster, target))
+                progress.advance(task)
+        return outcomes
+
+    outcomes = run(with_runtime(load_cli_settings(), action))
+    rows = [
+        {
+            "cluster": o.key,
+            "before": o.result.before if o.result else None,
+            "after": o.result.after if o.result else None,
+            "error": o.error,
+        }
+        for o in outcomes
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        table = Table(title="Cluster migrations")
+        for column in ("cluster", "before", "after", "result"):
+            table.add_column(column)
+        for row in rows:
+            result = (
+                f"[red]{row['error']}[/red]"
+                if row["error"]
+                else "migrated"
+                if row["before"] != row["after"]
+                else "up to date"
+            )
+            table.add_row(row["cluster"], row["before"] or "-", row["after"] or "-", result)
+        console.print(table)
+    if any(row["error"] for row in rows):
+        raise typer.Exit(1)
