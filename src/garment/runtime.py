@@ -35,7 +35,13 @@ from garment.platform.embedded import EmbeddedPostgres
 from garment.platform.events import OutboxRelay, RelayOptions, events, outbox_backlog
 from garment.platform.jobs import JobQueue, WorkerOptions
 from garment.platform.mail.mailer import Mailer, create_mailer
-from garment.platform.metrics import DB_POOL, JOBS, OUTBOX_EVENTS, MetricsExporter
+from garment.platform.metrics import (
+    CLUSTER_BREAKER_OPEN,
+    DB_POOL,
+    JOBS,
+    OUTBOX_EVENTS,
+    MetricsExporter,
+)
 from garment.platform.migrations import MigrationResult, Tree, upgrade
 from garment.platform.ratelimit import RateLimiter
 
@@ -252,6 +258,9 @@ class Runtime:
         for database in [self.central, *self.clusters.values()]:
             for state, value in pool_stats(database.engine).items():
                 DB_POOL.labels(database.name, state).set(value)
+        for key in self.cluster_manager.configured_keys():
+            is_open = self.cluster_manager.breaker(key).state != "closed"
+            CLUSTER_BREAKER_OPEN.labels(key).set(1 if is_open else 0)
 
     @property
     def clusters(self) -> dict[str, Database]:

@@ -150,6 +150,9 @@ def activities(
     user: Annotated[str | None, typer.Option(help="Email of one user.")] = None,
     request_id: Annotated[str | None, typer.Option(help="X-Request-ID from the logs.")] = None,
     reason: Annotated[str | None, typer.Option(help="Suspicious reason.")] = None,
+    type_: Annotated[
+        str | None, typer.Option("--type", help="Activity type, e.g. tenant_context_mismatch.")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=100)] = 50,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -170,6 +173,7 @@ def activities(
                     since=_parse_since(since),
                     reason=reason,
                     request_id=request_id,
+                    type=type_,
                     suspicious_only=suspicious,
                 ),
                 PageParams(limit=limit),
@@ -181,6 +185,10 @@ def activities(
                     "type": r.type,
                     "user_id": str(r.user_id) if r.user_id else None,
                     "session_id": str(r.session_id) if r.session_id else None,
+                    "tenant_id": str(r.tenant_id) if r.tenant_id else None,
+                    "actor_id": str(r.actor_id) if r.actor_id else None,
+                    "suspicious": r.suspicious,
+                    "user_agent": r.user_agent,
                     "reason": r.reason,
                     "ip": r.ip,
                     "request_id": r.request_id,

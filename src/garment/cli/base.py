@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from garment.config import Settings, get_settings
-from garment.platform.errors import AppError
+from garment.platform.errors import AppError, CommandError
 from garment.platform.logging import configure_logging
 from garment.runtime import Runtime
 
@@ -48,7 +48,7 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coroutine)
     except (typer.Exit, typer.Abort, KeyboardInterrupt):
         raise
-    except AppError:
+    except (AppError, CommandError):
         raise
     except Exception as exc:
         if os.environ.get("GARMENT_DEBUG"):

@@ -149,6 +149,35 @@ def register(
         err_console.print(f"[yellow]warning:[/yellow] no URL for {key} in GARMENT_CLUSTERS yet")
 
 
+@clusters_app.command("update")
+def update(
+    key: Annotated[str, typer.Argument(help="Cluster key.")],
+    capacity: Annotated[int | None, typer.Option(min=0, help="Maximum tenants.")] = None,
+    region: Annotated[str | None, typer.Option(help="Region for placement hints.")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(help="active (takes tenants), draining (no new tenants) or disabled."),
+    ] = None,
+) -> None:
+    """Change a registered cluster's capacity, region or status (e.g. reactivate a drained one)."""
+    if status is not None and status not in ("active", "draining", "disabled"):
+        err_console.print("status must be active, draining or disabled")
+        raise typer.Exit(2)
+
+    async def action(runtime: Runtime) -> str:
+        async with runtime.central.transaction() as session:
+            cluster = await ClusterService().update(
+                session, key, capacity=capacity, region=region, status=status
+            )
+            return f"{cluster.key}: {cluster.status}, capacity {cluster.capacity}"
+
+    try:
+        console.print(run(with_runtime(load_cli_settings(), action)))
+    except AppError as error:
+        err_console.print(f"[red]{error.code}[/red]: {key}")
+        raise typer.Exit(1) from error
+
+
 @clusters_app.command("drain")
 def drain(key: Annotated[str, typer.Argument(help="Cluster key.")]) -> None:
     """Stop placing new tenants on a cluster; its tenants keep working."""

@@ -13,7 +13,11 @@ from rich.table import Table
 
 from garment.central.tenancy.models import Tenant
 from garment.central.tenancy.mover import MoveAborted, TenantMover, dumps
-from garment.central.tenancy.provisioning import ProvisioningError, ProvisioningPipeline
+from garment.central.tenancy.provisioning import (
+    ProvisioningError,
+    ProvisioningPipeline,
+    provisioning_dedupe_key,
+)
 from garment.central.tenancy.service import describe_tenant
 from garment.cli.base import app, console, err_console, load_cli_settings, run, with_runtime
 from garment.platform.errors import AppError
@@ -105,7 +109,10 @@ def provision(
         if found.status == "provisioning_failed" and not retry:
             err_console.print("the tenant's provisioning failed: add --retry to resume it")
             raise typer.Exit(1)
-        return await ProvisioningPipeline(runtime).run(found.id)
+        status = await ProvisioningPipeline(runtime).run(found.id, final=True)
+        # The job that gave up is held for inspection; the tenant no longer needs it.
+        await runtime.jobs.discard_failed(provisioning_dedupe_key(found.id))
+        return status
 
     try:
         final = run(with_runtime(load_cli_settings(), action))
@@ -135,7 +142,7 @@ def _lifecycle(tenant: str, operation: str) -> None:
 
 @tenants_app.command("suspend")
 def suspend(tenant: TenantArg) -> None:
-    """Suspend: the Tenant API answers 402 TENANT_SUSPENDED (billing routes stay open)."""
+    """Suspend: the Tenant API answers 402 TENANT_SUSPENDED to its members."""
     _lifecycle(tenant, "suspend")
 
 
@@ -170,6 +177,26 @@ def export(
     count = run(with_runtime(load_cli_settings(), action))
     if output:
         console.print(f"wrote {count} rows to {output}")
+
+
+@tenants_app.command("purge")
+def purge(
+    tenant: TenantArg,
+    cluster: Annotated[str, typer.Option("--cluster", help="A cluster the tenant left.")],
+) -> None:
+    """Delete a tenant's rows from a cluster it no longer lives on (leftovers of a move whose
+    final clean-up failed). Refuses the tenant's current cluster."""
+
+    async def action(runtime: Runtime) -> int:
+        found = await _find(runtime, tenant)
+        return await TenantMover(runtime).purge(found.id, cluster)
+
+    try:
+        removed = run(with_runtime(load_cli_settings(), action))
+    except MoveAborted as error:
+        err_console.print(f"[red]refused:[/red] {error}")
+        raise typer.Exit(1) from error
+    console.print(f"removed {removed} rows of {tenant} from {cluster}")
 
 
 @tenants_app.command("move")

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import DateTime, MetaData, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -160,6 +161,25 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def is_connection_failure(error: BaseException) -> bool:
+    """Errors that mean "the cluster is not there", as opposed to a bad query."""
+    if isinstance(error, OSError | TimeoutError | ConnectionError):
+        return True
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, sa_exc.InterfaceError | sa_exc.OperationalError):
+        return True
+    cause = error.__cause__ or error.__context__
+    name = type(cause).__name__ if cause is not None else ""
+    return name in {
+        "ConnectionDoesNotExistError",
+        "CannotConnectNowError",
+        "PostgresConnectionError",
+        "ConnectionFailureError",
+        "InterfaceError",
+    }
 
 
 def pool_stats(engine: AsyncEngine) -> dict[str, Any]:

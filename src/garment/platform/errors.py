@@ -117,6 +117,10 @@ class AppError(Exception):
         return f"AppError({self.spec.code}, params={self.params!r})"
 
 
+class CommandError(Exception):
+    """An expected failure of an operator command: printed as one line, exit code 1."""
+
+
 @dataclass(slots=True)
 class FieldErrors:
     """Collects field → messages for a VALIDATION_FAILED raised by a service."""
@@ -266,8 +270,8 @@ TENANT_PROVISIONING = define_error(
 TENANT_SUSPENDED = define_error(
     "TENANT_SUSPENDED",
     402,
-    id="Layanan usaha (tenant) ini ditangguhkan karena tagihan belum dibayar.",
-    en="This business (tenant) is suspended because of an unpaid invoice.",
+    id="Layanan usaha (tenant) ini sedang ditangguhkan. Selesaikan tagihan untuk melanjutkan.",
+    en="This business (tenant) is suspended. Settle billing to continue.",
     action="Go to billing.",
 )
 TENANT_CANCELLED = define_error(

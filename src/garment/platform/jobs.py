@@ -207,6 +207,13 @@ class JobQueue:
         )
         return [dict(row) for row in rows]
 
+    async def discard_failed(self, dedupe_key: str) -> int:
+        """Drop held failures of a job whose work was completed another way."""
+        result = await self.pool.execute(
+            "DELETE FROM pgqueuer WHERE status = 'failed' AND dedupe_key = $1", dedupe_key
+        )
+        return int(result.split()[-1])
+
     async def retry_failed(self, job_ids: list[int]) -> int:
         """Put held (failed) jobs back in the queue with a fresh attempt count."""
         result = await self.pool.execute(

@@ -26,6 +26,11 @@ JOB_RUNS = Counter(
 DB_POOL = Gauge(
     "garment_db_pool_connections", "Pool connections by database and state", ["database", "state"]
 )
+CLUSTER_BREAKER_OPEN = Gauge(
+    "garment_cluster_breaker_open",
+    "1 while a cluster's circuit breaker fails requests fast",
+    ["cluster"],
+)
 DB_UP = Gauge(
     "garment_db_up", "1 when the database answered the last readiness check", ["database"]
 )

@@ -49,7 +49,7 @@ from garment.platform.errors import (
     ErrorSpec,
 )
 from garment.platform.http.dependencies import CentralSession, get_runtime
-from garment.tenant.authz.service import effective_permissions
+from garment.tenant.authz.service import roles_and_permissions
 
 TENANT_HEADER = "X-Tenant-ID"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -94,7 +94,9 @@ class TenantMember:
     user: User
     session: AuthSession
     tenant: TenantRef
+    roles: list[str] = field(default_factory=list)
     permissions: frozenset[str] = field(default_factory=frozenset)
+    authorized: bool = False
 
     @property
     def cluster_key(self) -> str:
@@ -164,14 +166,9 @@ class ValidateTenantToken:
                 threshold=settings.tenant_mismatch_threshold,
                 window_minutes=settings.tenant_mismatch_window_minutes,
             )
-            raise AppError(
-                TENANT_CONTEXT_MISMATCH,
-                extra={
-                    "token_tenant_id": str(token_tenant),
-                    "header_tenant_id": str(resolved.tenant.id),
-                },
-                keep_changes=True,
-            )
+            # Both ids are in the activity row; the answer names neither, so a header cannot
+            # be used to turn slugs into tenant ids.
+            raise AppError(TENANT_CONTEXT_MISMATCH, keep_changes=True)
         return resolved
 
 
@@ -237,8 +234,11 @@ class RequirePermission:
         return f"RequirePermission({self.permission!r})"
 
     async def __call__(self, member: UsableTenantMember, db: TenantSession) -> TenantMember:
-        if not member.permissions:
-            member.permissions = await effective_permissions(db, member.user.id)
+        if not member.authorized:
+            member.roles, member.permissions = await roles_and_permissions(
+                db, member.tenant.id, member.user.id
+            )
+            member.authorized = True
         if self.permission is not None and self.permission not in member.permissions:
             raise AppError(PERMISSION_DENIED, extra={"permission": self.permission})
         return member

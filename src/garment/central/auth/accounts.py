@@ -116,9 +116,7 @@ class AccountService:
         if created is None:
             existing = await self.find_by_email(session, email)
             if existing is not None:
-                await publish(
-                    session, RegistrationAttemptedForExistingAccount(user_id=existing.id)
-                )
+                await publish(session, RegistrationAttemptedForExistingAccount(user_id=existing.id))
             return
         await record_activity(session, ActivityType.REGISTERED, user_id=created)
         await publish(session, UserRegistered(user_id=created))

@@ -23,6 +23,7 @@ class TenantSummary:
     status: str
     roles: list[str] = field(default_factory=list)
     usable: bool = False
+    plan_code: str = ""
 
 
 class TenantDirectory(Protocol):

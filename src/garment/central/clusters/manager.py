@@ -19,11 +19,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import structlog
-from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from garment.platform.db import Database, PoolOptions, create_engine, pool_stats
+from garment.platform.db import (
+    Database,
+    PoolOptions,
+    create_engine,
+    is_connection_failure,
+    pool_stats,
+)
 from garment.platform.dbsetup import DatabaseTarget
 from garment.platform.errors import CLUSTER_UNAVAILABLE, AppError
 from garment.platform.rls import TENANT_SETTING
@@ -31,25 +36,6 @@ from garment.platform.rls import TENANT_SETTING
 logger = structlog.get_logger(__name__)
 
 SET_TENANT_SQL = text(f"SELECT set_config('{TENANT_SETTING}', :tenant_id, true)")
-
-
-def is_connection_failure(error: BaseException) -> bool:
-    """Errors that mean "the cluster is not there", as opposed to a bad query."""
-    if isinstance(error, OSError | TimeoutError | ConnectionError):
-        return True
-    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
-        return True
-    if isinstance(error, sa_exc.InterfaceError | sa_exc.OperationalError):
-        return True
-    cause = error.__cause__ or error.__context__
-    name = type(cause).__name__ if cause is not None else ""
-    return name in {
-        "ConnectionDoesNotExistError",
-        "CannotConnectNowError",
-        "PostgresConnectionError",
-        "ConnectionFailureError",
-        "InterfaceError",
-    }
 
 
 @dataclass
@@ -183,18 +169,6 @@ class ClusterConnectionManager:
     async def ping(self, key: str) -> None:
         async with asyncio.timeout(2.0):
             await self.database(key).ping()
-
-    def update_targets(self, targets: dict[str, DatabaseTarget]) -> list[str]:
-        """Adopt a new cluster configuration; returns keys whose pools must be closed."""
-        removed = [key for key in self.targets if key not in targets]
-        self.targets = dict(targets)
-        return removed
-
-    async def close_removed(self, keys: list[str]) -> None:
-        for key in keys:
-            database = self._databases.pop(key, None)
-            if database is not None:
-                await database.dispose()
 
     def stats(self) -> dict[str, dict[str, object]]:
         return {

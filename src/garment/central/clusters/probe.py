@@ -55,6 +55,7 @@ TABLES_SQL = text(
     """
     SELECT c.relname AS name, c.relrowsecurity AS rls, c.relforcerowsecurity AS forced,
            pg_get_userbyid(c.relowner) AS owner,
+           pg_has_role(current_user, c.relowner, 'MEMBER') AS app_holds_owner,
            EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid
                    AND a.attname = 'tenant_id' AND NOT a.attisdropped) AS has_tenant_id,
            EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a
@@ -74,7 +75,10 @@ VIEWS_SQL = text(
     """
     SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE n.nspname = 'public' AND c.relkind IN ('v', 'm')
-       AND NOT coalesce('security_invoker=true' = ANY(c.reloptions), false)
+       AND NOT EXISTS (
+           SELECT 1 FROM unnest(coalesce(c.reloptions, '{}')) AS option
+            WHERE lower(option) IN ('security_invoker=true', 'security_invoker=on',
+                                    'security_invoker=1', 'security_invoker=yes'))
     """
 )
 DEFINER_SQL = text(
@@ -86,6 +90,19 @@ DEFINER_SQL = text(
 ROLE_SQL = text(
     "SELECT current_user AS name, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
 )
+
+
+def _is_tenant_policy(expression: str | None) -> bool:
+    """The policy compares tenant_id with the setting, fail-closed (nullif), not merely
+    mentions the setting (`current_setting(...) IS NOT NULL` would expose every tenant)."""
+    if not expression:
+        return False
+    compact = " ".join(expression.lower().split())
+    return (
+        "tenant_id =" in compact
+        and "current_setting('app.tenant_id'" in compact
+        and "nullif(" in compact
+    )
 
 
 async def probe_cluster(
@@ -160,14 +177,15 @@ async def _inspect(connection: AsyncConnection, result: ProbeResult) -> None:
             problems.append("RLS disabled")
         if not table.forced:
             problems.append("RLS not forced")
-        if table.policies != 1 or not table.using_expr or "app.tenant_id" not in table.using_expr:
+        if table.policies != 1 or not _is_tenant_policy(table.using_expr):
             problems.append(f"expected exactly the {POLICY_NAME} policy")
-        elif not table.check_expr or "app.tenant_id" not in table.check_expr:
-            problems.append("policy lacks WITH CHECK")
+        elif not _is_tenant_policy(table.check_expr):
+            problems.append("policy lacks the tenant WITH CHECK")
         if not table.tenant_index:
             problems.append("no index led by tenant_id")
-        if table.owner == role.name:
-            problems.append("owned by the application role")
+        if table.owner == role.name or table.app_holds_owner:
+            # A member of the owner role can SET ROLE to it and switch RLS off.
+            problems.append("owned by the application role (or a role it belongs to)")
         result.checks.append(
             Check(
                 f"table {table.name}",

@@ -66,6 +66,15 @@ class ClusterService:
             raise AppError(CLUSTER_NOT_FOUND)
         return cluster
 
+    async def status_of(self, session: AsyncSession, key: str) -> str | None:
+        cluster = await session.get(Cluster, key)
+        return cluster.status if cluster else None
+
+    async def placeable(self, session: AsyncSession, configured: set[str]) -> list[Cluster]:
+        """Clusters that take new tenants: active and with a URL in config."""
+        rows = await session.execute(select(Cluster).where(Cluster.status == "active"))
+        return [cluster for cluster in rows.scalars() if cluster.key in configured]
+
     async def ensure_registered(
         self, session: AsyncSession, keys: list[str], capacity: int = DEFAULT_CAPACITY
     ) -> None:

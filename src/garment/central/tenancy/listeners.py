@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from garment.central.auth.models import User
 from garment.central.tenancy.events import MemberInvited, TenantProvisioned
 from garment.central.tenancy.models import Invitation, Tenant
 from garment.platform.context import Locale
@@ -21,8 +20,11 @@ async def mail_invitation(event: MemberInvited, context: ListenerContext) -> Non
     tenant = await context.session.get(Tenant, event.tenant_id)
     if invitation is None or tenant is None or invitation.accepted_at or invitation.revoked_at:
         return
+    accounts = context.services.auth.accounts
     inviter = (
-        await context.session.get(User, invitation.invited_by) if invitation.invited_by else None
+        await accounts.get(context.session, invitation.invited_by)
+        if invitation.invited_by
+        else None
     )
     token = await context.services.tenancy.mint_invitation_token(context.session, invitation.id)
     invitee = await context.services.auth.accounts.find_by_email(context.session, invitation.email)
@@ -48,7 +50,7 @@ async def mail_tenant_ready(event: TenantProvisioned, context: ListenerContext) 
     tenant = await context.session.get(Tenant, event.tenant_id)
     if tenant is None:
         return
-    owner = await context.session.get(User, tenant.owner_user_id)
+    owner = await context.services.auth.accounts.get(context.session, tenant.owner_user_id)
     if owner is None:
         return
     await context.services.mailer.send(

@@ -31,7 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from garment.central.tenancy.models import Tenant
 from garment.central.tenancy.service import RESOLVE_CACHE_SECONDS
 from garment.models import tenant_metadata
-from garment.platform.errors import INVALID_STATE_TRANSITION, AppError
+from garment.platform.errors import INVALID_STATE_TRANSITION, AppError, CommandError
+from garment.platform.migrations import Tree, current_revision, head_revision
 
 if TYPE_CHECKING:
     from garment.runtime import Runtime
@@ -62,7 +63,7 @@ class MoveReport:
         return sum(fingerprint.rows for fingerprint in self.tables.values())
 
 
-class MoveAborted(RuntimeError):
+class MoveAborted(CommandError):
     pass
 
 
@@ -149,18 +150,37 @@ class TenantMover:
         except BaseException:
             await self._abort(tenant_id, target)
             raise
+        if self.cache_wait_seconds:
+            # Other processes may still read the source for the life of their tenant cache.
+            say(f"switched; waiting {self.cache_wait_seconds:.0f}s before removing the source")
+            await asyncio.sleep(self.cache_wait_seconds)
         say("deleting source rows")
-        await self._delete_rows(source, tenant_id)
-        leftover = await self.fingerprints(source, tenant_id)
-        if any(fp.rows for fp in leftover.values()):
-            raise MoveAborted("source rows remain after delete; the tenant stays read-only")
-        await self._set_read_only(tenant_id, False)
+        try:
+            await self.purge(tenant_id, source)
+        finally:
+            # The tenant lives, verified, on the target: it must not stay read-only because
+            # the old copy could not be removed (`garment tenants purge` finishes that job).
+            await self._set_read_only(tenant_id, False)
         say("done")
         return report
+
+    async def purge(self, tenant_id: uuid.UUID, cluster: str) -> int:
+        """Delete a tenant's rows from a cluster it does not live on (a move's leftovers)."""
+        async with self.runtime.central.transaction() as session:
+            tenant = await session.get(Tenant, tenant_id)
+        if tenant is not None and tenant.cluster_key == cluster:
+            raise MoveAborted(f"the tenant lives on {cluster}; refusing to delete its rows")
+        before = await self.fingerprints(cluster, tenant_id)
+        await self._delete_rows(cluster, tenant_id)
+        leftover = await self.fingerprints(cluster, tenant_id)
+        if any(fp.rows for fp in leftover.values()):
+            raise MoveAborted(f"rows remain on {cluster} after delete")
+        return sum(fp.rows for fp in before.values())
 
     async def _begin(self, tenant_id: uuid.UUID, target: str) -> Tenant:
         if not self.manager.is_configured(target):
             raise MoveAborted(f"cluster {target} has no configured URL")
+        await self._check_target(target)
         async with self.runtime.central.transaction() as session:
             tenant = await session.get(Tenant, tenant_id, with_for_update=True)
             if tenant is None:
@@ -176,6 +196,21 @@ class TenantMover:
             tenant.read_only = True
             self.runtime.tenancy.forget(tenant)
             return tenant
+
+    async def _check_target(self, target: str) -> None:
+        from garment.central.clusters.service import ClusterService
+
+        async with self.runtime.central.transaction() as session:
+            status = await ClusterService().status_of(session, target)
+        if status != "active":
+            raise MoveAborted(f"cluster {target} is {status or 'not registered'}, not active")
+        owner_url = self.runtime.targets.clusters[target].owner_url
+        revision = await asyncio.to_thread(current_revision, Tree.TENANT, owner_url)
+        if revision != head_revision(Tree.TENANT):
+            raise MoveAborted(
+                f"cluster {target} is at {revision}, not {head_revision(Tree.TENANT)}: "
+                "run `garment clusters migrate` first"
+            )
 
     async def _copy(self, source: str, target: str, tenant_id: uuid.UUID, say: Progress) -> None:
         async with (

@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from garment.central.tenancy.events import TenantProvisioned, TenantProvisioningFailed
 from garment.central.tenancy.models import ProvisioningStep, Tenant
 from garment.central.tenancy.service import PROVISIONING_STEPS
+from garment.platform.errors import CommandError
 from garment.platform.events import publish
 from garment.platform.jobs import JobContext, tasks
 from garment.platform.migrations import Tree, current_revision, head_revision
@@ -39,7 +40,7 @@ PROVISION_RETRIES = 4
 Step = Callable[[uuid.UUID], Awaitable[dict[str, Any]]]
 
 
-class ProvisioningError(RuntimeError):
+class ProvisioningError(CommandError):
     def __init__(self, step: str, error: str) -> None:
         super().__init__(f"{step}: {error}")
         self.step = step
@@ -60,8 +61,22 @@ class ProvisioningPipeline:
             "activate": self.activate,
         }
 
-    async def run(self, tenant_id: uuid.UUID) -> str:
-        """Run every step that is not done yet; returns the tenant's final status."""
+    async def run(self, tenant_id: uuid.UUID, *, final: bool = False) -> str:
+        """Run every step that is not done yet; returns the tenant's final status. With
+        `final` (the last retry, or an operator's --retry) a failure leaves the tenant
+        `provisioning_failed` instead of `provisioning`, so it never hangs in between."""
+        try:
+            return await self._run(tenant_id)
+        except ProvisioningError as error:
+            if final:
+                await self.mark_failed(tenant_id, error.step, error.error)
+            raise
+        except Exception as error:
+            if final:
+                await self.mark_failed(tenant_id, "pipeline", f"{type(error).__name__}: {error}")
+            raise ProvisioningError("pipeline", f"{type(error).__name__}: {error}") from error
+
+    async def _run(self, tenant_id: uuid.UUID) -> str:
         async with self.runtime.central.transaction() as session:
             tenant = await session.get(Tenant, tenant_id, with_for_update=True)
             if tenant is None:
@@ -232,13 +247,7 @@ class ProvisioningPipeline:
 async def provision(payload: dict[str, Any], job: JobContext) -> None:
     runtime: Runtime = job.services
     tenant_id = uuid.UUID(payload["tenant_id"])
-    pipeline = ProvisioningPipeline(runtime)
-    try:
-        await pipeline.run(tenant_id)
-    except ProvisioningError as error:
-        if job.attempt > PROVISION_RETRIES:
-            await pipeline.mark_failed(tenant_id, error.step, error.error)
-        raise
+    await ProvisioningPipeline(runtime).run(tenant_id, final=job.attempt > PROVISION_RETRIES)
 
 
 def provisioning_dedupe_key(tenant_id: uuid.UUID) -> str:

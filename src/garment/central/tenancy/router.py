@@ -137,7 +137,7 @@ async def my_tenants(
                 slug=t.slug,
                 name=t.name,
                 status=t.status,
-                plan_code="",
+                plan_code=t.plan_code,
                 roles=t.roles,
                 usable=t.usable,
             )
@@ -228,7 +228,7 @@ async def accept_invitation(
         manager = runtime.cluster_manager
         async with manager.tenant_transaction(tenant.cluster_key, tenant.id) as db:
             await grant_roles(db, tenant.id, principal.user.id, list(invitation.role_keys))
-            roles = await member_role_keys(db, principal.user.id)
+            roles = await member_role_keys(db, tenant.id, principal.user.id)
         await runtime.tenancy.set_member_roles(session, tenant.id, principal.user.id, roles)
     membership = await runtime.tenancy.membership(session, tenant.id, principal.user.id)
     return tenant_out(tenant, list(membership.role_keys) if membership else [])

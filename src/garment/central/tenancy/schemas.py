@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from garment.central.tenancy.models import Invitation
 
 
 class CreateTenantRequest(BaseModel):
@@ -79,6 +81,26 @@ class InvitationOut(BaseModel):
     status: Literal["pending", "accepted", "revoked", "expired"]
     created_at: datetime
     expires_at: datetime
+
+
+def invitation_out(invitation: Invitation) -> InvitationOut:
+    state: Literal["pending", "accepted", "revoked", "expired"]
+    if invitation.accepted_at is not None:
+        state = "accepted"
+    elif invitation.revoked_at is not None:
+        state = "revoked"
+    elif invitation.expires_at <= datetime.now(UTC):
+        state = "expired"
+    else:
+        state = "pending"
+    return InvitationOut(
+        id=invitation.id,
+        email=invitation.email,
+        roles=list(invitation.role_keys),
+        status=state,
+        created_at=invitation.created_at,
+        expires_at=invitation.expires_at,
+    )
 
 
 class InvitationList(BaseModel):

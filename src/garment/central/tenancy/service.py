@@ -16,8 +16,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from garment.central.auth.tenants import TenantSummary
-from garment.central.billing.catalogue import BILLING_INTERVALS, PLANS
-from garment.central.clusters.models import Cluster
+from garment.central.billing.catalogue import BILLING_INTERVALS, PLANS, plan_entitlements
+from garment.central.clusters.service import ClusterService
 from garment.central.tenancy.errors import INVITATION_EMAIL_MISMATCH, INVITATION_INVALID
 from garment.central.tenancy.events import (
     MemberInvited,
@@ -30,6 +30,7 @@ from garment.platform.context import current_context
 from garment.platform.errors import (
     CONFLICT,
     INVALID_STATE_TRANSITION,
+    PLAN_LIMIT_REACHED,
     RESOURCE_NOT_FOUND,
     TENANT_ACCESS_DENIED,
     TENANT_CANCELLED,
@@ -246,6 +247,7 @@ class TenancyService:
                 status=tenant.status,
                 roles=list(membership.role_keys),
                 usable=tenant.status == USABLE,
+                plan_code=tenant.plan_code,
             )
             for tenant, membership in rows
         ]
@@ -296,15 +298,11 @@ class TenancyService:
     ) -> str | None:
         """The active, configured cluster with the most free capacity (region hint first)."""
         counts = await self.tenant_counts(session)
-        clusters = (
-            (await session.execute(select(Cluster).where(Cluster.status == "active")))
-            .scalars()
-            .all()
-        )
+        clusters = await ClusterService().placeable(session, configured)
         candidates = [
             (cluster, cluster.capacity - counts.get(cluster.key, 0))
             for cluster in clusters
-            if cluster.key in configured and cluster.capacity - counts.get(cluster.key, 0) > 0
+            if cluster.capacity - counts.get(cluster.key, 0) > 0
         ]
         if not candidates:
             return None
@@ -361,9 +359,15 @@ class TenancyService:
         email: str,
         role_keys: list[str],
         invited_by: uuid.UUID,
+        existing_user_id: uuid.UUID | None = None,
     ) -> Invitation:
         """A single-use invitation valid 7 days. The mail listener mints the token it sends
         (only its hash is stored), like every other mailed token."""
+        if existing_user_id is not None:
+            membership = await self.membership(session, tenant_id, existing_user_id)
+            if membership is not None and membership.status == "active":
+                raise AppError(CONFLICT, extra={"reason": "already_member"})
+        await self._check_member_limit(session, tenant_id)
         open_invitation = await session.execute(
             select(Invitation.id).where(
                 Invitation.tenant_id == tenant_id,
@@ -387,6 +391,31 @@ class TenancyService:
         await session.flush()
         await publish(session, MemberInvited(invitation_id=invitation.id, tenant_id=tenant_id))
         return invitation
+
+    async def _check_member_limit(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
+        """Members plus pending invitations may not exceed the plan's `max_members`."""
+        tenant = await session.get(Tenant, tenant_id)
+        if tenant is None:
+            raise AppError(TENANT_NOT_FOUND)
+        maximum = plan_entitlements(tenant.plan_code)["limits"].get("max_members")
+        if maximum is None:
+            return
+        pending = (
+            await session.execute(
+                select(func.count())
+                .select_from(Invitation)
+                .where(
+                    Invitation.tenant_id == tenant_id,
+                    Invitation.accepted_at.is_(None),
+                    Invitation.revoked_at.is_(None),
+                    Invitation.expires_at > datetime.now(UTC),
+                )
+            )
+        ).scalar_one()
+        usage = await self.count_members(session, tenant_id) + int(pending)
+        if usage >= maximum:
+            details = {"limit": "max_members", "usage": usage, "maximum": maximum}
+            raise AppError(PLAN_LIMIT_REACHED, params=details, extra=details)
 
     async def mint_invitation_token(self, session: AsyncSession, invitation_id: uuid.UUID) -> str:
         """A fresh token for the invitation mail; an earlier mail's link stops working."""

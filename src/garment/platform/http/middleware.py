@@ -21,7 +21,8 @@ from garment.platform.context import (
     reset_context,
     set_context,
 )
-from garment.platform.errors import INTERNAL_ERROR
+from garment.platform.db import is_connection_failure
+from garment.platform.errors import INTERNAL_ERROR, SERVICE_UNAVAILABLE
 from garment.platform.http.problem import problem_response
 from garment.platform.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
@@ -31,6 +32,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 ERROR_CODE_SCOPE_KEY = "garment.error_code"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 UNMATCHED_ROUTE = "<unmatched>"
+DATABASE_RETRY_SECONDS = 5
 
 
 def accepted_request_id(value: str | None) -> str:
@@ -93,13 +95,21 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_request_id)
-        except Exception:
-            logger.exception("request.crashed", method=scope["method"], path=scope["path"])
+        except Exception as error:
+            # A database that cannot be reached is an outage to wait out (503 + Retry-After),
+            # not a bug in the request (500).
+            spec = SERVICE_UNAVAILABLE if is_connection_failure(error) else INTERNAL_ERROR
+            logger.exception(
+                "request.crashed", method=scope["method"], path=scope["path"], code=spec.code
+            )
             if not response_started:
-                response = problem_response(INTERNAL_ERROR, instance=scope["path"])
+                params = (
+                    {"retry_after": DATABASE_RETRY_SECONDS} if spec is SERVICE_UNAVAILABLE else {}
+                )
+                response = problem_response(spec, instance=scope["path"], params=params)
                 await response(scope, receive, send_with_request_id)
-            status = 500
-            scope[ERROR_CODE_SCOPE_KEY] = INTERNAL_ERROR.code
+            status = spec.status
+            scope[ERROR_CODE_SCOPE_KEY] = spec.code
         finally:
             self.record(scope, status, time.perf_counter() - started)
             reset_context(token)

@@ -10,8 +10,7 @@ from garment.central.tenancy.schemas import MeOut, TenantOut
 from garment.platform.http.dependencies import CentralSession, RuntimeDep
 from garment.platform.http.openapi import error_responses
 from garment.tenant.authz.permissions import PERMISSIONS
-from garment.tenant.authz.service import member_role_keys
-from garment.tenant.context import TENANT_CHAIN_ERRORS, AnyMember, TenantSession
+from garment.tenant.context import TENANT_CHAIN_ERRORS, AnyMember
 
 router = APIRouter(prefix="/tenant", tags=["tenant"])
 
@@ -32,11 +31,9 @@ class PermissionList(BaseModel):
     summary="The member: profile, roles, effective permissions, plan entitlements and usage",
     responses=error_responses(*TENANT_CHAIN_ERRORS),
 )
-async def me(
-    member: AnyMember, db: TenantSession, runtime: RuntimeDep, central: CentralSession
-) -> MeOut:
+async def me(member: AnyMember, runtime: RuntimeDep, central: CentralSession) -> MeOut:
     tenant = member.tenant
-    roles = await member_role_keys(db, member.user.id)
+    roles = member.roles
     return MeOut(
         user={
             "id": str(member.user.id),

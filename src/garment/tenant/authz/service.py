@@ -86,28 +86,48 @@ async def revoke_all_roles(session: AsyncSession, tenant_id: uuid.UUID, user_id:
     )
 
 
-async def member_role_keys(session: AsyncSession, user_id: uuid.UUID) -> list[str]:
+async def member_role_keys(
+    session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID
+) -> list[str]:
     rows = await session.execute(
         select(Role.key)
         .join(
             MemberRole, (MemberRole.role_id == Role.id) & (MemberRole.tenant_id == Role.tenant_id)
         )
-        .where(MemberRole.user_id == user_id)
+        .where(MemberRole.tenant_id == tenant_id, MemberRole.user_id == user_id)
         .order_by(Role.key)
     )
     return list(rows.scalars())
 
 
-async def effective_permissions(session: AsyncSession, user_id: uuid.UUID) -> frozenset[str]:
-    """The union of the member's roles' permissions (RLS limits it to the bound tenant)."""
+async def roles_and_permissions(
+    session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID
+) -> tuple[list[str], frozenset[str]]:
+    """The member's role keys and the union of their permissions, in one query (the
+    authorization step of every tenant request). Filtered by tenant explicitly although RLS
+    already is: the application wall must hold on its own."""
     rows = await session.execute(
-        select(RolePermission.permission)
+        select(Role.key, RolePermission.permission)
         .join(
-            MemberRole,
-            (MemberRole.role_id == RolePermission.role_id)
-            & (MemberRole.tenant_id == RolePermission.tenant_id),
+            MemberRole, (MemberRole.role_id == Role.id) & (MemberRole.tenant_id == Role.tenant_id)
         )
-        .where(MemberRole.user_id == user_id)
-        .distinct()
+        .join(
+            RolePermission,
+            (RolePermission.role_id == Role.id) & (RolePermission.tenant_id == Role.tenant_id),
+            isouter=True,
+        )
+        .where(MemberRole.tenant_id == tenant_id, MemberRole.user_id == user_id)
     )
-    return frozenset(rows.scalars())
+    roles: set[str] = set()
+    permissions: set[str] = set()
+    for key, permission in rows:
+        roles.add(key)
+        if permission is not None:
+            permissions.add(permission)
+    return sorted(roles), frozenset(permissions)
+
+
+async def effective_permissions(
+    session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID
+) -> frozenset[str]:
+    return (await roles_and_permissions(session, tenant_id, user_id))[1]

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 from sqlalchemy import select
 
-from garment.central.tenancy.models import Invitation
-from garment.central.tenancy.schemas import InvitationList, InvitationOut, InvitationRequest
+from garment.central.tenancy.schemas import (
+    InvitationList,
+    InvitationOut,
+    InvitationRequest,
+    invitation_out,
+)
 from garment.platform.context import Locale, current_context
 from garment.platform.errors import (
     CONFLICT,
     PERMISSION_DENIED,
+    PLAN_LIMIT_REACHED,
     RESOURCE_NOT_FOUND,
     VALIDATION_FAILED,
     AppError,
@@ -34,26 +38,9 @@ router = APIRouter(prefix="/tenant/members", tags=["tenant"])
 MembersManager = Annotated[TenantMember, Depends(RequirePermission("members.manage"))]
 
 
-def invitation_out(invitation: Invitation) -> InvitationOut:
-    if invitation.accepted_at is not None:
-        state = "accepted"
-    elif invitation.revoked_at is not None:
-        state = "revoked"
-    elif invitation.expires_at <= datetime.now(UTC):
-        state = "expired"
-    else:
-        state = "pending"
-    return InvitationOut(
-        id=invitation.id,
-        email=invitation.email,
-        roles=list(invitation.role_keys),
-        status=state,
-        created_at=invitation.created_at,
-        expires_at=invitation.expires_at,
-    )
-
-
-async def permissions_granted_by(db: TenantSession, keys: list[str]) -> tuple[set[str], set[str]]:
+async def permissions_granted_by(
+    db: TenantSession, tenant_id: uuid.UUID, keys: list[str]
+) -> tuple[set[str], set[str]]:
     """(known role keys, the union of their permissions) on the tenant's cluster."""
     rows = await db.execute(
         select(Role.key, RolePermission.permission)
@@ -62,7 +49,7 @@ async def permissions_granted_by(db: TenantSession, keys: list[str]) -> tuple[se
             (RolePermission.role_id == Role.id) & (RolePermission.tenant_id == Role.tenant_id),
             isouter=True,
         )
-        .where(Role.key.in_(keys))
+        .where(Role.tenant_id == tenant_id, Role.key.in_(keys))
     )
     known: set[str] = set()
     granted: set[str] = set()
@@ -78,7 +65,9 @@ async def permissions_granted_by(db: TenantSession, keys: list[str]) -> tuple[se
     status_code=status.HTTP_201_CREATED,
     response_model=InvitationOut,
     summary="Invite someone by email with roles (a mail with a single-use link follows)",
-    responses=error_responses(*TENANT_CHAIN_ERRORS, VALIDATION_FAILED, CONFLICT),
+    responses=error_responses(
+        *TENANT_CHAIN_ERRORS, VALIDATION_FAILED, CONFLICT, PLAN_LIMIT_REACHED
+    ),
 )
 async def invite(
     body: InvitationRequest,
@@ -88,7 +77,7 @@ async def invite(
     runtime: RuntimeDep,
 ) -> InvitationOut:
     keys = sorted(set(body.roles))
-    known, granted = await permissions_granted_by(db, keys)
+    known, granted = await permissions_granted_by(db, member.tenant.id, keys)
     unknown = [key for key in keys if key not in known]
     if unknown:
         message = (
@@ -99,8 +88,14 @@ async def invite(
     missing = granted - member.permissions
     if missing:
         raise AppError(PERMISSION_DENIED, extra={"permission": sorted(missing)[0]})
+    invitee = await runtime.auth.accounts.find_by_email(central, str(body.email))
     invitation = await runtime.tenancy.invite(
-        central, member.tenant.id, email=str(body.email), role_keys=keys, invited_by=member.user.id
+        central,
+        member.tenant.id,
+        email=str(body.email),
+        role_keys=keys,
+        invited_by=member.user.id,
+        existing_user_id=invitee.id if invitee else None,
     )
     return invitation_out(invitation)
 
