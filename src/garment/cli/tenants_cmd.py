@@ -222,7 +222,7 @@ def move(
 
             def say(message: str) -> None:
                 progress.update(task, description=message)
-                if message.startswith("  "):
+                if message.startswith("  ") and not as_json:
                     progress.console.print(message)
 
             report = await TenantMover(runtime).move(found.id, to, say)

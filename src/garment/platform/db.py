@@ -163,23 +163,40 @@ class Database:
         await self.engine.dispose()
 
 
-def is_connection_failure(error: BaseException) -> bool:
-    """Errors that mean "the cluster is not there", as opposed to a bad query."""
-    if isinstance(error, OSError | TimeoutError | ConnectionError):
-        return True
-    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
-        return True
-    if isinstance(error, sa_exc.InterfaceError | sa_exc.OperationalError):
-        return True
-    cause = error.__cause__ or error.__context__
-    name = type(cause).__name__ if cause is not None else ""
-    return name in {
+CONNECTION_ERROR_NAMES = frozenset(
+    {
         "ConnectionDoesNotExistError",
-        "CannotConnectNowError",
+        "CannotConnectNowError",  # 57P03: the server is starting up or shutting down
         "PostgresConnectionError",
         "ConnectionFailureError",
+        "ConnectionRejectionError",
+        "AdminShutdownError",  # 57P01: terminated by an administrator (a fast shutdown)
+        "CrashShutdownError",
         "InterfaceError",
     }
+)
+
+
+def is_connection_failure(error: BaseException) -> bool:
+    """Errors that mean "the database is not there", as opposed to a bad query. SQLAlchemy
+    wraps driver errors (sometimes twice), so the whole cause chain is inspected."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError | TimeoutError | ConnectionError):
+            return True
+        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, sa_exc.InterfaceError | sa_exc.OperationalError):
+            return True
+        if type(current).__name__ in CONNECTION_ERROR_NAMES:
+            return True
+        sqlstate = getattr(current, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(("08", "57P")):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def pool_stats(engine: AsyncEngine) -> dict[str, Any]:

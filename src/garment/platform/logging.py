@@ -63,7 +63,9 @@ def configure_logging(settings: LogSettings, *, quiet: bool = False) -> None:
             renderer,
         ],
     )
-    handler = logging.StreamHandler(sys.stdout)
+    # Operator commands print their results on stdout (tables, --json); their logs go to stderr
+    # so a warning never corrupts the output a script parses.
+    handler = logging.StreamHandler(sys.stderr if quiet else sys.stdout)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -151,6 +151,10 @@ class ClusterConnectionManager:
         try:
             async with database.transaction() as session:
                 yield session
+        except asyncio.CancelledError:
+            # A cancelled half-open trial proves nothing either way; let the next caller try.
+            breaker.trial_in_flight = False
+            raise
         except Exception as error:
             if isinstance(error, AppError) or not is_connection_failure(error):
                 breaker.record_success()  # the cluster answered; the failure is elsewhere

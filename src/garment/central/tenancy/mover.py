@@ -94,9 +94,8 @@ def _parents_first(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, A
             break
         ordered.extend(ready)
         placed.update(r["id"] for r in ready)
-        pending = [
-            r for r in pending if r["parent_id"] is not None and r["parent_id"] not in placed
-        ]
+        ready_ids = {id(r) for r in ready}
+        pending = [r for r in pending if id(r) not in ready_ids]
     return ordered
 
 

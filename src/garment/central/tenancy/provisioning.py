@@ -82,6 +82,17 @@ class ProvisioningPipeline:
             if tenant is None:
                 raise ProvisioningError("load", "tenant not found")
             if tenant.status in ("active", "suspended", "cancelled"):
+                # A crash between activation and its record leaves steps `running`; an active
+                # tenant has been through all of them.
+                if tenant.status == "active":
+                    await session.execute(
+                        update(ProvisioningStep)
+                        .where(
+                            ProvisioningStep.tenant_id == tenant_id,
+                            ProvisioningStep.status != "done",
+                        )
+                        .values(status="done", finished_at=datetime.now(UTC), error=None)
+                    )
                 return tenant.status
             tenant.status = "provisioning"
             self.runtime.tenancy.forget(tenant)
