@@ -33,7 +33,9 @@ def upgrade() -> None:
         sa.Column("locale", sa.String(5), server_default=sa.text("'id'"), nullable=False),
         sa.Column("password_hash", sa.Text(), nullable=False),
         sa.Column("email_verified_at", TS, nullable=True),
-        sa.Column("is_platform_admin", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+        sa.Column(
+            "is_platform_admin", sa.Boolean(), server_default=sa.text("false"), nullable=False
+        ),
         sa.Column("password_changed_at", TS, nullable=True),
         sa.Column("mfa_enabled", sa.Boolean(), server_default=sa.text("false"), nullable=False),
         sa.Column("created_at", TS, server_default=now(), nullable=False),
@@ -49,7 +51,9 @@ def upgrade() -> None:
         sa.Column("fingerprint_hash", sa.String(64), nullable=True),
         sa.Column("user_agent", sa.String(512), nullable=True),
         sa.Column("ip", sa.String(64), nullable=True),
-        sa.Column("amr", postgresql.JSONB(), server_default=sa.text("'[\"pwd\"]'::jsonb"), nullable=False),
+        sa.Column(
+            "amr", postgresql.JSONB(), server_default=sa.text("'[\"pwd\"]'::jsonb"), nullable=False
+        ),
         sa.Column("created_at", TS, server_default=now(), nullable=False),
         sa.Column("last_used_at", TS, server_default=now(), nullable=False),
         sa.Column("authenticated_at", TS, server_default=now(), nullable=False),
@@ -59,9 +63,13 @@ def upgrade() -> None:
         sa.Column("revoke_reason", sa.String(64), nullable=True),
         sa.Column("revoked_by", UUID, nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_auth_sessions"),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_auth_sessions_user_id_users", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name="fk_auth_sessions_user_id_users", ondelete="CASCADE"
+        ),
     )
-    op.create_index("ix_auth_sessions_user_id_created_at", "auth_sessions", ["user_id", "created_at"])
+    op.create_index(
+        "ix_auth_sessions_user_id_created_at", "auth_sessions", ["user_id", "created_at"]
+    )
 
     op.create_table(
         "auth_refresh_tokens",
@@ -77,7 +85,12 @@ def upgrade() -> None:
         sa.Column("grace_until", TS, nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_auth_refresh_tokens"),
         sa.UniqueConstraint("token_hash", name="uq_auth_refresh_tokens_token_hash"),
-        sa.ForeignKeyConstraint(["session_id"], ["auth_sessions.id"], name="fk_auth_refresh_tokens_session_id_auth_sessions", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["session_id"],
+            ["auth_sessions.id"],
+            name="fk_auth_refresh_tokens_session_id_auth_sessions",
+            ondelete="CASCADE",
+        ),
     )
     op.create_index("ix_auth_refresh_tokens_session_id", "auth_refresh_tokens", ["session_id"])
 
@@ -95,11 +108,20 @@ def upgrade() -> None:
         sa.Column("user_agent", sa.String(512), nullable=True),
         sa.Column("suspicious", sa.Boolean(), server_default=sa.text("false"), nullable=False),
         sa.Column("reason", sa.String(48), nullable=True),
-        sa.Column("details", postgresql.JSONB(), server_default=sa.text("'{}'::jsonb"), nullable=False),
+        sa.Column(
+            "details", postgresql.JSONB(), server_default=sa.text("'{}'::jsonb"), nullable=False
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_auth_activities"),
     )
-    op.create_index("ix_auth_activities_user_id_occurred_at", "auth_activities", ["user_id", "occurred_at"])
-    op.create_index("ix_auth_activities_suspicious", "auth_activities", ["occurred_at"], postgresql_where=sa.text("suspicious"))
+    op.create_index(
+        "ix_auth_activities_user_id_occurred_at", "auth_activities", ["user_id", "occurred_at"]
+    )
+    op.create_index(
+        "ix_auth_activities_suspicious",
+        "auth_activities",
+        ["occurred_at"],
+        postgresql_where=sa.text("suspicious"),
+    )
     op.create_index("ix_auth_activities_request_id", "auth_activities", ["request_id"])
 
     op.create_table(
@@ -109,7 +131,12 @@ def upgrade() -> None:
         sa.Column("first_seen_at", TS, server_default=now(), nullable=False),
         sa.Column("last_seen_at", TS, server_default=now(), nullable=False),
         sa.PrimaryKeyConstraint("user_id", "fingerprint_hash", name="pk_auth_known_devices"),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_auth_known_devices_user_id_users", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name="fk_auth_known_devices_user_id_users",
+            ondelete="CASCADE",
+        ),
     )
 
     op.create_table(
@@ -123,9 +150,16 @@ def upgrade() -> None:
         sa.Column("used_at", TS, nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_auth_one_time_tokens"),
         sa.UniqueConstraint("token_hash", name="uq_auth_one_time_tokens_token_hash"),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_auth_one_time_tokens_user_id_users", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name="fk_auth_one_time_tokens_user_id_users",
+            ondelete="CASCADE",
+        ),
     )
-    op.create_index("ix_auth_one_time_tokens_user_id_purpose", "auth_one_time_tokens", ["user_id", "purpose"])
+    op.create_index(
+        "ix_auth_one_time_tokens_user_id_purpose", "auth_one_time_tokens", ["user_id", "purpose"]
+    )
 
     op.create_table(
         "auth_login_throttles",
@@ -144,7 +178,9 @@ def upgrade() -> None:
         sa.Column("confirmed_at", TS, nullable=True),
         sa.Column("last_used_step", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("user_id", name="pk_auth_mfa_totp"),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_auth_mfa_totp_user_id_users", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name="fk_auth_mfa_totp_user_id_users", ondelete="CASCADE"
+        ),
     )
 
     op.create_table(
@@ -155,8 +191,15 @@ def upgrade() -> None:
         sa.Column("created_at", TS, server_default=now(), nullable=False),
         sa.Column("used_at", TS, nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_auth_recovery_codes"),
-        sa.UniqueConstraint("user_id", "code_hash", name="uq_auth_recovery_codes_user_id_code_hash"),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_auth_recovery_codes_user_id_users", ondelete="CASCADE"),
+        sa.UniqueConstraint(
+            "user_id", "code_hash", name="uq_auth_recovery_codes_user_id_code_hash"
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name="fk_auth_recovery_codes_user_id_users",
+            ondelete="CASCADE",
+        ),
     )
 
     op.create_table(
@@ -169,7 +212,12 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("consumed_at", TS, nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_auth_mfa_challenges"),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_auth_mfa_challenges_user_id_users", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name="fk_auth_mfa_challenges_user_id_users",
+            ondelete="CASCADE",
+        ),
     )
 
     op.create_table(
@@ -187,8 +235,16 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for table in (
-        "auth_signing_keys", "auth_mfa_challenges", "auth_recovery_codes", "auth_mfa_totp",
-        "auth_login_throttles", "auth_one_time_tokens", "auth_known_devices", "auth_activities",
-        "auth_refresh_tokens", "auth_sessions", "users",
+        "auth_signing_keys",
+        "auth_mfa_challenges",
+        "auth_recovery_codes",
+        "auth_mfa_totp",
+        "auth_login_throttles",
+        "auth_one_time_tokens",
+        "auth_known_devices",
+        "auth_activities",
+        "auth_refresh_tokens",
+        "auth_sessions",
+        "users",
     ):
         op.drop_table(table)

@@ -36,7 +36,9 @@ def upgrade() -> None:
         sa.Column("created_at", TS, server_default=now(), nullable=False),
         sa.Column("updated_at", TS, server_default=now(), nullable=False),
         sa.PrimaryKeyConstraint("key", name="pk_clusters"),
-        sa.CheckConstraint("status IN ('active', 'draining', 'disabled')", name="ck_clusters_status"),
+        sa.CheckConstraint(
+            "status IN ('active', 'draining', 'disabled')", name="ck_clusters_status"
+        ),
         sa.CheckConstraint("capacity >= 0", name="ck_clusters_capacity"),
     )
     op.create_table(
@@ -48,7 +50,9 @@ def upgrade() -> None:
         sa.Column("cluster_key", sa.String(63), nullable=True),
         sa.Column("region_hint", sa.String(63), nullable=True),
         sa.Column("plan_code", sa.String(32), nullable=False),
-        sa.Column("billing_interval", sa.String(16), server_default=sa.text("'monthly'"), nullable=False),
+        sa.Column(
+            "billing_interval", sa.String(16), server_default=sa.text("'monthly'"), nullable=False
+        ),
         sa.Column("owner_user_id", UUID, nullable=False),
         sa.Column("read_only", sa.Boolean(), server_default=sa.text("false"), nullable=False),
         sa.Column("provisioned_at", TS, nullable=True),
@@ -58,8 +62,12 @@ def upgrade() -> None:
         sa.Column("updated_at", TS, server_default=now(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_tenants"),
         sa.UniqueConstraint("slug", name="uq_tenants_slug"),
-        sa.ForeignKeyConstraint(["cluster_key"], ["clusters.key"], name="fk_tenants_cluster_key_clusters"),
-        sa.ForeignKeyConstraint(["owner_user_id"], ["users.id"], name="fk_tenants_owner_user_id_users"),
+        sa.ForeignKeyConstraint(
+            ["cluster_key"], ["clusters.key"], name="fk_tenants_cluster_key_clusters"
+        ),
+        sa.ForeignKeyConstraint(
+            ["owner_user_id"], ["users.id"], name="fk_tenants_owner_user_id_users"
+        ),
         sa.CheckConstraint(
             "status IN ('pending', 'provisioning', 'active', 'provisioning_failed', 'suspended', 'cancelled')",
             name="ck_tenants_status",
@@ -75,9 +83,18 @@ def upgrade() -> None:
         sa.Column("created_at", TS, server_default=now(), nullable=False),
         sa.Column("updated_at", TS, server_default=now(), nullable=False),
         sa.PrimaryKeyConstraint("tenant_id", "user_id", name="pk_memberships"),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name="fk_memberships_tenant_id_tenants", ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_memberships_user_id_users", ondelete="CASCADE"),
-        sa.CheckConstraint("status IN ('active', 'invited', 'removed')", name="ck_memberships_status"),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name="fk_memberships_tenant_id_tenants",
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name="fk_memberships_user_id_users", ondelete="CASCADE"
+        ),
+        sa.CheckConstraint(
+            "status IN ('active', 'invited', 'removed')", name="ck_memberships_status"
+        ),
     )
     op.create_index("ix_memberships_user_id", "memberships", ["user_id"])
     op.create_table(
@@ -95,9 +112,16 @@ def upgrade() -> None:
         sa.Column("revoked_at", TS, nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_invitations"),
         sa.UniqueConstraint("token_hash", name="uq_invitations_token_hash"),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name="fk_invitations_tenant_id_tenants", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name="fk_invitations_tenant_id_tenants",
+            ondelete="CASCADE",
+        ),
     )
-    op.create_index("ix_invitations_tenant_id_created_at", "invitations", ["tenant_id", "created_at"])
+    op.create_index(
+        "ix_invitations_tenant_id_created_at", "invitations", ["tenant_id", "created_at"]
+    )
     op.create_table(
         "provisioning_runs",
         sa.Column("tenant_id", UUID, nullable=False),
@@ -110,8 +134,15 @@ def upgrade() -> None:
         sa.Column("finished_at", TS, nullable=True),
         sa.Column("details", JSONB, server_default=sa.text("'{}'::jsonb"), nullable=False),
         sa.PrimaryKeyConstraint("tenant_id", "step", name="pk_provisioning_runs"),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name="fk_provisioning_runs_tenant_id_tenants", ondelete="CASCADE"),
-        sa.CheckConstraint("status IN ('pending', 'running', 'done', 'failed')", name="ck_provisioning_runs_status"),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name="fk_provisioning_runs_tenant_id_tenants",
+            ondelete="CASCADE",
+        ),
+        sa.CheckConstraint(
+            "status IN ('pending', 'running', 'done', 'failed')", name="ck_provisioning_runs_status"
+        ),
     )
 
 

@@ -37,7 +37,9 @@ def upgrade() -> None:
         sa.Column("slug", sa.String(63), nullable=False),
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("locale", sa.String(5), server_default=sa.text("'id'"), nullable=False),
-        sa.Column("timezone", sa.String(64), server_default=sa.text("'Asia/Jakarta'"), nullable=False),
+        sa.Column(
+            "timezone", sa.String(64), server_default=sa.text("'Asia/Jakarta'"), nullable=False
+        ),
         sa.Column("currency", sa.String(3), server_default=sa.text("'IDR'"), nullable=False),
         sa.Column("created_at", TS, server_default=now(), nullable=False),
         sa.Column("updated_at", TS, server_default=now(), nullable=False),
@@ -63,8 +65,10 @@ def upgrade() -> None:
         sa.Column("permission", sa.String(64), nullable=False),
         sa.PrimaryKeyConstraint("tenant_id", "role_id", "permission", name="pk_role_permissions"),
         sa.ForeignKeyConstraint(
-            ["tenant_id", "role_id"], ["roles.tenant_id", "roles.id"],
-            name="fk_role_permissions_tenant_id_roles", ondelete="CASCADE",
+            ["tenant_id", "role_id"],
+            ["roles.tenant_id", "roles.id"],
+            name="fk_role_permissions_tenant_id_roles",
+            ondelete="CASCADE",
         ),
     )
     op.create_table(
@@ -75,8 +79,10 @@ def upgrade() -> None:
         sa.Column("created_at", TS, server_default=now(), nullable=False),
         sa.PrimaryKeyConstraint("tenant_id", "user_id", "role_id", name="pk_member_roles"),
         sa.ForeignKeyConstraint(
-            ["tenant_id", "role_id"], ["roles.tenant_id", "roles.id"],
-            name="fk_member_roles_tenant_id_roles", ondelete="CASCADE",
+            ["tenant_id", "role_id"],
+            ["roles.tenant_id", "roles.id"],
+            name="fk_member_roles_tenant_id_roles",
+            ondelete="CASCADE",
         ),
     )
     op.create_table(
@@ -93,9 +99,12 @@ def upgrade() -> None:
         sa.Column("created_at", TS, server_default=now(), nullable=False),
         sa.Column("updated_at", TS, server_default=now(), nullable=False),
         sa.PrimaryKeyConstraint("tenant_id", "id", name="pk_taxonomy_terms"),
-        sa.UniqueConstraint("tenant_id", "type", "code", name="uq_taxonomy_terms_tenant_id_type_code"),
+        sa.UniqueConstraint(
+            "tenant_id", "type", "code", name="uq_taxonomy_terms_tenant_id_type_code"
+        ),
         sa.ForeignKeyConstraint(
-            ["tenant_id", "parent_id"], ["taxonomy_terms.tenant_id", "taxonomy_terms.id"],
+            ["tenant_id", "parent_id"],
+            ["taxonomy_terms.tenant_id", "taxonomy_terms.id"],
             name="fk_taxonomy_terms_tenant_id_taxonomy_terms",
         ),
     )
