@@ -1,7 +1,8 @@
 """The plan catalogue as code, until the billing capability stores plans in the database.
 
-Tenancy reads entitlements through `plan_entitlements()` only, so swapping this for a cached
-database lookup later changes no caller.
+Tenancy validates plan codes and intervals against `PLANS` / `BILLING_INTERVALS` and reads limits
+through `plan_entitlements()`; billing will replace both with a cached database lookup behind the
+same names.
 """
 
 from __future__ import annotations

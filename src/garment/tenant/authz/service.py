@@ -131,3 +131,25 @@ async def effective_permissions(
     session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID
 ) -> frozenset[str]:
     return (await roles_and_permissions(session, tenant_id, user_id))[1]
+
+
+async def permissions_granted_by(
+    session: AsyncSession, tenant_id: uuid.UUID, keys: list[str]
+) -> tuple[set[str], set[str]]:
+    """(known role keys, the union of their permissions): what granting `keys` would give."""
+    rows = await session.execute(
+        select(Role.key, RolePermission.permission)
+        .join(
+            RolePermission,
+            (RolePermission.role_id == Role.id) & (RolePermission.tenant_id == Role.tenant_id),
+            isouter=True,
+        )
+        .where(Role.tenant_id == tenant_id, Role.key.in_(keys))
+    )
+    known: set[str] = set()
+    granted: set[str] = set()
+    for key, permission in rows:
+        known.add(key)
+        if permission:
+            granted.add(permission)
+    return known, granted

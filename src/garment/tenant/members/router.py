@@ -6,7 +6,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
-from sqlalchemy import select
 
 from garment.central.tenancy.schemas import (
     InvitationList,
@@ -25,7 +24,7 @@ from garment.platform.errors import (
 )
 from garment.platform.http.dependencies import CentralSession, RuntimeDep
 from garment.platform.http.openapi import error_responses
-from garment.tenant.authz.models import Role, RolePermission
+from garment.tenant.authz.service import permissions_granted_by
 from garment.tenant.context import (
     TENANT_CHAIN_ERRORS,
     RequirePermission,
@@ -36,28 +35,6 @@ from garment.tenant.context import (
 router = APIRouter(prefix="/tenant/members", tags=["tenant"])
 
 MembersManager = Annotated[TenantMember, Depends(RequirePermission("members.manage"))]
-
-
-async def permissions_granted_by(
-    db: TenantSession, tenant_id: uuid.UUID, keys: list[str]
-) -> tuple[set[str], set[str]]:
-    """(known role keys, the union of their permissions) on the tenant's cluster."""
-    rows = await db.execute(
-        select(Role.key, RolePermission.permission)
-        .join(
-            RolePermission,
-            (RolePermission.role_id == Role.id) & (RolePermission.tenant_id == Role.tenant_id),
-            isouter=True,
-        )
-        .where(Role.tenant_id == tenant_id, Role.key.in_(keys))
-    )
-    known: set[str] = set()
-    granted: set[str] = set()
-    for key, permission in rows:
-        known.add(key)
-        if permission:
-            granted.add(permission)
-    return known, granted
 
 
 @router.post(
