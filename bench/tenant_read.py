@@ -93,33 +93,20 @@ def bare_app(runtime: Runtime) -> Starlette:
             await connection.execute(
                 text("SELECT set_config('app.tenant_id', :t, true)"), {"t": tenant}
             )
-            permissions = (
-                (
-                    await connection.execute(
-                        text(
-                            "SELECT DISTINCT rp.permission FROM role_permissions rp JOIN member_roles mr "
-                            "ON mr.role_id = rp.role_id AND mr.tenant_id = rp.tenant_id "
-                            "WHERE mr.user_id = :u"
-                        ),
-                        {"u": user_id},
-                    )
+            rows = (
+                await connection.execute(
+                    text(
+                        "SELECT r.key, rp.permission FROM roles r JOIN member_roles mr "
+                        "ON mr.role_id = r.id AND mr.tenant_id = r.tenant_id "
+                        "LEFT JOIN role_permissions rp ON rp.role_id = r.id "
+                        "AND rp.tenant_id = r.tenant_id "
+                        "WHERE mr.tenant_id = :t AND mr.user_id = :u"
+                    ),
+                    {"t": tenant, "u": user_id},
                 )
-                .scalars()
-                .all()
-            )
-            roles = (
-                (
-                    await connection.execute(
-                        text(
-                            "SELECT r.key FROM roles r JOIN member_roles mr ON mr.role_id = r.id "
-                            "AND mr.tenant_id = r.tenant_id WHERE mr.user_id = :u"
-                        ),
-                        {"u": user_id},
-                    )
-                )
-                .scalars()
-                .all()
-            )
+            ).all()
+            roles = sorted({row[0] for row in rows})
+            permissions = {row[1] for row in rows if row[1]}
         return JSONResponse(
             {
                 "user": {"id": str(user.id), "email": user.email},

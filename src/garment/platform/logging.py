@@ -48,6 +48,8 @@ def configure_logging(settings: LogSettings, *, quiet: bool = False) -> None:
     )
     structlog.configure(
         processors=[
+            # Drop below-level calls before any processor runs (request lines are hot).
+            structlog.stdlib.filter_by_level,
             *shared,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -100,6 +100,21 @@ async def member_role_keys(
     return list(rows.scalars())
 
 
+# Built once: part of every tenant request's authorization.
+ROLES_AND_PERMISSIONS = (
+    select(Role.key, RolePermission.permission)
+    .join(MemberRole, (MemberRole.role_id == Role.id) & (MemberRole.tenant_id == Role.tenant_id))
+    .join(
+        RolePermission,
+        (RolePermission.role_id == Role.id) & (RolePermission.tenant_id == Role.tenant_id),
+        isouter=True,
+    )
+    .where(
+        MemberRole.tenant_id == bindparam("tenant_id"), MemberRole.user_id == bindparam("user_id")
+    )
+)
+
+
 async def roles_and_permissions(
     session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID
 ) -> tuple[list[str], frozenset[str]]:
@@ -107,16 +122,7 @@ async def roles_and_permissions(
     authorization step of every tenant request). Filtered by tenant explicitly although RLS
     already is: the application wall must hold on its own."""
     rows = await session.execute(
-        select(Role.key, RolePermission.permission)
-        .join(
-            MemberRole, (MemberRole.role_id == Role.id) & (MemberRole.tenant_id == Role.tenant_id)
-        )
-        .join(
-            RolePermission,
-            (RolePermission.role_id == Role.id) & (RolePermission.tenant_id == Role.tenant_id),
-            isouter=True,
-        )
-        .where(MemberRole.tenant_id == tenant_id, MemberRole.user_id == user_id)
+        ROLES_AND_PERMISSIONS, {"tenant_id": tenant_id, "user_id": user_id}
     )
     roles: set[str] = set()
     permissions: set[str] = set()
