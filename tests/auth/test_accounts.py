@@ -246,3 +246,15 @@ async def test_parallel_registrations_of_one_email_make_one_account(
             await session.execute(select(func.count()).where(func.lower(User.email) == address))
         ).scalar_one()
     assert count == 1
+
+
+async def test_text_the_database_cannot_store_is_a_validation_error(
+    client: httpx.AsyncClient,
+) -> None:
+    # JSON allows a NUL character; PostgreSQL text does not. Bad input, not a server error.
+    response = await client.post(
+        "/api/v1/auth/register",
+        json={"email": unique_email("nul"), "password": PASSWORD, "name": "Budi\u0000Santoso"},
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "VALIDATION_FAILED"

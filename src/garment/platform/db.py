@@ -199,6 +199,23 @@ def is_connection_failure(error: BaseException) -> bool:
     return False
 
 
+def is_rejected_data(error: BaseException) -> bool:
+    """Input PostgreSQL cannot store (a NUL character, a lone surrogate, text too long for its
+    column): SQLSTATE class 22, or a string the driver cannot encode. The request was bad, the
+    server is fine."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, UnicodeEncodeError):
+            return True
+        sqlstate = getattr(current, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith("22"):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def pool_stats(engine: AsyncEngine) -> dict[str, Any]:
     pool: Any = engine.pool
     return {

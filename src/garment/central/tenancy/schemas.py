@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from garment.central.tenancy.models import Invitation
 
@@ -18,6 +18,9 @@ class CreateTenantRequest(BaseModel):
     plan_code: str = Field(min_length=1, max_length=32, description="starter | growth | enterprise")
     billing_interval: Literal["monthly", "yearly"] = "monthly"
     region: str | None = Field(None, max_length=63, description="Placement hint, e.g. `jkt`.")
+
+
+RoleKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,47}$")]
 
 
 class TenantOut(BaseModel):
@@ -71,7 +74,9 @@ class AcceptInvitationRequest(BaseModel):
 class InvitationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     email: EmailStr
-    roles: list[str] = Field(min_length=1, max_length=10, description="Role keys, e.g. `sales`.")
+    roles: list[RoleKey] = Field(
+        min_length=1, max_length=10, description="Role keys, e.g. `sales`."
+    )
 
 
 class InvitationOut(BaseModel):

@@ -21,8 +21,13 @@ from garment.platform.context import (
     reset_context,
     set_context,
 )
-from garment.platform.db import is_connection_failure
-from garment.platform.errors import INTERNAL_ERROR, SERVICE_UNAVAILABLE
+from garment.platform.db import is_connection_failure, is_rejected_data
+from garment.platform.errors import (
+    INTERNAL_ERROR,
+    SERVICE_UNAVAILABLE,
+    VALIDATION_FAILED,
+    ErrorSpec,
+)
 from garment.platform.http.problem import problem_response
 from garment.platform.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
@@ -62,6 +67,17 @@ def route_template(scope: Scope) -> str:
     return str(template)
 
 
+def classify_failure(error: BaseException) -> ErrorSpec:
+    """What an unexpected exception means for the caller: a database that cannot be reached is
+    an outage to wait out (503 + Retry-After), a value the database cannot hold (a NUL byte, a
+    lone surrogate) is bad input (422); anything else is our bug (500)."""
+    if is_connection_failure(error):
+        return SERVICE_UNAVAILABLE
+    if is_rejected_data(error):
+        return VALIDATION_FAILED
+    return INTERNAL_ERROR
+
+
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, trusted_proxies: list[str] | None = None) -> None:
         self.app = app
@@ -96,12 +112,9 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_request_id)
         except Exception as error:
-            # A database that cannot be reached is an outage to wait out (503 + Retry-After),
-            # not a bug in the request (500).
-            spec = SERVICE_UNAVAILABLE if is_connection_failure(error) else INTERNAL_ERROR
-            logger.exception(
-                "request.crashed", method=scope["method"], path=scope["path"], code=spec.code
-            )
+            spec = classify_failure(error)
+            log = logger.warning if spec is VALIDATION_FAILED else logger.exception
+            log("request.crashed", method=scope["method"], path=scope["path"], code=spec.code)
             if not response_started:
                 params = (
                     {"retry_after": DATABASE_RETRY_SECONDS} if spec is SERVICE_UNAVAILABLE else {}

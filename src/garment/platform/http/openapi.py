@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from garment.platform.errors import INTERNAL_ERROR, VALIDATION_FAILED, ErrorSpec
+from garment.platform.errors import BAD_REQUEST, INTERNAL_ERROR, VALIDATION_FAILED, ErrorSpec
 from garment.platform.http.problem import PROBLEM_MEDIA_TYPE, Problem
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
@@ -51,20 +51,31 @@ def install_openapi(app: FastAPI) -> None:
         for path_item in schema.get("paths", {}).values():
             for operation in path_item.values():
                 if isinstance(operation, dict) and "responses" in operation:
-                    _problemize(operation["responses"])
+                    _problemize(operation["responses"], has_body="requestBody" in operation)
         app.openapi_schema = schema
         return schema
 
     app.openapi = build  # type: ignore[method-assign]
 
 
-def _problemize(responses: dict[str, Any]) -> None:
+def _problemize(responses: dict[str, Any], *, has_body: bool = False) -> None:
     for status, response in list(responses.items()):
         if status == "422":
             response["description"] = describe([VALIDATION_FAILED])
             response["x-error-codes"] = [VALIDATION_FAILED.code]
         if status.isdigit() and int(status) >= 400:
             response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_REF}}
+    if has_body:
+        # A body that is not decodable at all (not UTF-8, not JSON text) is refused before
+        # validation: 400 BAD_REQUEST rather than 422.
+        responses.setdefault(
+            "400",
+            {
+                "description": describe([BAD_REQUEST]),
+                "x-error-codes": [BAD_REQUEST.code],
+                "content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_REF}},
+            },
+        )
     responses.setdefault(
         "500",
         {
