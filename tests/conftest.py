@@ -9,6 +9,8 @@ so they never depend on the databases being empty.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import socket
 import uuid
@@ -20,6 +22,7 @@ import httpx
 import psycopg
 import pytest
 from fastapi import FastAPI
+from typer.testing import CliRunner, Result
 
 # Tests never read a developer's configuration.
 for _name in [name for name in os.environ if name.startswith("GARMENT_")]:
@@ -28,7 +31,8 @@ os.environ["GARMENT_CONFIG_FILE"] = "/nonexistent/garment.toml"
 
 from garment.app import create_app  # noqa: E402
 from garment.central.clusters.service import ClusterService  # noqa: E402
-from garment.config import Environment, LogSettings, Settings  # noqa: E402
+from garment.cli import app as cli  # noqa: E402
+from garment.config import Environment, LogSettings, Settings, get_settings  # noqa: E402
 from garment.platform.dbsetup import (  # noqa: E402
     DatabaseLayout,
     Targets,
@@ -179,6 +183,44 @@ def make_client(app: FastAPI) -> httpx.AsyncClient:
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with make_client(app) as http:
         yield http
+
+
+def garment_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """Environment that points a `garment` process (CLI, server, worker) at these databases."""
+    secret = settings.auth.secret_key
+    env = {
+        "GARMENT_ENVIRONMENT": "test",
+        "GARMENT_DATABASE_URL": settings.database_url or "",
+        "GARMENT_DATABASE_MIGRATION_URL": settings.database_migration_url or "",
+        "GARMENT_CLUSTERS": json.dumps(settings.clusters),
+        "GARMENT_CLUSTER_MIGRATION_URLS": json.dumps(settings.cluster_migration_urls),
+        "GARMENT_DATA_DIR": str(settings.data_dir),
+        "GARMENT_MAIL__DIRECTORY": str(settings.mail_directory),
+        "GARMENT_AUTH__SECRET_KEY": secret.get_secret_value() if secret else "",
+        # Tests parse command output; keep even stderr log lines out of CliRunner's output.
+        "GARMENT_LOG__LEVEL": "CRITICAL",
+    }
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Point CLI commands run in this test at the session's databases."""
+    for key, value in garment_env(settings).items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+async def garment(*args: str) -> Result:
+    """A `garment` command, run in a thread: it owns an event loop of its own."""
+
+    def invoke() -> Result:
+        return CliRunner().invoke(cli, list(args))
+
+    return await asyncio.to_thread(invoke)
 
 
 @dataclass

@@ -2,46 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Iterator
 
 import httpx
 import pytest
-from typer.testing import CliRunner, Result
 
-from garment.cli import app as cli
-from garment.config import Settings, get_settings
 from garment.runtime import Runtime
 from tests.auth.conftest import bearer, login, make_user
-
-
-@pytest.fixture
-def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    env = {
-        "GARMENT_ENVIRONMENT": "test",
-        "GARMENT_DATABASE_URL": settings.database_url or "",
-        "GARMENT_DATABASE_MIGRATION_URL": settings.database_migration_url or "",
-        "GARMENT_CLUSTERS": json.dumps(settings.clusters),
-        "GARMENT_CLUSTER_MIGRATION_URLS": json.dumps(settings.cluster_migration_urls),
-        "GARMENT_DATA_DIR": str(settings.data_dir),
-        "GARMENT_MAIL__DIRECTORY": str(settings.mail_directory),
-        "GARMENT_AUTH__SECRET_KEY": settings.auth.secret_key.get_secret_value()
-        if settings.auth.secret_key
-        else "",
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
-
-async def garment(*args: str) -> Result:
-    def invoke() -> Result:
-        return CliRunner().invoke(cli, list(args))
-
-    return await asyncio.to_thread(invoke)
+from tests.conftest import garment
 
 
 @pytest.mark.usefixtures("cli_env")

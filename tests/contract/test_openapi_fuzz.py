@@ -8,7 +8,6 @@ Tenant API is exercised too. Endpoints that end the fuzzer's own session are lef
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -24,6 +23,7 @@ import pytest
 from garment.config import Settings
 from garment.runtime import Runtime
 from tests.auth.conftest import login, make_user
+from tests.conftest import garment_env
 from tests.tenancy.conftest import create_tenant, select_tenant
 
 pytestmark = pytest.mark.slow
@@ -40,23 +40,17 @@ def free_port() -> int:
 
 
 def server_env(settings: Settings, tmp_path: Path) -> dict[str, str]:
-    assert settings.auth.secret_key is not None
     env = {k: v for k, v in os.environ.items() if not k.startswith("GARMENT_")}
     env.update(
-        {
-            "GARMENT_ENVIRONMENT": "test",
-            "GARMENT_DATABASE_URL": settings.database_url or "",
-            "GARMENT_DATABASE_MIGRATION_URL": settings.database_migration_url or "",
-            "GARMENT_CLUSTERS": json.dumps(settings.clusters),
-            "GARMENT_CLUSTER_MIGRATION_URLS": json.dumps(settings.cluster_migration_urls),
-            "GARMENT_DATA_DIR": str(tmp_path / "data"),
-            "GARMENT_MAIL__DIRECTORY": str(tmp_path / "mail"),
-            "GARMENT_AUTH__SECRET_KEY": settings.auth.secret_key.get_secret_value(),
-            "GARMENT_AUTH__IP_RATE_LIMIT": "1000000/minute",
-            "GARMENT_AUTH__EMAIL_RATE_LIMIT": "1000000/hour",
-            "GARMENT_LOG__LEVEL": "WARNING",
-            "GARMENT_CONFIG_FILE": "/nonexistent/garment.toml",
-        }
+        garment_env(
+            settings,
+            GARMENT_DATA_DIR=str(tmp_path / "data"),
+            GARMENT_MAIL__DIRECTORY=str(tmp_path / "mail"),
+            GARMENT_AUTH__IP_RATE_LIMIT="1000000/minute",
+            GARMENT_AUTH__EMAIL_RATE_LIMIT="1000000/hour",
+            GARMENT_LOG__LEVEL="WARNING",
+            GARMENT_CONFIG_FILE="/nonexistent/garment.toml",
+        )
     )
     return env
 

@@ -5,29 +5,25 @@ the target. And `garment tenants export` writes every row as a JSON line."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import select, update
-from typer.testing import CliRunner, Result
 
 from garment.central.clusters.service import ClusterService
 from garment.central.tenancy.models import Tenant
 from garment.central.tenancy.mover import MoveAborted, TableFingerprint, TenantMover
-from garment.cli import app as cli
-from garment.config import Settings, get_settings
 from garment.runtime import Runtime
 from garment.tenant.authz.service import grant_roles
 from garment.tenant.settings.models import TenantSettings
 from garment.tenant.taxonomies.defaults import DEFAULT_TERMS
 from garment.tenant.taxonomies.models import TaxonomyTerm
 from tests.auth.conftest import unique_email
+from tests.conftest import garment
 from tests.tenancy.conftest import TenantSetup, tenant_setup
 
 ME = "/api/v1/tenant/me"
@@ -101,36 +97,6 @@ async def set_read_only(runtime: Runtime, tenant_id: uuid.UUID, read_only: bool)
         assert tenant is not None
         tenant.read_only = read_only
         runtime.tenancy.forget(tenant)
-
-
-@pytest.fixture
-def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    secret = settings.auth.secret_key
-    env = {
-        "GARMENT_ENVIRONMENT": "test",
-        "GARMENT_DATABASE_URL": settings.database_url or "",
-        "GARMENT_DATABASE_MIGRATION_URL": settings.database_migration_url or "",
-        "GARMENT_CLUSTERS": json.dumps(settings.clusters),
-        "GARMENT_CLUSTER_MIGRATION_URLS": json.dumps(settings.cluster_migration_urls),
-        "GARMENT_DATA_DIR": str(settings.data_dir),
-        "GARMENT_MAIL__DIRECTORY": str(settings.mail_directory),
-        "GARMENT_AUTH__SECRET_KEY": secret.get_secret_value() if secret else "",
-        # Operator commands log warnings and errors to stdout, where they break --json output
-        # (see test_clusters_migrate_json_output_survives_a_logged_error); keep them out here.
-        "GARMENT_LOG__LEVEL": "CRITICAL",
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
-
-async def garment(*args: str) -> Result:
-    def invoke() -> Result:
-        return CliRunner().invoke(cli, list(args))
-
-    return await asyncio.to_thread(invoke)
 
 
 # --- the move --------------------------------------------------------------------------------

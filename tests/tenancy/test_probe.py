@@ -7,7 +7,6 @@ BYPASSRLS, ownership) and restore it in `finally`, so the session's clusters are
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -18,17 +17,15 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
-from typer.testing import CliRunner, Result
 
 from garment.central.clusters.manager import ClusterConnectionManager
 from garment.central.clusters.probe import ProbeResult, probe_cluster
-from garment.cli import app as cli
 from garment.config import get_settings
 from garment.platform.db import plain_url, url_username
 from garment.platform.dbsetup import DatabaseLayout, DatabaseTarget, Targets, with_user_and_database
 from garment.platform.migrations import Tree, head_revision
 from garment.runtime import migrate_all
-from tests.conftest import LayoutFactory, settings_for
+from tests.conftest import LayoutFactory, garment, garment_env, settings_for
 
 TABLES = ("tenant_settings", "roles", "role_permissions", "member_roles", "taxonomy_terms")
 
@@ -243,32 +240,17 @@ def probe_cli_env(
     probe_layout: ProbeLayout, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[None]:
     settings = settings_for(probe_layout.targets, tmp_path)
-    env = {
-        "GARMENT_ENVIRONMENT": "test",
-        "GARMENT_DATABASE_URL": settings.database_url or "",
-        "GARMENT_DATABASE_MIGRATION_URL": settings.database_migration_url or "",
-        "GARMENT_CLUSTERS": json.dumps(settings.clusters),
-        "GARMENT_CLUSTER_MIGRATION_URLS": json.dumps(settings.cluster_migration_urls),
-        "GARMENT_AUTO_MIGRATE": "false",
-        "GARMENT_DEMO_DATA": "false",
-        "GARMENT_DATA_DIR": str(settings.data_dir),
-        "GARMENT_MAIL__DIRECTORY": str(settings.mail_directory),
-        "GARMENT_AUTH__SECRET_KEY": settings.auth.secret_key.get_secret_value()
-        if settings.auth.secret_key
-        else "",
-    }
+    env = garment_env(
+        settings,
+        GARMENT_AUTO_MIGRATE="false",
+        GARMENT_DEMO_DATA="false",
+        GARMENT_LOG__LEVEL="WARNING",
+    )
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
-
-
-async def garment(*args: str) -> Result:
-    def invoke() -> Result:
-        return CliRunner().invoke(cli, list(args))
-
-    return await asyncio.to_thread(invoke)
 
 
 def by_key(output: str) -> dict[str, dict[str, Any]]:

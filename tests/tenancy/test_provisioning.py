@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -21,7 +20,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text, update
-from typer.testing import CliRunner, Result
 
 from garment.central.tenancy import provisioning
 from garment.central.tenancy.models import ProvisioningStep, Tenant
@@ -32,14 +30,14 @@ from garment.central.tenancy.provisioning import (
     provisioning_dedupe_key,
 )
 from garment.central.tenancy.service import PROVISIONING_STEPS
-from garment.cli import app as cli
-from garment.config import Settings, get_settings
+from garment.config import Settings
 from garment.platform.dbsetup import Targets
 from garment.platform.jobs import JobQueue, TaskRegistry, WorkerOptions
 from garment.runtime import Runtime
 from garment.tenant.authz.permissions import DEFAULT_ROLES
 from garment.tenant.taxonomies.defaults import DEFAULT_TERMS
 from tests.auth.conftest import make_user
+from tests.conftest import garment, garment_env
 from tests.tenancy.conftest import create_tenant
 
 GARMENT_BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "garment"
@@ -163,41 +161,6 @@ def status_is(runtime: Runtime, tenant_id: uuid.UUID, status: str) -> Callable[[
         return (await load_tenant(runtime, tenant_id)).status == status
 
     return check
-
-
-def cli_environment(settings: Settings) -> dict[str, str]:
-    secret = settings.auth.secret_key
-    return {
-        "GARMENT_ENVIRONMENT": "test",
-        "GARMENT_DATABASE_URL": settings.database_url or "",
-        "GARMENT_DATABASE_MIGRATION_URL": settings.database_migration_url or "",
-        "GARMENT_CLUSTERS": json.dumps(settings.clusters),
-        "GARMENT_CLUSTER_MIGRATION_URLS": json.dumps(settings.cluster_migration_urls),
-        "GARMENT_DATA_DIR": str(settings.data_dir),
-        "GARMENT_MAIL__DIRECTORY": str(settings.mail_directory),
-        "GARMENT_AUTH__SECRET_KEY": secret.get_secret_value() if secret else "",
-        # Operator commands log warnings and errors to stdout, where they break --json output
-        # (see test_clusters_migrate_json_output_survives_a_logged_error); keep them out here.
-        "GARMENT_LOG__LEVEL": "CRITICAL",
-    }
-
-
-@pytest.fixture
-def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for key, value in cli_environment(settings).items():
-        monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
-
-async def garment(*args: str) -> Result:
-    """A `garment` command in a thread (it runs its own event loop)."""
-
-    def invoke() -> Result:
-        return CliRunner().invoke(cli, list(args))
-
-    return await asyncio.to_thread(invoke)
 
 
 # --- 1a. running the pipeline again never duplicates rows -----------------------------------
@@ -406,7 +369,7 @@ async def test_a_crash_right_after_activation_leaves_no_step_running(
 
 def worker_environment(settings: Settings, tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GARMENT_")}
-    env.update(cli_environment(settings))
+    env.update(garment_env(settings))
     env.update(
         {
             "GARMENT_CONFIG_FILE": "/nonexistent/garment.toml",

@@ -3,62 +3,29 @@ thread: they own their event loop and their own Runtime, like a separate process
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from typer.testing import CliRunner, Result
 
 from garment.central.clusters.models import Cluster
 from garment.central.tenancy import mover as mover_module
 from garment.central.tenancy.models import Tenant
 from garment.central.tenancy.mover import TenantMover
 from garment.central.tenancy.service import PROVISIONING_STEPS
-from garment.cli import app as cli
 from garment.config import Settings, get_settings
 from garment.platform.migrations import Tree, head_revision
 from garment.runtime import Runtime
 from tests.auth.conftest import make_user
+from tests.conftest import garment
 from tests.tenancy.conftest import TenantSetup, tenant_setup
 
 ME = "/api/v1/tenant/me"
 
 
-@pytest.fixture
-def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    secret = settings.auth.secret_key
-    env = {
-        "GARMENT_ENVIRONMENT": "test",
-        "GARMENT_DATABASE_URL": settings.database_url or "",
-        "GARMENT_DATABASE_MIGRATION_URL": settings.database_migration_url or "",
-        "GARMENT_CLUSTERS": json.dumps(settings.clusters),
-        "GARMENT_CLUSTER_MIGRATION_URLS": json.dumps(settings.cluster_migration_urls),
-        "GARMENT_DATA_DIR": str(settings.data_dir),
-        "GARMENT_MAIL__DIRECTORY": str(settings.mail_directory),
-        "GARMENT_AUTH__SECRET_KEY": secret.get_secret_value() if secret else "",
-        # Operator commands log warnings and errors to stdout, where they break --json output
-        # (see test_clusters_migrate_json_output_survives_a_logged_error); keep them out here.
-        "GARMENT_LOG__LEVEL": "CRITICAL",
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
-
 pytestmark = pytest.mark.usefixtures("cli_env")
-
-
-async def garment(*args: str) -> Result:
-    def invoke() -> Result:
-        return CliRunner().invoke(cli, list(args))
-
-    return await asyncio.to_thread(invoke)
 
 
 async def garment_json(*args: str) -> Any:
