@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from garment.config import Settings, get_settings
 from garment.platform.errors import AppError, CommandError
@@ -27,6 +28,19 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
+
+
+def progress_bar(*, disable: bool = False) -> Progress:
+    """The progress display of long operator commands (counted steps with elapsed time)."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=disable,
+    )
 
 
 def load_cli_settings(*, service: bool = False) -> Settings:

@@ -8,12 +8,19 @@ import json
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from garment.central.clusters.probe import ProbeResult, probe_cluster
 from garment.central.clusters.service import ClusterService
-from garment.cli.base import app, console, err_console, load_cli_settings, run, with_runtime
+from garment.cli.base import (
+    app,
+    console,
+    err_console,
+    load_cli_settings,
+    progress_bar,
+    run,
+    with_runtime,
+)
 from garment.platform.errors import AppError
 from garment.platform.migrations import Tree, current_revision, head_revision
 from garment.runtime import ClusterMigration, Runtime, migrate_cluster
@@ -209,15 +216,7 @@ def migrate(
     async def action(runtime: Runtime) -> list[ClusterMigration]:
         keys = runtime.cluster_manager.configured_keys() if all_clusters else [key or ""]
         outcomes = []
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(),
-            console=console,
-            disable=as_json,
-        ) as progress:
+        with progress_bar(disable=as_json) as progress:
             task = progress.add_task("migrating", total=len(keys))
             for k in keys:
                 progress.update(task, description=f"cluster {k}")

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from garment.cli.base import app, console, err_console, load_cli_settings, run
+from garment.cli.base import app, console, err_console, load_cli_settings, progress_bar, run
 from garment.config import Settings
 from garment.runtime import (
     ClusterMigration,
@@ -22,15 +21,7 @@ from garment.runtime import (
 async def migrate_everything(settings: Settings) -> MigrationReport:
     targets, embedded = await resolve_targets(settings)
     try:
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-        ) as progress:
+        with progress_bar() as progress:
             overall = progress.add_task("migrating", total=1 + len(targets.clusters))
             progress.update(overall, description="central")
             central = await asyncio.to_thread(migrate_central, targets.central)
