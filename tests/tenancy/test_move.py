@@ -299,3 +299,53 @@ async def test_export_writes_every_row_as_a_json_line(
 
     missing = await garment("tenants", "export", "no-such-tenant")
     assert missing.exit_code == 1
+
+
+@pytest.mark.usefixtures("cli_env")
+async def test_unlock_lifts_read_only_left_by_a_killed_move(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    setup = await tenant_setup(runtime, client, cluster="default")
+    await set_read_only(runtime, setup.tenant_id, True)  # as a move killed mid-way leaves it
+    result = await garment("tenants", "unlock", setup.slug)
+    assert result.exit_code == 0, result.output
+    async with runtime.central.transaction() as session:
+        tenant = await session.get(Tenant, setup.tenant_id)
+        assert tenant is not None
+        assert not tenant.read_only
+        assert tenant.cluster_key == "default"
+
+
+async def test_a_write_reaching_the_source_after_verification_is_kept_not_deleted(
+    runtime: Runtime, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup = await tenant_setup(runtime, client, cluster="default")
+    original_switch = TenantMover._switch
+
+    async def switch_after_a_late_write(
+        self: TenantMover, tenant_id: uuid.UUID, source: str, target: str
+    ) -> None:
+        # A request that passed the tenant chain before the read-only flag, committing late.
+        async with runtime.cluster_manager.tenant_transaction(source, tenant_id) as session:
+            session.add(
+                TaxonomyTerm(
+                    tenant_id=tenant_id,
+                    type="collection",
+                    code="late",
+                    label_id="Telat",
+                    label_en="Late",
+                )
+            )
+        await original_switch(self, tenant_id, source, target)
+
+    monkeypatch.setattr(TenantMover, "_switch", switch_after_a_late_write)
+    with pytest.raises(MoveAborted, match="source changed after verification"):
+        await TenantMover(runtime, cache_wait_seconds=0).move(setup.tenant_id, "secondary")
+    async with runtime.central.transaction() as session:
+        tenant = await session.get(Tenant, setup.tenant_id)
+        assert tenant is not None
+        assert tenant.cluster_key == "secondary"  # verified copy, already switched
+        assert not tenant.read_only
+    async with runtime.cluster_manager.tenant_transaction("default", setup.tenant_id) as session:
+        late = await session.execute(select(TaxonomyTerm).where(TaxonomyTerm.code == "late"))
+        assert late.scalar_one_or_none() is not None  # the late write survives on the source

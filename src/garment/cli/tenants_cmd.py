@@ -199,6 +199,20 @@ def purge(
     console.print(f"removed {removed} rows of {tenant} from {cluster}")
 
 
+@tenants_app.command("unlock")
+def unlock(tenant: TenantArg) -> None:
+    """Lift read-only from a tenant whose `move` was killed before it finished. The tenant keeps
+    the cluster the registry names; remove copies elsewhere with `tenants purge`."""
+
+    async def action(runtime: Runtime) -> str | None:
+        found = await _find(runtime, tenant)
+        await TenantMover(runtime).unlock(found.id)
+        return found.cluster_key
+
+    cluster = run(with_runtime(load_cli_settings(), action))
+    console.print(f"{tenant} is writable again on {cluster}")
+
+
 @tenants_app.command("move")
 def move(
     tenant: TenantArg,

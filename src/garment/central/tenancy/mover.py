@@ -155,6 +155,14 @@ class TenantMover:
             await asyncio.sleep(self.cache_wait_seconds)
         say("deleting source rows")
         try:
+            # A write that reached the source after the verification would die with it: keep
+            # the source (and say so) rather than lose anything.
+            if await self.fingerprints(source, tenant_id) != report.tables:
+                raise MoveAborted(
+                    f"the source changed after verification; the tenant now lives on {target} "
+                    f"and its old rows stay on {source} for reconciliation "
+                    "(`garment tenants export`, then `garment tenants purge`)"
+                )
             await self.purge(tenant_id, source)
         finally:
             # The tenant lives, verified, on the target: it must not stay read-only because
@@ -162,6 +170,11 @@ class TenantMover:
             await self._set_read_only(tenant_id, False)
         say("done")
         return report
+
+    async def unlock(self, tenant_id: uuid.UUID) -> None:
+        """Lift read-only after a move process died before it could (the registry tells where
+        the tenant lives; leftovers elsewhere go with `purge`)."""
+        await self._set_read_only(tenant_id, False)
 
     async def purge(self, tenant_id: uuid.UUID, cluster: str) -> int:
         """Delete a tenant's rows from a cluster it does not live on (a move's leftovers)."""
