@@ -251,6 +251,13 @@ class ProvisioningPipeline:
                 tenant.status, tenant.provisioned_at = "active", datetime.now(UTC)
                 self.runtime.tenancy.forget(tenant)
                 await publish(session, TenantProvisioned(tenant_id=tenant_id))
+            # Recorded in the same transaction: whoever sees the tenant active (a client polling
+            # its progress) also sees every step done.
+            await session.execute(
+                update(ProvisioningStep)
+                .where(ProvisioningStep.tenant_id == tenant_id, ProvisioningStep.step == "activate")
+                .values(status="done", finished_at=datetime.now(UTC), error=None)
+            )
         return {}
 
 
