@@ -12,7 +12,6 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 import structlog
 
@@ -155,7 +154,6 @@ class Runtime:
         self.metrics.add_refresher(self._refresh_metrics)
         self.announcements: list[str] = []
         self._background: list[asyncio.Task[None]] = []
-        self._closers: list[Callable[[], Awaitable[None]]] = []
 
     @classmethod
     async def create(cls, settings: Settings, *, migrate: bool | None = None) -> Runtime:
@@ -207,9 +205,6 @@ class Runtime:
 
         self._background.append(asyncio.create_task(guarded(), name=name))
 
-    def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
-        self._closers.append(closer)
-
     async def close(self) -> None:
         for task in self._background:
             task.cancel()
@@ -217,9 +212,6 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._background.clear()
-        for closer in reversed(self._closers):
-            with contextlib.suppress(Exception):
-                await closer()
         await self.jobs.close()
         await self.cluster_manager.close()
         await self.central.dispose()
@@ -267,9 +259,3 @@ class Runtime:
         """Every configured cluster's pool (created on first use)."""
         manager = self.cluster_manager
         return {key: manager.database(key) for key in manager.configured_keys()}
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "embedded": self.embedded is not None,
-            "clusters": sorted(self.clusters),
-        }

@@ -27,7 +27,6 @@ from garment.platform.db import (
     PoolOptions,
     create_engine,
     is_connection_failure,
-    pool_stats,
 )
 from garment.platform.dbsetup import DatabaseTarget
 from garment.platform.errors import CLUSTER_UNAVAILABLE, AppError
@@ -173,12 +172,6 @@ class ClusterConnectionManager:
     async def ping(self, key: str) -> None:
         async with asyncio.timeout(2.0):
             await self.database(key).ping()
-
-    def stats(self) -> dict[str, dict[str, object]]:
-        return {
-            key: {"breaker": self.breaker(key).state, **pool_stats(database.engine)}
-            for key, database in self._databases.items()
-        }
 
     async def close(self) -> None:
         for database in self._databases.values():

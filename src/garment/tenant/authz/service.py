@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -80,12 +80,6 @@ async def grant_roles(
     return sorted(found)
 
 
-async def revoke_all_roles(session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> None:
-    await session.execute(
-        delete(MemberRole).where(MemberRole.tenant_id == tenant_id, MemberRole.user_id == user_id)
-    )
-
-
 async def member_role_keys(
     session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID
 ) -> list[str]:
@@ -131,12 +125,6 @@ async def roles_and_permissions(
         if permission is not None:
             permissions.add(permission)
     return sorted(roles), frozenset(permissions)
-
-
-async def effective_permissions(
-    session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID
-) -> frozenset[str]:
-    return (await roles_and_permissions(session, tenant_id, user_id))[1]
 
 
 async def permissions_granted_by(
