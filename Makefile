@@ -47,7 +47,7 @@ docs-check: $(INSTALLED)
 	$(BIN)/garment docs generate --check
 
 unit: $(INSTALLED)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 test: lint typecheck docs-check unit
 

@@ -30,7 +30,6 @@ for _name in [name for name in os.environ if name.startswith("GARMENT_")]:
 os.environ["GARMENT_CONFIG_FILE"] = "/nonexistent/garment.toml"
 
 from garment.app import create_app  # noqa: E402
-from garment.central.clusters.service import ClusterService  # noqa: E402
 from garment.cli import app as cli  # noqa: E402
 from garment.config import Environment, LogSettings, Settings, get_settings  # noqa: E402
 from garment.platform.dbsetup import (  # noqa: E402
@@ -41,7 +40,8 @@ from garment.platform.dbsetup import (  # noqa: E402
 )
 from garment.platform.embedded import EmbeddedPostgres  # noqa: E402
 from garment.platform.logging import configure_logging  # noqa: E402
-from garment.runtime import Runtime, migrate_all  # noqa: E402
+from garment.platform.migrations import migrate_all  # noqa: E402
+from garment.runtime import Runtime  # noqa: E402
 
 # JSON lines, warnings and up: an expected 500 in a test must not render a rich traceback.
 configure_logging(LogSettings(level="WARNING", json_output=True))
@@ -162,7 +162,7 @@ def settings(targets: Targets, mail_dir: Path) -> Settings:
 async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
     active = await Runtime.create(settings, migrate=False)
     async with active.central.transaction() as session:
-        await ClusterService().ensure_registered(session, list(CLUSTER_KEYS))
+        await active.cluster_registry.ensure_registered(session, list(CLUSTER_KEYS))
     try:
         yield active
     finally:

@@ -10,7 +10,6 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from garment import __version__
 from garment.central.auth import router as auth_router
-from garment.central.clusters import router as clusters_router
 from garment.central.tenancy import router as tenancy_router
 from garment.config import Settings, get_settings
 from garment.platform import health, meta
@@ -40,7 +39,7 @@ def api_router() -> APIRouter:
     router.include_router(auth_router.router)
     router.include_router(auth_router.admin_router)
     router.include_router(tenancy_router.router)
-    router.include_router(clusters_router.router)
+    router.include_router(tenancy_router.admin_router)
     router.include_router(tenant_authz_router.router)
     router.include_router(tenant_members_router.router)
     return router

@@ -141,6 +141,21 @@ class AuthSettings(BaseModel):
         "required in production. Changing it makes stored signing keys and MFA secrets "
         "unreadable.",
     )
+    token_hash_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Keys of the HMAC-SHA256 that hashes stored tokens (refresh tokens, mail "
+        "links, recovery codes, invitations). Secret. The first hashes new tokens, all of "
+        "them verify: to rotate, put a new key first and drop the old one once the longest "
+        "token it hashed has expired (`session_absolute_days`). Empty: one key derived from "
+        "`secret_key`.",
+    )
+    accept_legacy_token_hashes: bool = Field(
+        True,
+        description="Also accept token hashes stored before keyed hashing (bare SHA-256), so "
+        "tokens issued before the upgrade keep working until they expire. Turn off once "
+        "`session_absolute_days` have passed since upgrading (recovery codes made before "
+        "then stop working; users regenerate them).",
+    )
     access_token_minutes: int = Field(10, ge=1, le=60, description="Access token lifetime.")
     refresh_token_days: int = Field(
         30,

@@ -10,6 +10,6 @@ def register_contexts() -> None:
     import garment.central.auth.listeners
     import garment.central.clusters.errors
     import garment.central.tenancy.errors
+    import garment.central.tenancy.jobs
     import garment.central.tenancy.listeners
-    import garment.central.tenancy.provisioning
     import garment.platform.housekeeping  # noqa: F401

@@ -1,4 +1,4 @@
-"""Documents generated from code: configuration, error catalogue, endpoint catalogue.
+"""Documents generated from code: configuration, error catalogue, endpoint and class catalogues.
 
 `garment docs generate` writes them; `garment docs generate --check` (run by `make test`) fails
 when a checked-in copy differs, so the guide cannot drift from the code.
@@ -6,6 +6,9 @@ when a checked-in copy differs, so the guide cannot drift from the code.
 
 from __future__ import annotations
 
+import ast
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -72,11 +75,246 @@ def endpoint_catalog_markdown() -> str:
     return "\n".join(lines)
 
 
+# --------------------------------------------------------------------------------------------
+# 13 - Class Catalog by Context: read from the source with `ast`, nothing is imported.
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+# Contexts are the direct subpackages of these (chapter 02), found on disk.
+CONTEXT_PARENTS = ("central", "tenant")
+TENANT_CHAIN = "tenant/context.py"
+# File roles of chapter 01, in the order the catalogue lists them; anything else is "others".
+FILE_ROLES = (
+    "models",
+    "schemas",
+    "repository",
+    "service",
+    "router",
+    "jobs",
+    "events",
+    "listeners",
+    "errors",
+    "dependencies",
+)
+OTHERS = "others"
+# Classes whose public methods the catalogue lists: what a service (or its kin) offers.
+METHOD_LISTED_SUFFIXES = ("Service", "Repository", "Pipeline", "Manager")
+
+
+@dataclass(frozen=True)
+class CatalogClass:
+    name: str
+    summary: str
+    methods: tuple[str, ...] | None  # None: not a class whose methods are listed
+    attributes: tuple[str, ...] = ()  # public `self.x = ...` of `__init__`, for listed classes
+
+
+@dataclass(frozen=True)
+class CatalogModule:
+    path: str  # relative to the package directory: "central/auth/service.py"
+    role: str
+    summary: str | None  # the first paragraph of the module docstring
+    classes: tuple[CatalogClass, ...]
+
+
+@dataclass(frozen=True)
+class CatalogSection:
+    title: str
+    description: str
+    modules: tuple[CatalogModule, ...]
+
+
+def _first_paragraph(docstring: str | None, missing: str = "\u2014") -> str:
+    if not docstring or not docstring.strip():
+        return missing
+    paragraph = re.split(r"\n\s*\n", docstring.strip(), maxsplit=1)[0]
+    return " ".join(paragraph.split()).replace("|", "\\|")
+
+
+def _public_methods(node: ast.ClassDef) -> tuple[str, ...]:
+    names: list[str] = []
+    for item in node.body:
+        if (
+            isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
+            and not item.name.startswith("_")
+            and item.name not in names
+        ):
+            names.append(item.name)
+    return tuple(names)
+
+
+def _public_attributes(node: ast.ClassDef) -> tuple[str, ...]:
+    """`self.x = ...` in `__init__` (how a composing service exposes its parts)."""
+    names: list[str] = []
+    for item in node.body:
+        if not (isinstance(item, ast.FunctionDef) and item.name == "__init__"):
+            continue
+        for statement in ast.walk(item):
+            targets: list[ast.expr] = []
+            if isinstance(statement, ast.Assign):
+                targets = statement.targets
+            elif isinstance(statement, ast.AnnAssign):
+                targets = [statement.target]
+            for target in targets:
+                if (
+                    isinstance(target, ast.Attribute)
+                    and isinstance(target.value, ast.Name)
+                    and target.value.id == "self"
+                    and not target.attr.startswith("_")
+                    and target.attr not in names
+                ):
+                    names.append(target.attr)
+    return tuple(names)
+
+
+def _catalog_class(node: ast.ClassDef) -> CatalogClass:
+    summary = _first_paragraph(ast.get_docstring(node))
+    if not node.name.endswith(METHOD_LISTED_SUFFIXES):
+        return CatalogClass(node.name, summary, None)
+    return CatalogClass(node.name, summary, _public_methods(node), _public_attributes(node))
+
+
+def _catalog_module(package_dir: Path, path: Path) -> CatalogModule:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    classes = tuple(
+        _catalog_class(node)
+        for node in tree.body
+        if isinstance(node, ast.ClassDef) and not node.name.startswith("_")
+    )
+    role = path.stem if path.stem in FILE_ROLES else OTHERS
+    summary = _first_paragraph(ast.get_docstring(tree), missing="") or None
+    return CatalogModule(path.relative_to(package_dir).as_posix(), role, summary, classes)
+
+
+def _package_summary(directory: Path, default: str) -> str:
+    init = directory / "__init__.py"
+    if not init.exists():
+        return default
+    docstring = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"), filename=str(init)))
+    return _first_paragraph(docstring, missing=default)
+
+
+def _catalog_modules(package_dir: Path, paths: list[Path]) -> tuple[CatalogModule, ...]:
+    modules = [_catalog_module(package_dir, path) for path in paths]
+    # A package `__init__.py` that defines no class is only a marker; leave it out.
+    modules = [m for m in modules if m.classes or not m.path.endswith("__init__.py")]
+    order = {role: index for index, role in enumerate((*FILE_ROLES, OTHERS))}
+    return tuple(sorted(modules, key=lambda m: (order[m.role], m.path)))
+
+
+def _python_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def class_catalog_sections(package_dir: Path = PACKAGE_DIR) -> list[CatalogSection]:
+    """The contexts (central first), the tenant context chain and the platform, in that order."""
+    chain = package_dir / TENANT_CHAIN
+    sections: list[CatalogSection] = []
+    for parent in CONTEXT_PARENTS:
+        if parent == "tenant" and chain.exists():
+            sections.append(
+                CatalogSection(
+                    "tenant.context",
+                    "The tenant context chain: shared infrastructure of the tenant contexts, "
+                    "not a context itself (chapter 07).",
+                    _catalog_modules(package_dir, [chain]),
+                )
+            )
+        parent_dir = package_dir / parent
+        if not parent_dir.is_dir():
+            continue
+        for directory in sorted(p for p in parent_dir.iterdir() if p.is_dir()):
+            paths = _python_files(directory)
+            if paths:
+                sections.append(
+                    CatalogSection(
+                        f"{parent}.{directory.name}",
+                        _package_summary(directory, f"The `{parent}.{directory.name}` context."),
+                        _catalog_modules(package_dir, paths),
+                    )
+                )
+    sections.append(
+        CatalogSection(
+            "platform",
+            _package_summary(
+                package_dir / "platform",
+                "Shared infrastructure; it imports nothing above it (chapter 02).",
+            ),
+            _catalog_modules(package_dir, _python_files(package_dir / "platform")),
+        )
+    )
+    return sections
+
+
+def _anchor(title: str) -> str:
+    """The GitHub anchor of a `## title` heading."""
+    return re.sub(r"[^a-z0-9 _-]", "", title.lower()).replace(" ", "-")
+
+
+def class_catalog_markdown(package_dir: Path = PACKAGE_DIR) -> str:
+    sections = class_catalog_sections(package_dir)
+    lines = [
+        "# 13 - Class Catalog by Context",
+        "",
+        GENERATED_NOTE,
+        "",
+        "Generated from the source under `src/garment` (read with `ast`; nothing is imported).",
+        "For each context, the tenant context chain and the platform: its modules grouped by",
+        "file role, the public classes each module defines with the first paragraph of their",
+        "docstring (`\u2014` when there is none), and for every `*Service`, `*Repository`,",
+        "`*Pipeline` and `*Manager` class its public methods and the public attributes its",
+        "`__init__` sets. The file roles are those of",
+        "[chapter 01](01-project-structure.md#inside-a-context-package): `models` (tables),",
+        "`schemas` (the HTTP contract), `repository` (queries), `service` (business rules),",
+        "`router` (HTTP only), `jobs` (tasks), `events` (domain events), `listeners` (outbox",
+        "listeners), `errors` (error codes), `dependencies` (FastAPI dependencies); `others` is",
+        "every other module (use-case splits, ports, components). Who may import whom is in",
+        "[chapter 02](02-context-boundaries.md).",
+        "",
+        "| section | modules | public classes |",
+        "|---|---|---|",
+    ]
+    for section in sections:
+        classes = sum(len(module.classes) for module in section.modules)
+        lines.append(
+            f"| [{section.title}](#{_anchor(section.title)}) | {len(section.modules)} | {classes} |"
+        )
+    for section in sections:
+        lines += ["", f"## {section.title}", "", section.description]
+        role = None
+        for module in section.modules:
+            if module.role != role:
+                role = module.role
+                lines += ["", f"### {role}"]
+            link = f"[`{module.path}`](../src/garment/{module.path})"
+            if not module.classes:
+                link += " (no public classes)"
+            if module.summary:
+                link += f": {module.summary}"
+            lines += ["", link]
+            if not module.classes:
+                continue
+            lines += ["", "| class | summary |", "|---|---|"]
+            lines += [f"| `{cls.name}` | {cls.summary} |" for cls in module.classes]
+            listed = [cls for cls in module.classes if cls.methods is not None]
+            if listed:
+                lines.append("")
+            for cls in listed:
+                offers = []
+                if cls.methods:
+                    offers.append("methods " + ", ".join(f"`{name}`" for name in cls.methods))
+                if cls.attributes:
+                    offers.append("attributes " + ", ".join(f"`{n}`" for n in cls.attributes))
+                lines.append(f"- `{cls.name}`: {'; '.join(offers) or 'no public methods'}")
+    lines.append("")
+    return "\n".join(lines)
+
+
 def generated_documents(docs_dir: Path) -> dict[Path, str]:
     return {
         docs_dir / "18-config-reference.md": config_reference_markdown(),
         docs_dir / "21-fe-error-matrix.md": error_matrix_markdown(),
         docs_dir / "12-api-endpoint-catalog.md": endpoint_catalog_markdown(),
+        docs_dir / "13-class-catalog.md": class_catalog_markdown(),
     }
 
 

@@ -1,35 +1,37 @@
 """The composition root: everything a process (server, worker, CLI command) holds for its life.
 
 `Runtime.create()` resolves where the databases are (starting the embedded PostgreSQL when
-nothing is configured), migrates when asked, and builds the engines, the mailer, the outbox relay
-and the job queue. Background loops (relay, worker) start only when the process wants them.
+nothing is configured), migrates when asked, and builds every service exactly once, each with
+its collaborators passed in: no service looks another one up, and no context imports this
+module. Routers reach the services through their context's `dependencies.py`, jobs through
+`JobContext.services` and listeners through `ListenerContext.services` (this object).
+Background loops (relay, worker) start only when the process wants them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable
 from datetime import timedelta
 
 import structlog
 
 from garment.central.auth.component import AuthComponents
 from garment.central.auth.service import AuthService
-from garment.central.clusters.manager import ClusterConnectionManager
-from garment.central.tenancy.service import TenancyService
+from garment.central.billing.service import PlanCatalogue
+from garment.central.clusters.service import ClusterConnectionManager, ClusterService
+from garment.central.clusters.states import BreakerState
+from garment.central.tenancy.mover import TenantMover
+from garment.central.tenancy.provisioning import ProvisioningPipeline
+from garment.central.tenancy.service import MembershipDirectory, TenancyService
 from garment.config import Settings
 from garment.contexts import register_contexts
+from garment.demo import DemoSeed
+from garment.models import tenant_metadata
 from garment.platform import jobs as jobs_module
 from garment.platform.db import Database, PoolOptions, create_engine, pool_stats
-from garment.platform.dbsetup import (
-    EMBEDDED_LAYOUT,
-    DatabaseTarget,
-    Targets,
-    ensure_layout,
-    targets_from_settings,
-)
+from garment.platform.dbsetup import EMBEDDED_LAYOUT, Targets, ensure_layout, targets_from_settings
 from garment.platform.embedded import EmbeddedPostgres
 from garment.platform.events import OutboxRelay, RelayOptions, events, outbox_backlog
 from garment.platform.jobs import JobQueue, WorkerOptions
@@ -41,55 +43,16 @@ from garment.platform.metrics import (
     OUTBOX_EVENTS,
     MetricsExporter,
 )
-from garment.platform.migrations import MigrationResult, Tree, upgrade
+from garment.platform.migrations import migrate_all
 from garment.platform.ratelimit import RateLimiter
+from garment.platform.secretbox import master_key
+from garment.platform.token_hashing import TokenHasher, derive_hash_key
+from garment.tenant.authz.service import RoleService
+from garment.tenant.members.service import MemberService
+from garment.tenant.settings.service import TenantSettingsService
+from garment.tenant.taxonomies.service import TaxonomyService
 
 logger = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class ClusterMigration:
-    key: str
-    result: MigrationResult | None
-    error: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class MigrationReport:
-    central: MigrationResult
-    clusters: list[ClusterMigration] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return all(cluster.error is None for cluster in self.clusters)
-
-
-def migrate_central(target: DatabaseTarget) -> MigrationResult:
-    return upgrade(Tree.CENTRAL, target.owner_url, target.app_role)
-
-
-def migrate_cluster(target: DatabaseTarget) -> ClusterMigration:
-    """One cluster's tenant tree; a failure is reported, not raised, so others still run."""
-    try:
-        return ClusterMigration(
-            target.key, upgrade(Tree.TENANT, target.owner_url, target.app_role), None
-        )
-    except Exception as exc:
-        logger.exception("migrate.cluster_failed", cluster=target.key)
-        return ClusterMigration(target.key, None, f"{type(exc).__name__}: {exc}")
-
-
-def migrate_all(
-    targets: Targets, on_cluster_done: Callable[[ClusterMigration], None] | None = None
-) -> MigrationReport:
-    central = migrate_central(targets.central)
-    clusters = []
-    for target in targets.clusters.values():
-        outcome = migrate_cluster(target)
-        clusters.append(outcome)
-        if on_cluster_done is not None:
-            on_cluster_done(outcome)
-    return MigrationReport(central=central, clusters=clusters)
 
 
 async def resolve_targets(settings: Settings) -> tuple[Targets, EmbeddedPostgres | None]:
@@ -110,10 +73,20 @@ class UnsafeConfiguration(RuntimeError):
     pass
 
 
+def token_hasher_for(settings: Settings, secret: str) -> TokenHasher:
+    """The configured hashing keys, or one derived from the key-encryption key."""
+    configured = [key.get_secret_value().encode() for key in settings.auth.token_hash_keys]
+    return TokenHasher(
+        configured or [derive_hash_key(secret)],
+        accept_legacy=settings.auth.accept_legacy_token_hashes,
+    )
+
+
 class Runtime:
     def __init__(
         self, settings: Settings, targets: Targets, *, embedded: EmbeddedPostgres | None = None
     ) -> None:
+        register_contexts()
         self.settings = settings
         self.targets = targets
         self.embedded = embedded
@@ -122,14 +95,64 @@ class Runtime:
             max_overflow=settings.db_max_overflow,
             statement_timeout_ms=settings.db_statement_timeout_ms,
         )
+        # --- infrastructure ------------------------------------------------------------------
         self.central = Database("central", create_engine(targets.central.app_url, pool))
         self.cluster_manager = ClusterConnectionManager(targets.clusters, pool)
-        register_contexts()
         self.mailer: Mailer = create_mailer(settings.mail, settings.mail_directory)
         self.limiter = RateLimiter(settings.rate_limit)
-        self.auth = AuthService(AuthComponents.build(settings, self.central, self.limiter))
-        self.tenancy = TenancyService()
-        self.auth.components.tenant_directory = self.tenancy
+        secret = master_key(settings)
+        self.token_hasher = token_hasher_for(settings, secret)
+        self.jobs = JobQueue(
+            targets.central.app_url,
+            jobs_module.tasks,
+            services=self,
+            options=WorkerOptions(
+                heartbeat_timeout=timedelta(seconds=settings.jobs.heartbeat_timeout_seconds),
+                dequeue_timeout=timedelta(seconds=settings.jobs.dequeue_timeout_seconds),
+            ),
+        )
+        # --- services, each built once with its collaborators ---------------------------------
+        self.plans = PlanCatalogue()
+        self.cluster_registry = ClusterService(self.cluster_manager)
+        self.roles = RoleService()
+        self.tenant_settings = TenantSettingsService()
+        self.taxonomies = TaxonomyService()
+        directory = MembershipDirectory()
+        self.auth = AuthService(
+            AuthComponents.build(
+                settings,
+                self.central,
+                self.limiter,
+                master_key=secret,
+                token_hasher=self.token_hasher,
+            ),
+            tenant_directory=directory,
+        )
+        self.tenancy = TenancyService(
+            auth=self.auth,
+            clusters=self.cluster_registry,
+            plans=self.plans,
+            jobs=self.jobs,
+            hasher=self.token_hasher,
+            directory=directory,
+        )
+        self.provisioning = ProvisioningPipeline(
+            central=self.central,
+            cluster_manager=self.cluster_manager,
+            tenancy=self.tenancy,
+            roles=self.roles,
+            tenant_settings=self.tenant_settings,
+            taxonomies=self.taxonomies,
+        )
+        self.mover = TenantMover(
+            central=self.central,
+            cluster_manager=self.cluster_manager,
+            tenancy=self.tenancy,
+            clusters=self.cluster_registry,
+            tables=tenant_metadata().sorted_tables,
+        )
+        self.members = MemberService(tenancy=self.tenancy, roles=self.roles)
+        # --- background delivery ------------------------------------------------------------
         self.relay = OutboxRelay(
             self.central,
             events,
@@ -141,15 +164,6 @@ class Runtime:
             ),
         )
         self.central.after_commit_hooks.append(self.relay.after_commit)
-        self.jobs = JobQueue(
-            targets.central.app_url,
-            jobs_module.tasks,
-            services=self,
-            options=WorkerOptions(
-                heartbeat_timeout=timedelta(seconds=settings.jobs.heartbeat_timeout_seconds),
-                dequeue_timeout=timedelta(seconds=settings.jobs.dequeue_timeout_seconds),
-            ),
-        )
         self.metrics = MetricsExporter()
         self.metrics.add_refresher(self._refresh_metrics)
         self.announcements: list[str] = []
@@ -178,7 +192,7 @@ class Runtime:
             raise
         try:
             await runtime.jobs.open()
-            await runtime.auth.components.keys.ensure_loaded()
+            await runtime.auth.keys.ensure_loaded()
             if embedded is not None:
                 await runtime.register_embedded_clusters()
             if settings.should_seed_demo_data:
@@ -221,24 +235,25 @@ class Runtime:
 
     async def register_embedded_clusters(self) -> None:
         """The embedded default's `default` cluster is in the registry without any command."""
-        from garment.central.clusters.service import ClusterService
-
         async with self.central.transaction() as session:
-            await ClusterService().ensure_registered(
+            await self.cluster_registry.ensure_registered(
                 session, self.cluster_manager.configured_keys()
             )
 
     async def seed_demo_data(self) -> None:
-        """The newcomer path (embedded database only): a demo admin to log in with."""
-        from garment.central.auth.demo import ensure_demo_admin, ensure_demo_tenant
-
-        email, password = await ensure_demo_admin(self)
-        tenant_id, status = await ensure_demo_tenant(self)
-        self.announcements.append(f"  Demo tenant   demo ({tenant_id}, {status})")
-        self.announcements.append(f"  Demo admin    {email}")
-        if password:
+        """The newcomer path (embedded database only): a demo admin and tenant to log in with."""
+        seeded = await DemoSeed(
+            settings=self.settings,
+            central=self.central,
+            auth=self.auth,
+            tenancy=self.tenancy,
+            provisioning=self.provisioning,
+        ).ensure()
+        self.announcements.append(f"  Demo tenant   demo ({seeded.tenant_id}, {seeded.status})")
+        self.announcements.append(f"  Demo admin    {seeded.email}")
+        if seeded.password:
             where = self.settings.data_dir / "demo-admin-password"
-            self.announcements.append(f"  Password      {password}   (also in {where})")
+            self.announcements.append(f"  Password      {seeded.password}   (also in {where})")
 
     async def _refresh_metrics(self) -> None:
         async with self.central.transaction() as session:
@@ -247,15 +262,15 @@ class Runtime:
             OUTBOX_EVENTS.labels(state).set(count)
         for status, count in (await self.jobs.counts()).items():
             JOBS.labels(status).set(count)
-        for database in [self.central, *self.clusters.values()]:
+        for database in [self.central, *self.cluster_databases.values()]:
             for state, value in pool_stats(database.engine).items():
                 DB_POOL.labels(database.name, state).set(value)
         for key in self.cluster_manager.configured_keys():
-            is_open = self.cluster_manager.breaker(key).state != "closed"
+            is_open = self.cluster_manager.breaker(key).state is not BreakerState.CLOSED
             CLUSTER_BREAKER_OPEN.labels(key).set(1 if is_open else 0)
 
     @property
-    def clusters(self) -> dict[str, Database]:
+    def cluster_databases(self) -> dict[str, Database]:
         """Every configured cluster's pool (created on first use)."""
         manager = self.cluster_manager
         return {key: manager.database(key) for key in manager.configured_keys()}

@@ -33,10 +33,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from garment.app import create_app
-from garment.central.auth import accounts as accounts_module
 from garment.central.auth.accounts import email_hash
-from garment.central.auth.activities import ActivityType, record_activity
 from garment.central.auth.models import AuthActivity, AuthSession, LoginThrottle, RefreshToken
+from garment.central.auth.ports import ActivityType
 from garment.platform.dbsetup import Targets
 from garment.runtime import Runtime
 from tests.auth.conftest import (
@@ -418,6 +417,7 @@ async def test_parallel_wrong_passwords_are_all_counted(
     # and writing it until all have read (or 0.5 s passed, as when a real lock serializes them).
     arrived = 0
     gate = asyncio.Event()
+    record_activity = runtime.auth.activities.record
 
     async def gated_record(session: AsyncSession, type: ActivityType, **kwargs: Any) -> Any:
         nonlocal arrived
@@ -430,7 +430,7 @@ async def test_parallel_wrong_passwords_are_all_counted(
             gate.set()
         return await record_activity(session, type, **kwargs)
 
-    monkeypatch.setattr(accounts_module, "record_activity", gated_record)
+    monkeypatch.setattr(runtime.auth.activities, "record", gated_record)
     # Captured, a crash is not rendered with rich locals (seconds each in the test log setup).
     with structlog.testing.capture_logs() as logs:
         responses = await asyncio.gather(

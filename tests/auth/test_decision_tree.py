@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 
-from garment.central.auth.tenants import NextStep, TenantSummary, next_step
+from garment.central.auth.ports import NextStep, TenantSummary
+from garment.central.auth.service import next_step
 
 
 def tenant(status: str, usable: bool) -> TenantSummary:

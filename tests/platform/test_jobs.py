@@ -15,7 +15,7 @@ from sqlalchemy import text
 from garment.platform.db import Database, create_engine
 from garment.platform.dbsetup import Targets
 from garment.platform.jobs import JobContext, JobHandler, JobQueue, TaskRegistry, WorkerOptions
-from garment.runtime import migrate_central
+from garment.platform.migrations import migrate_central
 from tests.conftest import LayoutFactory
 
 

@@ -13,8 +13,7 @@ from sqlalchemy import create_engine, pool
 from garment.models import central_metadata, tenant_metadata
 from garment.platform.db import driver_url, plain_url
 from garment.platform.dbsetup import Targets
-from garment.platform.migrations import Tree, current_revision, head_revision
-from garment.runtime import migrate_all
+from garment.platform.migrations import Tree, current_revision, head_revision, migrate_all
 from tests.conftest import LayoutFactory
 
 

@@ -21,7 +21,7 @@ from garment.platform.events import (
     outbox_backlog,
     publish,
 )
-from garment.runtime import migrate_central
+from garment.platform.migrations import migrate_central
 from tests.conftest import LayoutFactory
 
 

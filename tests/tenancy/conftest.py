@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 
 from garment.central.tenancy.models import Tenant
-from garment.central.tenancy.provisioning import ProvisioningPipeline
+from garment.central.tenancy.repository import TenantRepository
+from garment.central.tenancy.states import BillingInterval, TenantStatus
 from garment.runtime import Runtime
 from tests.auth.conftest import TestUser, bearer, login, make_user
 
@@ -35,20 +36,24 @@ async def create_tenant(
     """A provisioned tenant, built through the service and the pipeline (no worker needed)."""
     slug = f"konveksi-{uuid.uuid4().hex[:10]}"
     async with runtime.central.transaction() as session:
-        tenant = await runtime.tenancy.create_tenant(
+        account = await runtime.auth.accounts.get(session, owner.id)
+        assert account is not None
+        created = await runtime.tenancy.create_tenant(
             session,
-            owner_id=owner.id,
+            owner=account,
             name=f"Konveksi {slug[-4:]}",
             slug=slug,
             plan_code=plan,
-            billing_interval="monthly",
+            billing_interval=BillingInterval.MONTHLY,
         )
         if cluster is not None:
+            tenant = await TenantRepository(session).get(created.id)
+            assert tenant is not None
             tenant.cluster_key = cluster
-    status = await ProvisioningPipeline(runtime).run(tenant.id)
-    assert status == "active"
+    status = await runtime.provisioning.run(created.id)
+    assert status is TenantStatus.ACTIVE
     async with runtime.central.transaction() as session:
-        stored = await session.get(Tenant, tenant.id)
+        stored = await TenantRepository(session).get(created.id)
         assert stored is not None
     return stored
 

@@ -19,11 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from garment.app import create_app
 from garment.central.clusters.manager import BreakerOptions, ClusterConnectionManager
-from garment.central.clusters.service import ClusterService
+from garment.central.clusters.states import ClusterStatus
 from garment.central.tenancy.models import Tenant
 from garment.platform.dbsetup import DatabaseTarget, Targets, ensure_layout
 from garment.platform.errors import AppError
-from garment.runtime import Runtime, migrate_cluster
+from garment.platform.migrations import migrate_cluster
+from garment.runtime import Runtime
 from tests.auth.conftest import TestUser, login, make_user
 from tests.conftest import StoppableServer, make_client, settings_for, unique_layout
 from tests.tenancy.conftest import create_tenant, select_tenant
@@ -97,8 +98,8 @@ async def test_a_stopped_cluster_affects_only_its_tenants_and_recovers(
     )
     try:
         async with runtime.central.transaction() as session:
-            await ClusterService().ensure_registered(session, ["default", "flaky"])
-            await ClusterService().update(session, "flaky", status="active")
+            await runtime.cluster_registry.ensure_registered(session, ["default", "flaky"])
+            await runtime.cluster_registry.update(session, "flaky", status=ClusterStatus.ACTIVE)
         owners = {key: await make_user(runtime) for key in ("default", "flaky")}
         tenants = {key: await create_tenant(runtime, owners[key], cluster=key) for key in owners}
         assert [tenants[key].cluster_key for key in owners] == ["default", "flaky"]
@@ -207,7 +208,9 @@ async def test_a_stopped_cluster_affects_only_its_tenants_and_recovers(
     finally:
         try:
             async with runtime.central.transaction() as session:
-                await ClusterService().update(session, "flaky", status="disabled")
+                await runtime.cluster_registry.update(
+                    session, "flaky", status=ClusterStatus.DISABLED
+                )
         finally:
             await runtime.close()
 

@@ -30,7 +30,6 @@ from garment.app import create_app
 from garment.central.tenancy.models import Membership
 from garment.platform.dbsetup import Targets
 from garment.runtime import Runtime
-from garment.tenant.authz.service import grant_roles
 from garment.tenant.taxonomies.defaults import DEFAULT_TERMS
 from tests.auth.conftest import TestUser, bearer, login, make_user
 from tests.conftest import make_client, settings_for
@@ -99,7 +98,8 @@ async def add_member(
 ) -> None:
     """An active member with `roles`, as accepting an invitation would leave it."""
     async with runtime.cluster_manager.tenant_transaction(cluster, tenant_id) as db:
-        granted = await grant_roles(db, tenant_id, user.id, roles)
+        granted, _ = await runtime.roles.permissions_for(db, tenant_id, roles)
+    assert granted == sorted(roles), "every role given exists on the cluster"
     async with runtime.central.transaction() as session:
         session.add(
             Membership(tenant_id=tenant_id, user_id=user.id, status="active", role_keys=granted)
@@ -134,12 +134,14 @@ async def test_another_tenants_header_is_a_recorded_mismatch_suspicious_on_the_t
     assert len(rows) == 3
     assert [row["suspicious"] for row in rows] == [True, False, False]
     assert [row["reason"] for row in rows] == ["tenant_mismatch", None, None]
-    for row in rows:
+    sent = [str(b.tenant_id), b.slug, str(b.tenant_id)][::-1]  # newest first
+    for row, header in zip(rows, sent, strict=True):
         assert row["type"] == "tenant_context_mismatch"
         assert row["user_id"] == str(a.owner.id)
         assert row["tenant_id"] == str(b.tenant_id)
         assert row["details"] == {
             "token_tenant_id": str(a.tenant_id),
+            "header_tenant": header,
             "header_tenant_id": str(b.tenant_id),
         }
     # B's owner did nothing wrong and has no such activity.
@@ -259,7 +261,7 @@ async def test_a_removed_member_is_denied_with_a_token_still_naming_the_tenant(
     assert body["permission"] == "members.manage"
 
     async with runtime.central.transaction() as central:
-        membership = await runtime.tenancy.membership(central, b.tenant_id, member.id)
+        membership = await central.get(Membership, (b.tenant_id, member.id))
         assert membership is not None
         membership.status = "removed"
     assert_problem(
@@ -406,7 +408,6 @@ async def test_no_tenant_bound_sees_nothing_and_writes_nothing(
             "tenant_settings",
             "roles",
             "role_permissions",
-            "member_roles",
             "taxonomy_terms",
         } <= set(tables)
         setting = (

@@ -14,11 +14,12 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from garment.central.clusters.service import ClusterService
+from garment.central.clusters.states import ClusterStatus
 from garment.central.tenancy.models import Tenant
 from garment.central.tenancy.mover import MoveAborted, TableFingerprint, TenantMover
 from garment.runtime import Runtime
-from garment.tenant.authz.service import grant_roles
+from garment.tenant.authz.models import Role, RolePermission
+from garment.tenant.authz.permissions import DEFAULT_ROLES
 from garment.tenant.settings.models import TenantSettings
 from garment.tenant.taxonomies.defaults import DEFAULT_TERMS
 from garment.tenant.taxonomies.models import TaxonomyTerm
@@ -76,8 +77,22 @@ async def add_tenant_rows(runtime: Runtime, setup: TenantSetup, *, nested: bool)
             .where(TenantSettings.tenant_id == setup.tenant_id)
             .values(timezone="Asia/Makassar")
         )
-        for role in ("production", "sales"):
-            assert await grant_roles(db, setup.tenant_id, uuid.uuid4(), [role]) == [role]
+        # A custom role with two permissions: rows in both authorization tables.
+        role_id = uuid.uuid4()
+        db.add(
+            Role(
+                tenant_id=setup.tenant_id,
+                id=role_id,
+                key="gudang",
+                name_id="Gudang",
+                name_en="Warehouse",
+            )
+        )
+        await db.flush()
+        for permission in ("products.view", "orders.view"):
+            db.add(
+                RolePermission(tenant_id=setup.tenant_id, role_id=role_id, permission=permission)
+            )
 
 
 def empty(fingerprints: Fingerprints) -> bool:
@@ -105,10 +120,10 @@ async def set_read_only(runtime: Runtime, tenant_id: uuid.UUID, read_only: bool)
 async def move_and_verify(runtime: Runtime, client: httpx.AsyncClient, *, nested: bool) -> None:
     setup = await tenant_setup(runtime, client, cluster="default")
     await add_tenant_rows(runtime, setup, nested=nested)
-    mover = TenantMover(runtime, cache_wait_seconds=0)
+    mover = runtime.mover.with_cache_wait(0)
     before = await mover.fingerprints("default", setup.tenant_id)
     assert before["taxonomy_terms"].rows == len(DEFAULT_TERMS) + 2
-    assert before["member_roles"].rows == 3
+    assert before["roles"].rows == len(DEFAULT_ROLES) + 1
     assert before["tenant_settings"].rows == 1
     assert empty(await mover.fingerprints("secondary", setup.tenant_id))
 
@@ -197,7 +212,7 @@ async def test_an_aborted_move_leaves_the_tenant_on_its_source(
 ) -> None:
     setup = await tenant_setup(runtime, client, cluster="default")
     await add_tenant_rows(runtime, setup, nested=False)
-    mover = TenantMover(runtime, cache_wait_seconds=0)
+    mover = runtime.mover.with_cache_wait(0)
     before = await mover.fingerprints("default", setup.tenant_id)
 
     # A target without a configured URL: refused before anything is touched.
@@ -207,13 +222,13 @@ async def test_an_aborted_move_leaves_the_tenant_on_its_source(
 
     # A target that takes no tenants (draining) is refused too.
     async with runtime.central.transaction() as session:
-        await ClusterService().drain(session, "secondary")
+        await runtime.cluster_registry.drain(session, "secondary")
     try:
         with pytest.raises(MoveAborted, match="secondary is draining, not active"):
             await mover.move(setup.tenant_id, "secondary")
     finally:
         async with runtime.central.transaction() as session:
-            await ClusterService().update(session, "secondary", status="active")
+            await runtime.cluster_registry.update(session, "secondary", status=ClusterStatus.ACTIVE)
     await assert_left_in_place(runtime, setup, mover, before)
 
     # The tenant's own cluster is no target.
@@ -277,7 +292,7 @@ async def test_export_writes_every_row_as_a_json_line(
 ) -> None:
     setup = await tenant_setup(runtime, client)
     await add_tenant_rows(runtime, setup, nested=True)
-    fingerprints = await TenantMover(runtime).fingerprints(setup.cluster, setup.tenant_id)
+    fingerprints = await runtime.mover.fingerprints(setup.cluster, setup.tenant_id)
 
     result = await garment("tenants", "export", setup.slug)
     assert result.exit_code == 0, result.output
@@ -340,7 +355,7 @@ async def test_a_write_reaching_the_source_after_verification_is_kept_not_delete
 
     monkeypatch.setattr(TenantMover, "_switch", switch_after_a_late_write)
     with pytest.raises(MoveAborted, match="source changed after verification"):
-        await TenantMover(runtime, cache_wait_seconds=0).move(setup.tenant_id, "secondary")
+        await runtime.mover.with_cache_wait(0).move(setup.tenant_id, "secondary")
     async with runtime.central.transaction() as session:
         tenant = await session.get(Tenant, setup.tenant_id)
         assert tenant is not None

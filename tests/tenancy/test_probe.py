@@ -23,11 +23,10 @@ from garment.central.clusters.probe import ProbeResult, probe_cluster
 from garment.config import get_settings
 from garment.platform.db import plain_url, url_username
 from garment.platform.dbsetup import DatabaseLayout, DatabaseTarget, Targets, with_user_and_database
-from garment.platform.migrations import Tree, head_revision
-from garment.runtime import migrate_all
+from garment.platform.migrations import Tree, head_revision, migrate_all
 from tests.conftest import LayoutFactory, garment, garment_env, settings_for
 
-TABLES = ("tenant_settings", "roles", "role_permissions", "member_roles", "taxonomy_terms")
+TABLES = ("tenant_settings", "roles", "role_permissions", "taxonomy_terms")
 
 
 @dataclass

@@ -21,15 +21,11 @@ from typing import Any
 import pytest
 from sqlalchemy import text, update
 
-from garment.central.tenancy import provisioning
-from garment.central.tenancy.models import ProvisioningStep, Tenant
-from garment.central.tenancy.provisioning import (
-    PROVISION_TASK,
-    ProvisioningPipeline,
-    provision,
-    provisioning_dedupe_key,
-)
-from garment.central.tenancy.service import PROVISIONING_STEPS
+from garment.central.tenancy import jobs as provisioning
+from garment.central.tenancy.jobs import PROVISION_TASK, provision, provisioning_dedupe_key
+from garment.central.tenancy.models import Membership, ProvisioningStep, Tenant
+from garment.central.tenancy.provisioning import ProvisioningPipeline
+from garment.central.tenancy.states import PROVISIONING_STEPS, BillingInterval
 from garment.config import Settings
 from garment.platform.dbsetup import Targets
 from garment.platform.jobs import JobQueue, TaskRegistry, WorkerOptions
@@ -41,13 +37,13 @@ from tests.conftest import garment, garment_env
 from tests.tenancy.conftest import create_tenant
 
 GARMENT_BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "garment"
-TENANT_TABLES = ("roles", "role_permissions", "member_roles", "taxonomy_terms", "tenant_settings")
+TENANT_TABLES = ("roles", "role_permissions", "taxonomy_terms", "tenant_settings")
 EXPECTED_COUNTS = {
     "roles": len(DEFAULT_ROLES),
     "role_permissions": sum(len(role.permissions) for role in DEFAULT_ROLES),
-    "member_roles": 1,  # the owner's `owner` role
     "taxonomy_terms": len(DEFAULT_TERMS),
     "tenant_settings": 1,
+    "owner_roles": 1,  # the owner's `owner` role, on the central membership (ADR 0008)
 }
 StepFunction = Callable[[ProvisioningPipeline, uuid.UUID], Awaitable[dict[str, Any]]]
 
@@ -58,10 +54,16 @@ StepFunction = Callable[[ProvisioningPipeline, uuid.UUID], Awaitable[dict[str, A
 async def row_counts(runtime: Runtime, cluster: str, tenant_id: uuid.UUID) -> dict[str, int]:
     """The tenant's rows per table, read through an RLS-bound session (no tenant filter)."""
     async with runtime.cluster_manager.tenant_transaction(cluster, tenant_id) as session:
-        return {
+        counts = {
             table: int((await session.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one())
             for table in TENANT_TABLES
         }
+    async with runtime.central.transaction() as session:
+        tenant = await session.get(Tenant, tenant_id)
+        assert tenant is not None
+        owner = await session.get(Membership, (tenant_id, tenant.owner_user_id))
+        counts["owner_roles"] = len(owner.role_keys) if owner else 0
+    return counts
 
 
 async def step_states(runtime: Runtime, tenant_id: uuid.UUID) -> dict[str, tuple[str, int]]:
@@ -89,14 +91,18 @@ async def registered_tenant(runtime: Runtime, *, cluster: str | None = None) -> 
     owner = await make_user(runtime)
     slug = f"konveksi-{uuid.uuid4().hex[:10]}"
     async with runtime.central.transaction() as session:
-        tenant = await runtime.tenancy.create_tenant(
+        account = await runtime.auth.accounts.get(session, owner.id)
+        assert account is not None
+        created = await runtime.tenancy.create_tenant(
             session,
-            owner_id=owner.id,
+            owner=account,
             name=f"Konveksi {slug[-4:]}",
             slug=slug,
             plan_code="growth",
-            billing_interval="monthly",
+            billing_interval=BillingInterval.MONTHLY,
         )
+        tenant = await session.get(Tenant, created.id)
+        assert tenant is not None
         if cluster is not None:
             tenant.cluster_key = cluster
     return tenant
@@ -174,7 +180,7 @@ async def test_running_the_pipeline_again_never_duplicates_rows(runtime: Runtime
     assert first == EXPECTED_COUNTS
 
     # A second run of an active tenant changes nothing.
-    assert await ProvisioningPipeline(runtime).run(tenant.id) == "active"
+    assert await runtime.provisioning.run(tenant.id) == "active"
     assert await row_counts(runtime, tenant.cluster_key, tenant.id) == first
 
     # Every step recorded as pending again: an active tenant is still not re-provisioned.
@@ -184,7 +190,7 @@ async def test_running_the_pipeline_again_never_duplicates_rows(runtime: Runtime
             .where(ProvisioningStep.tenant_id == tenant.id)
             .values(status="pending")
         )
-    assert await ProvisioningPipeline(runtime).run(tenant.id) == "active"
+    assert await runtime.provisioning.run(tenant.id) == "active"
     assert await row_counts(runtime, tenant.cluster_key, tenant.id) == first
 
     # As after a crash that lost every record: status `provisioning`, every step pending. Each
@@ -199,7 +205,7 @@ async def test_running_the_pipeline_again_never_duplicates_rows(runtime: Runtime
         assert stored is not None
         stored.status = "provisioning"
         runtime.tenancy.forget(stored)
-    assert await ProvisioningPipeline(runtime).run(tenant.id) == "active"
+    assert await runtime.provisioning.run(tenant.id) == "active"
     assert await step_states(runtime, tenant.id) == dict.fromkeys(PROVISIONING_STEPS, ("done", 2))
     assert await row_counts(runtime, tenant.cluster_key, tenant.id) == first
     again = await load_tenant(runtime, tenant.id)
@@ -220,11 +226,8 @@ async def test_a_step_failing_twice_is_retried_by_the_queue_until_active(
         failing_for(tenant.id, ProvisioningPipeline.seed_taxonomies, 2, calls),
     )
     async with provisioning_queue(runtime, targets, retries=provisioning.PROVISION_RETRIES) as jobs:
-        job_id = await jobs.enqueue(
-            PROVISION_TASK,
-            {"tenant_id": str(tenant.id)},
-            dedupe_key=provisioning_dedupe_key(tenant.id),
-        )
+        # The job creating the tenant enqueued, in the same transaction.
+        job_id = await jobs.pending_id(provisioning_dedupe_key(tenant.id))
         assert job_id is not None
         await work_until(jobs, status_is(runtime, tenant.id, "active"))
         assert not [job for job in await jobs.failed_jobs() if job["id"] == job_id]
@@ -259,11 +262,8 @@ async def test_exhausted_retries_fail_the_tenant_and_the_cli_retry_resumes_it(
     # The handler decides "last retry" from PROVISION_RETRIES; keep it equal to the registration.
     monkeypatch.setattr(provisioning, "PROVISION_RETRIES", 1)
     async with provisioning_queue(runtime, targets, retries=1) as jobs:
-        job_id = await jobs.enqueue(
-            PROVISION_TASK,
-            {"tenant_id": str(tenant.id)},
-            dedupe_key=provisioning_dedupe_key(tenant.id),
-        )
+        # The job creating the tenant enqueued, in the same transaction.
+        job_id = await jobs.pending_id(provisioning_dedupe_key(tenant.id))
         assert job_id is not None
         await work_until(jobs, status_is(runtime, tenant.id, "provisioning_failed"))
         assert await held_jobs(jobs, job_id, wait=True) == [PROVISION_TASK]
@@ -354,12 +354,12 @@ async def test_a_crash_right_after_activation_leaves_no_step_running(
 
     monkeypatch.setattr(ProvisioningPipeline, "activate", activate_then_die)
     with pytest.raises(Crash):
-        await ProvisioningPipeline(runtime).run(tenant.id)
+        await runtime.provisioning.run(tenant.id)
     monkeypatch.setattr(ProvisioningPipeline, "activate", real_activate)
     assert (await load_tenant(runtime, tenant.id)).status == "active"
 
     # The job is picked up again after the crash and runs the pipeline once more.
-    assert await ProvisioningPipeline(runtime).run(tenant.id) == "active"
+    assert await runtime.provisioning.run(tenant.id) == "active"
     states = await step_states(runtime, tenant.id)
     assert {status for status, _ in states.values()} == {"done"}, states
 
@@ -428,12 +428,8 @@ async def test_a_worker_killed_mid_run_leaves_tenants_another_worker_finishes(
 ) -> None:
     tenants = [await registered_tenant(runtime) for _ in range(15)]
     ids = [tenant.id for tenant in tenants]
-    for tenant_id in ids:
-        await runtime.jobs.enqueue(
-            PROVISION_TASK,
-            {"tenant_id": str(tenant_id)},
-            dedupe_key=provisioning_dedupe_key(tenant_id),
-        )
+    for tenant_id in ids:  # each creation enqueued its job in the same transaction
+        assert await runtime.jobs.pending_id(provisioning_dedupe_key(tenant_id)) is not None
     env = worker_environment(settings, tmp_path)
     log = tmp_path / "workers.log"
     workers: list[subprocess.Popen[bytes]] = []

@@ -15,13 +15,12 @@ from psycopg import sql
 
 from garment.platform.db import plain_url, url_username
 from garment.platform.dbsetup import DatabaseLayout, Targets, with_user_and_database
-from garment.platform.migrations import Tree
+from garment.platform.migrations import Tree, migrate_all
 from garment.platform.rls import POLICY_NAME
-from garment.runtime import migrate_all
 from tests.conftest import LayoutFactory
 
 VERSION_TABLE = Tree.TENANT.version_table
-TENANT_TABLES = {"tenant_settings", "roles", "role_permissions", "member_roles", "taxonomy_terms"}
+TENANT_TABLES = {"tenant_settings", "roles", "role_permissions", "taxonomy_terms"}
 # pg_get_expr renders the policy as e.g.
 # (tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid ...
 SETTING = re.compile(r"current_setting\('app\.tenant_id'(::text)?, true\)")

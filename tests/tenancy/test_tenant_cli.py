@@ -13,8 +13,7 @@ import pytest
 from garment.central.clusters.models import Cluster
 from garment.central.tenancy import mover as mover_module
 from garment.central.tenancy.models import Tenant
-from garment.central.tenancy.mover import TenantMover
-from garment.central.tenancy.service import PROVISIONING_STEPS
+from garment.central.tenancy.states import PROVISIONING_STEPS, BillingInterval
 from garment.config import Settings, get_settings
 from garment.platform.migrations import Tree, head_revision
 from garment.runtime import Runtime
@@ -124,13 +123,15 @@ async def test_suspend_and_resume(runtime: Runtime, client: httpx.AsyncClient) -
 async def test_suspending_a_tenant_that_is_not_active_is_refused(runtime: Runtime) -> None:
     owner = await make_user(runtime)
     async with runtime.central.transaction() as session:  # registered, still `provisioning`
+        account = await runtime.auth.accounts.get(session, owner.id)
+        assert account is not None
         tenant = await runtime.tenancy.create_tenant(
             session,
-            owner_id=owner.id,
+            owner=account,
             name="Konveksi Baru",
             slug=f"baru-{uuid.uuid4().hex[:10]}",
             plan_code="growth",
-            billing_interval="monthly",
+            billing_interval=BillingInterval.MONTHLY,
         )
     refused = await garment("tenants", "suspend", tenant.slug)
     assert refused.exit_code == 1
@@ -149,7 +150,7 @@ async def test_move_through_the_cli(
     # The CLI waits RESOLVE_CACHE_SECONDS + 1 for other processes' caches; keep that to 1 s.
     monkeypatch.setattr(mover_module, "RESOLVE_CACHE_SECONDS", 0.0)
     setup = await tenant_setup(runtime, client, cluster="default")
-    before = await TenantMover(runtime).fingerprints("default", setup.tenant_id)
+    before = await runtime.mover.fingerprints("default", setup.tenant_id)
     total = sum(fp.rows for fp in before.values())
 
     moved = await garment("tenants", "move", setup.slug, "--to", "secondary")
@@ -158,8 +159,8 @@ async def test_move_through_the_cli(
     assert f"moved tenant {setup.slug} from default to secondary: {total} rows verified" in output
     for name, fingerprint in before.items():
         assert f"{name}: {fingerprint.rows} rows" in output
-    assert await TenantMover(runtime).fingerprints("secondary", setup.tenant_id) == before
-    source = await TenantMover(runtime).fingerprints("default", setup.tenant_id)
+    assert await runtime.mover.fingerprints("secondary", setup.tenant_id) == before
+    source = await runtime.mover.fingerprints("default", setup.tenant_id)
     assert all(fp.rows == 0 for fp in source.values())
     shown = await garment_json("tenants", "show", setup.slug)
     assert (shown["cluster"], shown["read_only"]) == ("secondary", False)
@@ -183,7 +184,7 @@ async def test_move_json_output_is_a_json_report(
     """Regression: progress lines must not precede the --json document on stdout."""
     monkeypatch.setattr(mover_module, "RESOLVE_CACHE_SECONDS", 0.0)
     setup = await tenant_setup(runtime, client, cluster="default")
-    before = await TenantMover(runtime).fingerprints("default", setup.tenant_id)
+    before = await runtime.mover.fingerprints("default", setup.tenant_id)
 
     report = await garment_json("tenants", "move", setup.slug, "--to", "secondary")
     assert (report["tenant_id"], report["from"], report["to"]) == (
@@ -220,7 +221,15 @@ async def test_clusters_list(runtime: Runtime, client: httpx.AsyncClient) -> Non
     assert "default" in table.stdout and "secondary" in table.stdout
 
 
-async def test_register_then_drain_takes_a_cluster_out_of_placement(runtime: Runtime) -> None:
+def configure_only(runtime: Runtime, monkeypatch: pytest.MonkeyPatch, keys: set[str]) -> None:
+    """Pretend the configuration has URLs for exactly `keys` (placement reads the config)."""
+    default = runtime.cluster_manager.targets["default"]
+    monkeypatch.setattr(runtime.cluster_manager, "targets", dict.fromkeys(keys, default))
+
+
+async def test_register_then_drain_takes_a_cluster_out_of_placement(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     key = f"jkt-{uuid.uuid4().hex[:6]}"
     region = f"region-{key}"
     registered = await garment("clusters", "register", key, "--capacity", "5", "--region", region)
@@ -237,8 +246,16 @@ async def test_register_then_drain_takes_a_cluster_out_of_placement(runtime: Run
 
     # Placement only considers configured clusters; pretend this one is, and ask for its region.
     configured = {"default", "secondary", key}
-    async with runtime.central.transaction() as session:
-        assert await runtime.tenancy.choose_cluster(session, configured, region) == key
+
+    async def choose(keys: set[str]) -> str | None:
+        configure_only(runtime, monkeypatch, keys)
+        try:
+            async with runtime.central.transaction() as session:
+                return await runtime.tenancy.choose_cluster(session, region)
+        finally:
+            monkeypatch.undo()
+
+    assert await choose(configured) == key
 
     drained = await garment("clusters", "drain", key)
     assert drained.exit_code == 0, drained.output
@@ -247,11 +264,8 @@ async def test_register_then_drain_takes_a_cluster_out_of_placement(runtime: Run
         cluster = await session.get(Cluster, key)
         assert cluster is not None
         assert cluster.status == "draining" and cluster.drained_at is not None
-        assert await runtime.tenancy.choose_cluster(session, configured, region) in {
-            "default",
-            "secondary",
-        }
-        assert await runtime.tenancy.choose_cluster(session, {key}, region) is None
+    assert await choose(configured) in {"default", "secondary"}
+    assert await choose({key}) is None
     rows = {row["key"]: row for row in await garment_json("clusters", "list")}
     assert rows[key]["status"] == "draining"
 
@@ -261,12 +275,10 @@ async def test_register_then_drain_takes_a_cluster_out_of_placement(runtime: Run
     # `clusters update --status active` puts it back into placement; disabled takes it out.
     reactivated = await garment("clusters", "update", key, "--status", "active")
     assert reactivated.exit_code == 0, reactivated.output
-    async with runtime.central.transaction() as session:
-        assert await runtime.tenancy.choose_cluster(session, configured, region) == key
+    assert await choose(configured) == key
     disabled = await garment("clusters", "update", key, "--status", "disabled")
     assert disabled.exit_code == 0, disabled.output
-    async with runtime.central.transaction() as session:
-        assert await runtime.tenancy.choose_cluster(session, {key}, region) is None
+    assert await choose({key}) is None
 
 
 async def test_clusters_migrate_all_is_idempotent() -> None:

@@ -9,10 +9,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from garment.central.auth.activities import ActivityFilter, ActivityType, list_activities
-from garment.central.auth.activities import record_activity as record
-from garment.central.auth.keys import AUDIENCE_CORE, AUDIENCE_TENANT
-from garment.cli.base import app, console, err_console, load_cli_settings, run, with_runtime
+from garment.central.auth.ports import AUDIENCE_CORE, AUDIENCE_TENANT
+from garment.central.auth.service import ActivityFilter
+from garment.cli.base import app, console, err_console, execute
 from garment.platform.errors import AppError
 from garment.platform.pagination import PageParams
 from garment.runtime import Runtime
@@ -29,9 +28,9 @@ def rotate_keys() -> None:
 
     async def action(runtime: Runtime) -> str:
         async with runtime.central.transaction() as session:
-            return await runtime.auth.components.keys.rotate(session)
+            return await runtime.auth.keys.rotate(session)
 
-    kid = run(with_runtime(load_cli_settings(), action))
+    kid = execute(action)
     console.print(f"new signing key [bold]{kid}[/bold]; previous key verifies until expiry")
 
 
@@ -40,13 +39,13 @@ def list_keys() -> None:
     """Keys published in the JWKS (the active one signs)."""
 
     async def action(runtime: Runtime) -> list[Any]:
-        await runtime.auth.components.keys.reload()
-        return sorted(runtime.auth.components.keys._keys.values(), key=lambda k: k.created_at)
+        await runtime.auth.keys.reload()
+        return runtime.auth.keys.loaded_keys()
 
     table = Table(title="Signing keys")
     for column in ("kid", "created", "signing", "verifies until"):
         table.add_column(column)
-    for key in run(with_runtime(load_cli_settings(), action)):
+    for key in execute(action):
         table.add_row(
             key.kid,
             f"{key.created_at:%Y-%m-%d %H:%M}",
@@ -64,7 +63,7 @@ def inspect_token(
     token's `tid` with the client's X-Tenant-ID)."""
 
     async def action(runtime: Runtime) -> dict[str, Any]:
-        tokens = runtime.auth.components.tokens
+        tokens = runtime.auth.tokens
         decoded = tokens.inspect(token)
         audience = decoded["claims"].get("aud", AUDIENCE_CORE)
         verdict = "valid"
@@ -81,7 +80,7 @@ def inspect_token(
         return {"verdict": verdict, **decoded}
 
     try:
-        result = run(with_runtime(load_cli_settings(), action))
+        result = execute(action)
     except Exception as exc:
         err_console.print(f"[red]not a JWT:[/red] {type(exc).__name__}")
         raise typer.Exit(2) from exc
@@ -98,7 +97,7 @@ def make_admin(email: Annotated[str, typer.Argument(help="Email of an existing u
         async with runtime.central.transaction() as session:
             return await runtime.auth.accounts.make_admin(session, email) is not None
 
-    if not run(with_runtime(load_cli_settings(), action)):
+    if not execute(action):
         err_console.print(f"[red]no user with email {email}[/red]")
         raise typer.Exit(1)
     console.print(f"{email} is now a platform admin")
@@ -115,18 +114,9 @@ def revoke_sessions(
             account = await runtime.auth.accounts.find_by_email(session, user)
             if account is None:
                 return None
-            count = await runtime.auth.sessions.revoke_all(
-                session, account.id, "admin_force_logout"
-            )
-            await record(
-                session,
-                ActivityType.ADMIN_FORCE_LOGOUT,
-                user_id=account.id,
-                details={"sessions_revoked": count, "via": "cli"},
-            )
-            return count
+            return await runtime.auth.sessions.force_logout(session, account.id, by=None, via="cli")
 
-    count = run(with_runtime(load_cli_settings(), action))
+    count = execute(action)
     if count is None:
         err_console.print(f"[red]no user with email {user}[/red]")
         raise typer.Exit(1)
@@ -166,7 +156,7 @@ def activities(
                 if account is None:
                     return None
                 user_id = account.id
-            rows, _ = await list_activities(
+            rows, _ = await runtime.auth.activities.list(
                 session,
                 ActivityFilter(
                     user_id=user_id,
@@ -197,7 +187,7 @@ def activities(
                 for r in rows
             ]
 
-    rows = run(with_runtime(load_cli_settings(), action))
+    rows = execute(action)
     if rows is None:
         err_console.print(f"[red]no user with email {user}[/red]")
         raise typer.Exit(1)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from garment.config import Settings, get_settings
 from garment.platform.errors import AppError, CommandError
@@ -81,6 +83,49 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:300] if text else ""
+
+
+def refusal_text(error: Exception) -> str:
+    """One line for an expected refusal: an error code with its parameters, or the message."""
+    if isinstance(error, AppError):
+        details = f" {error.params}" if error.params else ""
+        return f"[red]{error.code}[/red]{details}"
+    return f"[red]refused:[/red] {error}"
+
+
+def execute(
+    action: Callable[[Runtime], Awaitable[T]],
+    *,
+    refusals: tuple[type[Exception], ...] = (),
+    say: Callable[[Any], str] = refusal_text,
+    migrate: bool | None = None,
+) -> T:
+    """Run an operator action with a runtime of its own (closed afterwards). An expected
+    refusal (one of `refusals`) prints one line, `say(error)`, and exits 1."""
+    try:
+        return run(with_runtime(load_cli_settings(), action, migrate=migrate))
+    except refusals as error:
+        err_console.print(say(error))
+        raise typer.Exit(1) from error
+
+
+def print_rows(
+    rows: list[dict[str, Any]],
+    *,
+    as_json: bool,
+    title: str,
+    columns: Sequence[tuple[str, Callable[[dict[str, Any]], str]]],
+) -> None:
+    """Rows as a JSON array (`--json`) or as a table with the given (header, cell) columns."""
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, default=str))
+        return
+    table = Table(title=title)
+    for header, _ in columns:
+        table.add_column(header)
+    for row in rows:
+        table.add_row(*(cell(row) for _, cell in columns))
+    console.print(table)
 
 
 async def with_runtime(

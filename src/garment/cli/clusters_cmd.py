@@ -10,20 +10,18 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from garment.central.clusters.probe import ProbeResult, probe_cluster
-from garment.central.clusters.service import ClusterService
-from garment.cli.base import (
-    app,
-    console,
-    err_console,
-    load_cli_settings,
-    progress_bar,
-    run,
-    with_runtime,
-)
+from garment.central.clusters.service import ProbeResult
+from garment.central.clusters.states import ClusterStatus
+from garment.cli.base import app, console, err_console, execute, print_rows, progress_bar
 from garment.platform.errors import AppError
-from garment.platform.migrations import Tree, current_revision, head_revision
-from garment.runtime import ClusterMigration, Runtime, migrate_cluster
+from garment.platform.migrations import (
+    ClusterMigration,
+    Tree,
+    current_revision,
+    head_revision,
+    migrate_cluster,
+)
+from garment.runtime import Runtime
 
 clusters_app = typer.Typer(help="Tenant database clusters.", no_args_is_help=True)
 app.add_typer(clusters_app, name="clusters")
@@ -47,15 +45,12 @@ def list_clusters(as_json: JsonOption = False) -> None:
 
     async def action(runtime: Runtime) -> list[dict[str, Any]]:
         async with runtime.central.transaction() as session:
-            counts = await runtime.tenancy.tenant_counts(session)
-            rows = await ClusterService().rows(
-                session, set(runtime.cluster_manager.configured_keys())
-            )
+            rows = await runtime.tenancy.cluster_overview(session)
         return [
             {
                 "key": r.key,
                 "status": r.status,
-                "tenants": counts.get(r.key, 0),
+                "tenants": r.tenants,
                 "capacity": r.capacity,
                 "region": r.region,
                 "configured": r.configured,
@@ -65,25 +60,23 @@ def list_clusters(as_json: JsonOption = False) -> None:
             for r in rows
         ]
 
-    rows = run(with_runtime(load_cli_settings(), action))
-    if as_json:
-        typer.echo(json.dumps(rows, indent=2))
-        return
-    table = Table(title="Clusters")
-    for column in ("key", "status", "tenants/capacity", "region", "URL configured", "revision"):
-        table.add_column(column)
-    for r in rows:
-        revision = r["revision"] or "-"
-        style = "green" if r["revision"] == r["head"] else "yellow"
-        table.add_row(
-            r["key"],
-            r["status"],
-            f"{r['tenants']}/{r['capacity']}",
-            r["region"] or "-",
-            "yes" if r["configured"] else "[red]no[/red]",
-            f"[{style}]{revision}[/{style}]",
-        )
-    console.print(table)
+    def revision(row: dict[str, Any]) -> str:
+        style = "green" if row["revision"] == row["head"] else "yellow"
+        return f"[{style}]{row['revision'] or '-'}[/{style}]"
+
+    print_rows(
+        execute(action),
+        as_json=as_json,
+        title="Clusters",
+        columns=(
+            ("key", lambda r: r["key"]),
+            ("status", lambda r: r["status"]),
+            ("tenants/capacity", lambda r: f"{r['tenants']}/{r['capacity']}"),
+            ("region", lambda r: r["region"] or "-"),
+            ("URL configured", lambda r: "yes" if r["configured"] else "[red]no[/red]"),
+            ("revision", revision),
+        ),
+    )
 
 
 def _print_probe(result: ProbeResult) -> None:
@@ -118,12 +111,11 @@ def probe(
         raise typer.Exit(2)
 
     async def action(runtime: Runtime) -> list[ProbeResult]:
-        async with runtime.central.transaction() as session:
-            counts = await runtime.tenancy.tenant_counts(session)
         keys = runtime.cluster_manager.configured_keys() if all_clusters else [key or ""]
-        return [await probe_cluster(runtime.cluster_manager, k, counts.get(k, 0)) for k in keys]
+        async with runtime.central.transaction() as session:
+            return [await runtime.tenancy.probe_cluster(session, k) for k in keys]
 
-    results = run(with_runtime(load_cli_settings(), action))
+    results = execute(action)
     if as_json:
         typer.echo(json.dumps([r.as_dict() for r in results], indent=2, default=str))
     else:
@@ -143,14 +135,14 @@ def register(
 
     async def action(runtime: Runtime) -> bool:
         async with runtime.central.transaction() as session:
-            await ClusterService().register(session, key, capacity, region)
-        return runtime.cluster_manager.is_configured(key)
+            row = await runtime.cluster_registry.register(session, key, capacity, region)
+        return row.configured
 
-    try:
-        configured = run(with_runtime(load_cli_settings(), action))
-    except AppError as error:
-        err_console.print(f"[red]{error.code}[/red]: cluster {key} is already registered")
-        raise typer.Exit(1) from error
+    configured = execute(
+        action,
+        refusals=(AppError,),
+        say=lambda e: f"[red]{e.code}[/red]: cluster {key} is already registered",
+    )
     console.print(f"registered {key} (capacity {capacity})")
     if not configured:
         err_console.print(f"[yellow]warning:[/yellow] no URL for {key} in GARMENT_CLUSTERS yet")
@@ -162,27 +154,22 @@ def update(
     capacity: Annotated[int | None, typer.Option(min=0, help="Maximum tenants.")] = None,
     region: Annotated[str | None, typer.Option(help="Region for placement hints.")] = None,
     status: Annotated[
-        str | None,
+        ClusterStatus | None,
         typer.Option(help="active (takes tenants), draining (no new tenants) or disabled."),
     ] = None,
 ) -> None:
     """Change a registered cluster's capacity, region or status (e.g. reactivate a drained one)."""
-    if status is not None and status not in ("active", "draining", "disabled"):
-        err_console.print("status must be active, draining or disabled")
-        raise typer.Exit(2)
 
     async def action(runtime: Runtime) -> str:
         async with runtime.central.transaction() as session:
-            cluster = await ClusterService().update(
+            cluster = await runtime.cluster_registry.update(
                 session, key, capacity=capacity, region=region, status=status
             )
             return f"{cluster.key}: {cluster.status}, capacity {cluster.capacity}"
 
-    try:
-        console.print(run(with_runtime(load_cli_settings(), action)))
-    except AppError as error:
-        err_console.print(f"[red]{error.code}[/red]: {key}")
-        raise typer.Exit(1) from error
+    console.print(
+        execute(action, refusals=(AppError,), say=lambda e: f"[red]{e.code}[/red]: {key}")
+    )
 
 
 @clusters_app.command("drain")
@@ -191,13 +178,13 @@ def drain(key: Annotated[str, typer.Argument(help="Cluster key.")]) -> None:
 
     async def action(runtime: Runtime) -> None:
         async with runtime.central.transaction() as session:
-            await ClusterService().drain(session, key)
+            await runtime.cluster_registry.drain(session, key)
 
-    try:
-        run(with_runtime(load_cli_settings(), action))
-    except AppError as error:
-        err_console.print(f"[red]{error.code}[/red]: {key}")
-        raise typer.Exit(1) from error
+    execute(
+        action,
+        refusals=(AppError,),
+        say=lambda e: f"[red]{e.code}[/red]: {key}",
+    )
     console.print(f"{key} is draining: no new tenants")
 
 
@@ -228,7 +215,7 @@ def migrate(
                 progress.advance(task)
         return outcomes
 
-    outcomes = run(with_runtime(load_cli_settings(), action))
+    outcomes = execute(action)
     rows = [
         {
             "cluster": o.key,

@@ -1,4 +1,4 @@
-"""`garment docs generate`: regenerate the catalogues in docs/ from code."""
+"""`garment docs generate`: regenerate the generated chapters of docs/ (12, 13, 18, 21)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ def generate(
     ] = False,
     docs_dir: Annotated[Path, typer.Option(help="The guide's folder.")] = Path("docs"),
 ) -> None:
-    """Write docs/18-config-reference.md, docs/21-fe-error-matrix.md and
-    docs/12-api-endpoint-catalog.md from the code."""
+    """Write docs/12-api-endpoint-catalog.md, docs/13-class-catalog.md,
+    docs/18-config-reference.md and docs/21-fe-error-matrix.md from the code."""
     if check:
         stale = stale_documents(docs_dir)
         if stale:

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from garment.cli.base import app, console, load_cli_settings, run, with_runtime
 from garment.config import Environment, MailBackend, Settings
 from garment.platform.events import outbox_backlog
-from garment.platform.health import check_database
+from garment.platform.health import ProbeStatus, check_database
 from garment.platform.migrations import Tree, current_revision, head_revision
 from garment.runtime import Runtime
 
@@ -52,12 +52,13 @@ async def runtime_findings(runtime: Runtime) -> list[Finding]:
     findings = []
     databases = {
         "central": runtime.central,
-        **{f"cluster {k}": v for k, v in runtime.clusters.items()},
+        **{f"cluster {k}": v for k, v in runtime.cluster_databases.items()},
     }
     for name, database in databases.items():
         check = await check_database(database)
-        level: Level = "ok" if check.status == "up" else "fail"
-        detail = f"up ({check.latency_ms} ms)" if check.status == "up" else f"down: {check.error}"
+        up = check.status is ProbeStatus.UP
+        level: Level = "ok" if up else "fail"
+        detail = f"up ({check.latency_ms} ms)" if up else f"down: {check.error}"
         findings.append(Finding(f"{name} reachable", level, detail))
     targets = [(Tree.CENTRAL, "central", runtime.targets.central.owner_url)]
     targets += [
@@ -96,7 +97,7 @@ async def runtime_findings(runtime: Runtime) -> list[Finding]:
 
 async def role_findings(runtime: Runtime) -> list[Finding]:
     findings = []
-    for name, database in {"central": runtime.central, **runtime.clusters}.items():
+    for name, database in {"central": runtime.central, **runtime.cluster_databases}.items():
         try:
             async with database.engine.connect() as connection:
                 row = (

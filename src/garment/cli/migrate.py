@@ -9,13 +9,13 @@ from rich.table import Table
 
 from garment.cli.base import app, console, err_console, load_cli_settings, progress_bar, run
 from garment.config import Settings
-from garment.runtime import (
+from garment.platform.migrations import (
     ClusterMigration,
     MigrationReport,
     migrate_central,
     migrate_cluster,
-    resolve_targets,
 )
+from garment.runtime import resolve_targets
 
 
 async def migrate_everything(settings: Settings) -> MigrationReport:

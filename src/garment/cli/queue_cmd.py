@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from garment.cli.base import app, console, load_cli_settings, run, with_runtime
+from garment.cli.base import app, console, execute
 from garment.platform.events import dead_events, outbox_backlog, retry_dead_events
 from garment.runtime import Runtime
 
@@ -25,7 +25,7 @@ def job_stats() -> None:
     async def action(runtime: Runtime) -> dict[str, int]:
         return await runtime.jobs.counts()
 
-    typer.echo(json.dumps(run(with_runtime(load_cli_settings(), action)), indent=2))
+    typer.echo(json.dumps(execute(action), indent=2))
 
 
 @jobs_app.command("failed")
@@ -38,7 +38,7 @@ def failed_jobs(limit: Annotated[int, typer.Option(min=1, max=1000)] = 50) -> No
     table = Table(title="Failed jobs")
     for column in ("id", "task", "attempts", "updated", "payload"):
         table.add_column(column)
-    for job in run(with_runtime(load_cli_settings(), action)):
+    for job in execute(action):
         payload = (job["payload"] or b"").decode(errors="replace")[:80]
         table.add_row(
             str(job["id"]),
@@ -59,7 +59,7 @@ def retry_jobs(
     async def action(runtime: Runtime) -> int:
         return await runtime.jobs.retry_failed(ids)
 
-    console.print(f"requeued {run(with_runtime(load_cli_settings(), action))} job(s)")
+    console.print(f"requeued {execute(action)} job(s)")
 
 
 @events_app.command("list")
@@ -86,7 +86,7 @@ def list_events(
                 for e in await dead_events(session, limit)
             ]
 
-    typer.echo(json.dumps(run(with_runtime(load_cli_settings(), action)), indent=2))
+    typer.echo(json.dumps(execute(action), indent=2))
 
 
 @events_app.command("retry")
@@ -99,4 +99,4 @@ def retry_events(
         async with runtime.central.transaction() as session:
             return await retry_dead_events(session, ids)
 
-    console.print(f"requeued {run(with_runtime(load_cli_settings(), action))} event(s)")
+    console.print(f"requeued {execute(action)} event(s)")

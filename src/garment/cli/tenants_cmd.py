@@ -11,15 +11,12 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from garment.central.tenancy.models import Tenant
-from garment.central.tenancy.mover import MoveAborted, TenantMover, dumps
-from garment.central.tenancy.provisioning import (
-    ProvisioningError,
-    ProvisioningPipeline,
-    provisioning_dedupe_key,
-)
-from garment.central.tenancy.service import describe_tenant
-from garment.cli.base import app, console, err_console, load_cli_settings, run, with_runtime
+from garment.central.tenancy.jobs import provisioning_dedupe_key
+from garment.central.tenancy.mover import MoveAborted, dumps
+from garment.central.tenancy.provisioning import ProvisioningError
+from garment.central.tenancy.service import TenantRef, describe_tenant
+from garment.central.tenancy.states import TenantStatus
+from garment.cli.base import app, console, err_console, execute, print_rows
 from garment.platform.errors import AppError
 from garment.runtime import Runtime
 
@@ -30,7 +27,7 @@ TenantArg = Annotated[str, typer.Argument(help="Tenant id or slug.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
-async def _find(runtime: Runtime, ref: str) -> Tenant:
+async def _find(runtime: Runtime, ref: str) -> TenantRef:
     async with runtime.central.transaction() as session:
         tenant = await runtime.tenancy.find(session, ref)
     if tenant is None:
@@ -41,7 +38,7 @@ async def _find(runtime: Runtime, ref: str) -> Tenant:
 
 @tenants_app.command("list")
 def list_tenants(
-    status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
+    status: Annotated[TenantStatus | None, typer.Option(help="Only this status.")] = None,
     cluster: Annotated[str | None, typer.Option(help="Only tenants on this cluster.")] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -52,16 +49,19 @@ def list_tenants(
             tenants = await runtime.tenancy.list_tenants(session, status=status, cluster=cluster)
         return [describe_tenant(t) for t in tenants]
 
-    rows = run(with_runtime(load_cli_settings(), action))
-    if as_json:
-        typer.echo(json.dumps(rows, indent=2))
-        return
-    table = Table(title="Tenants")
-    for column in ("slug", "name", "status", "cluster", "plan", "id"):
-        table.add_column(column)
-    for r in rows:
-        table.add_row(r["slug"], r["name"], r["status"], r["cluster"] or "-", r["plan"], r["id"])
-    console.print(table)
+    print_rows(
+        execute(action),
+        as_json=as_json,
+        title="Tenants",
+        columns=(
+            ("slug", lambda r: r["slug"]),
+            ("name", lambda r: r["name"]),
+            ("status", lambda r: r["status"]),
+            ("cluster", lambda r: r["cluster"] or "-"),
+            ("plan", lambda r: r["plan"]),
+            ("id", lambda r: r["id"]),
+        ),
+    )
 
 
 @tenants_app.command("show")
@@ -77,12 +77,12 @@ def show(tenant: TenantArg, as_json: JsonOption = False) -> None:
             **describe_tenant(found),
             "members": members,
             "provisioning": [
-                {"step": s.step, "status": s.status, "attempts": s.attempts, "error": s.error}
+                {"step": s.step, "status": str(s.status), "attempts": s.attempts, "error": s.error}
                 for s in steps
             ],
         }
 
-    data = run(with_runtime(load_cli_settings(), action))
+    data = execute(action)
     if as_json:
         typer.echo(json.dumps(data, indent=2))
         return
@@ -106,19 +106,19 @@ def provision(
 
     async def action(runtime: Runtime) -> str:
         found = await _find(runtime, tenant)
-        if found.status == "provisioning_failed" and not retry:
+        if found.status is TenantStatus.PROVISIONING_FAILED and not retry:
             err_console.print("the tenant's provisioning failed: add --retry to resume it")
             raise typer.Exit(1)
-        status = await ProvisioningPipeline(runtime).run(found.id, final=True)
+        status = await runtime.provisioning.run(found.id, final=True)
         # The job that gave up is held for inspection; the tenant no longer needs it.
         await runtime.jobs.discard_failed(provisioning_dedupe_key(found.id))
         return status
 
-    try:
-        final = run(with_runtime(load_cli_settings(), action))
-    except ProvisioningError as error:
-        err_console.print(f"[red]step {error.step} failed:[/red] {error.error}")
-        raise typer.Exit(1) from error
+    final = execute(
+        action,
+        refusals=(ProvisioningError,),
+        say=lambda e: f"[red]step {e.step} failed:[/red] {e.error}",
+    )
     console.print(f"tenant {tenant}: {final}")
 
 
@@ -130,13 +130,13 @@ def _lifecycle(tenant: str, operation: str) -> None:
                 changed = await runtime.tenancy.suspend(session, found.id, reason="operator")
             else:
                 changed = await runtime.tenancy.resume(session, found.id)
-            return changed.status
+            return str(changed.status)
 
-    try:
-        status = run(with_runtime(load_cli_settings(), action))
-    except AppError as error:
-        err_console.print(f"[red]{error.code}[/red] {error.params}")
-        raise typer.Exit(1) from error
+    status = execute(
+        action,
+        refusals=(AppError,),
+        say=lambda e: f"[red]{e.code}[/red] {e.params}",
+    )
     console.print(f"tenant {tenant}: {status}")
 
 
@@ -166,7 +166,7 @@ def export(
         handle = output.open("w", encoding="utf-8") if output else sys.stdout
         count = 0
         try:
-            async for record in TenantMover(runtime).export(found):
+            async for record in runtime.mover.export(found):
                 handle.write(dumps(record) + "\n")
                 count += 1
         finally:
@@ -174,7 +174,7 @@ def export(
                 handle.close()
         return count
 
-    count = run(with_runtime(load_cli_settings(), action))
+    count = execute(action)
     if output:
         console.print(f"wrote {count} rows to {output}")
 
@@ -189,13 +189,13 @@ def purge(
 
     async def action(runtime: Runtime) -> int:
         found = await _find(runtime, tenant)
-        return await TenantMover(runtime).purge(found.id, cluster)
+        return await runtime.mover.purge(found.id, cluster)
 
-    try:
-        removed = run(with_runtime(load_cli_settings(), action))
-    except MoveAborted as error:
-        err_console.print(f"[red]refused:[/red] {error}")
-        raise typer.Exit(1) from error
+    removed = execute(
+        action,
+        refusals=(MoveAborted,),
+        say=lambda e: f"[red]refused:[/red] {e}",
+    )
     console.print(f"removed {removed} rows of {tenant} from {cluster}")
 
 
@@ -206,10 +206,10 @@ def unlock(tenant: TenantArg) -> None:
 
     async def action(runtime: Runtime) -> str | None:
         found = await _find(runtime, tenant)
-        await TenantMover(runtime).unlock(found.id)
+        await runtime.mover.unlock(found.id)
         return found.cluster_key
 
-    cluster = run(with_runtime(load_cli_settings(), action))
+    cluster = execute(action)
     console.print(f"{tenant} is writable again on {cluster}")
 
 
@@ -239,7 +239,7 @@ def move(
                 if message.startswith("  ") and not as_json:
                     progress.console.print(message)
 
-            report = await TenantMover(runtime).move(found.id, to, say)
+            report = await runtime.mover.move(found.id, to, say)
         return {
             "tenant_id": str(report.tenant_id),
             "from": report.source,
@@ -251,11 +251,11 @@ def move(
             },
         }
 
-    try:
-        report = run(with_runtime(load_cli_settings(), action))
-    except (MoveAborted, AppError) as error:
-        err_console.print(f"[red]move aborted:[/red] {error}")
-        raise typer.Exit(1) from error
+    report = execute(
+        action,
+        refusals=(MoveAborted, AppError),
+        say=lambda e: f"[red]move aborted:[/red] {e}",
+    )
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return

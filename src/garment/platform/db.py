@@ -7,7 +7,7 @@ and rolls back on any exception. Services only flush, so they compose inside one
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -49,6 +49,11 @@ class TenantBase(DeclarativeBase):
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+def check_in(column: str, values: Iterable[str]) -> str:
+    """A CHECK expression restricting `column` to the values of a StrEnum."""
+    return f"{column} IN (" + ", ".join(f"'{value}'" for value in values) + ")"
 
 
 def utcnow() -> datetime:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from garment.platform.context import Locale
+from garment.platform.i18n import Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,12 +128,23 @@ class FieldErrors:
 
     errors: dict[str, list[str]] = field(default_factory=dict)
 
-    def add(self, field_name: str, message: str) -> None:
-        self.errors.setdefault(field_name, []).append(message)
+    def add(self, field_name: str, message: Message | str, **params: Any) -> None:
+        text = message.render(**params) if isinstance(message, Message) else message
+        self.errors.setdefault(field_name, []).append(text)
 
     def raise_if_any(self) -> None:
         if self.errors:
             raise AppError(VALIDATION_FAILED, errors=self.errors)
+
+    def __bool__(self) -> bool:
+        return bool(self.errors)
+
+
+def invalid(field_name: str, message: Message, **params: Any) -> AppError:
+    """A VALIDATION_FAILED naming one field (the service-side twin of pydantic's 422)."""
+    problems = FieldErrors()
+    problems.add(field_name, message, **params)
+    return AppError(VALIDATION_FAILED, errors=problems.errors)
 
 
 def codes(specs: Iterable[ErrorSpec]) -> list[str]:

@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any, ClassVar, TypeVar
 
 import structlog
@@ -35,6 +36,7 @@ from sqlalchemy.sql import func
 
 from garment.platform.context import RequestContext, current_context, reset_context, set_context
 from garment.platform.db import CentralBase, Database
+from garment.platform.repository import affected_rows
 
 logger = structlog.get_logger(__name__)
 
@@ -67,6 +69,13 @@ class OutboxEvent(CentralBase):
     delivered_at: Mapped[datetime | None]
     dead_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class DeliveryStatus(StrEnum):
+    """One listener's delivery of one event."""
+
+    DELIVERED = "delivered"
+    FAILED = "failed"  # retried with backoff
 
 
 class OutboxDelivery(CentralBase):
@@ -331,19 +340,27 @@ class OutboxRelay:
             async with self.database.transaction() as session:
                 context = ListenerContext(session, event.event_id, event.request_id, self.services)
                 await registered.handler(payload, context)
-                await self._record_delivery(session, event, registered.name, "delivered", None)
+                await self._record_delivery(
+                    session, event, registered.name, DeliveryStatus.DELIVERED, None
+                )
             return None
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
             async with self.database.transaction() as session:
-                await self._record_delivery(session, event, registered.name, "failed", error)
+                await self._record_delivery(
+                    session, event, registered.name, DeliveryStatus.FAILED, error
+                )
             return error
 
     @staticmethod
     async def _record_delivery(
-        session: AsyncSession, event: ClaimedEvent, listener: str, status: str, error: str | None
+        session: AsyncSession,
+        event: ClaimedEvent,
+        listener: str,
+        status: DeliveryStatus,
+        error: str | None,
     ) -> None:
         now = datetime.now(UTC)
         statement = insert(OutboxDelivery).values(
@@ -352,7 +369,7 @@ class OutboxRelay:
             status=status,
             attempts=1,
             last_error=error,
-            delivered_at=now if status == "delivered" else None,
+            delivered_at=now if status is DeliveryStatus.DELIVERED else None,
             updated_at=now,
         )
         statement = statement.on_conflict_do_update(
@@ -436,15 +453,15 @@ async def retry_dead_events(session: AsyncSession, event_ids: list[int]) -> int:
         ),
         {"ids": event_ids},
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return affected_rows(result)
 
 
 async def purge_delivered(session: AsyncSession, older_than_days: int) -> int:
-    result = await session.execute(
-        text(
-            "DELETE FROM outbox_events WHERE delivered_at IS NOT NULL "
-            "AND delivered_at < now() - make_interval(days => :days)"
-        ),
-        {"days": older_than_days},
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+    result = await session.execute(PURGE_DELIVERED, {"days": older_than_days})
+    return affected_rows(result)
+
+
+PURGE_DELIVERED = text(
+    "DELETE FROM outbox_events WHERE delivered_at IS NOT NULL "
+    "AND delivered_at < now() - make_interval(days => :days)"
+)

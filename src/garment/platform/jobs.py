@@ -193,6 +193,15 @@ class JobQueue:
         queries = Queries(AsyncpgDriver(raw.driver_connection))
         return await _enqueue(queries, task, payload, delay, dedupe_key, priority)
 
+    async def pending_id(self, dedupe_key: str) -> int | None:
+        """The id of the queued or running job with this dedupe key, if there is one."""
+        found = await self.pool.fetchval(
+            "SELECT id FROM pgqueuer WHERE dedupe_key = $1 AND status IN ('queued', 'picked') "
+            "ORDER BY id DESC LIMIT 1",
+            dedupe_key,
+        )
+        return int(found) if found is not None else None
+
     async def counts(self) -> dict[str, int]:
         rows = await self.pool.fetch("SELECT status::text, count(*) FROM pgqueuer GROUP BY 1")
         counts = {"queued": 0, "picked": 0, "failed": 0}

@@ -8,11 +8,13 @@ concurrent migrators (two servers starting at once) take turns instead of collid
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+import structlog
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -21,6 +23,9 @@ from psycopg import sql
 from sqlalchemy import Connection, MetaData, create_engine, pool, text
 
 from garment.platform.db import driver_url
+from garment.platform.dbsetup import DatabaseTarget, Targets
+
+logger = structlog.get_logger(__name__)
 
 MIGRATIONS_DIR_ENV = "GARMENT_MIGRATIONS_DIR"
 
@@ -76,6 +81,51 @@ def upgrade(tree: Tree, owner_url: str, app_role: str | None) -> MigrationResult
     before = current_revision(tree, owner_url)
     command.upgrade(alembic_config(tree, owner_url, app_role), "head")
     return MigrationResult(tree=tree, before=before, after=current_revision(tree, owner_url))
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterMigration:
+    key: str
+    result: MigrationResult | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationReport:
+    central: MigrationResult
+    clusters: list[ClusterMigration] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(cluster.error is None for cluster in self.clusters)
+
+
+def migrate_central(target: DatabaseTarget) -> MigrationResult:
+    return upgrade(Tree.CENTRAL, target.owner_url, target.app_role)
+
+
+def migrate_cluster(target: DatabaseTarget) -> ClusterMigration:
+    """One cluster's tenant tree; a failure is reported, not raised, so others still run."""
+    try:
+        return ClusterMigration(
+            target.key, upgrade(Tree.TENANT, target.owner_url, target.app_role), None
+        )
+    except Exception as exc:
+        logger.exception("migrate.cluster_failed", cluster=target.key)
+        return ClusterMigration(target.key, None, f"{type(exc).__name__}: {exc}")
+
+
+def migrate_all(
+    targets: Targets, on_cluster_done: Callable[[ClusterMigration], None] | None = None
+) -> MigrationReport:
+    central = migrate_central(targets.central)
+    clusters = []
+    for target in targets.clusters.values():
+        outcome = migrate_cluster(target)
+        clusters.append(outcome)
+        if on_cluster_done is not None:
+            on_cluster_done(outcome)
+    return MigrationReport(central=central, clusters=clusters)
 
 
 def current_revision(tree: Tree, url: str) -> str | None:

@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
-from garment.platform.context import Locale, current_context
-from garment.platform.errors import VALIDATION_FAILED, AppError
+from garment.platform.errors import AppError, invalid
+from garment.platform.i18n import Message
 
 T = TypeVar("T")
 MAX_LIMIT = 100
@@ -99,9 +99,14 @@ def decode_cursor(cursor: str, expected_length: int) -> list[Any]:
     return values
 
 
+CURSOR_INVALID = Message(
+    "Cursor tidak valid; pakai `meta.next_cursor` dari halaman sebelumnya.",
+    "Invalid cursor; pass `meta.next_cursor` of the previous page.",
+)
+
+
 def invalid_cursor() -> AppError:
-    message = "Cursor tidak valid." if current_context().locale is Locale.ID else "Invalid cursor."
-    return AppError(VALIDATION_FAILED, errors={"query.cursor": [message]})
+    return invalid("query.cursor", CURSOR_INVALID)
 
 
 async def paginate(

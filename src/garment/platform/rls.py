@@ -8,6 +8,11 @@ turns a reused connection whose setting reads '' into NULL, which matches no row
 
 from __future__ import annotations
 
+import uuid
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
 TENANT_SETTING = "app.tenant_id"
 POLICY_NAME = "tenant_isolation"
 POLICY_EXPRESSION = "tenant_id = (SELECT nullif(current_setting('app.tenant_id', true), '')::uuid)"
@@ -21,3 +26,11 @@ def enable_tenant_rls(table: str) -> list[str]:
         f"CREATE POLICY {POLICY_NAME} ON {table} USING ({POLICY_EXPRESSION}) "
         f"WITH CHECK ({POLICY_EXPRESSION})",
     ]
+
+
+SET_TENANT_SQL = text(f"SELECT set_config('{TENANT_SETTING}', :tenant_id, true)")
+
+
+async def bind_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    """Bind the session's transaction to one tenant (local to the transaction)."""
+    await session.execute(SET_TENANT_SQL, {"tenant_id": str(tenant_id)})

@@ -10,26 +10,32 @@
 
 Each route declares its permission once (`RequirePermission("members.manage")` or
 `AnyMember`); a test walks every tenant route and fails when one has none. Handlers receive a
-`TenantMember` and an RLS-bound session, so a query that forgets its tenant filter still sees
-only this tenant's rows.
+`TenantMember` of plain values and an RLS-bound session, so a query that forgets its tenant
+filter still sees only this tenant's rows.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Header, Request
-from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from garment.central.auth.activities import record_tenant_mismatch
-from garment.central.auth.dependencies import bearer_scheme, verified_claims
-from garment.central.auth.keys import AUDIENCE_TENANT, AccessClaims
-from garment.central.auth.models import AuthSession, User
+from garment.central.auth.dependencies import (
+    Auth,
+    BearerCredentials,
+    principal_for,
+    verified_claims,
+)
+from garment.central.auth.ports import AUDIENCE_TENANT, Principal, TokenScope
+from garment.central.clusters.service import ClusterConnectionManager
+from garment.central.tenancy.dependencies import Tenancy
 from garment.central.tenancy.errors import TENANT_MAINTENANCE
 from garment.central.tenancy.service import TenantRef, status_error
+from garment.central.tenancy.states import TenantStatus
 from garment.platform.context import update_context
 from garment.platform.errors import (
     AUTH_SESSION_REVOKED,
@@ -48,8 +54,8 @@ from garment.platform.errors import (
     AppError,
     ErrorSpec,
 )
-from garment.platform.http.dependencies import CentralSession, get_runtime
-from garment.tenant.authz.service import roles_and_permissions
+from garment.platform.http.dependencies import CentralSession, app_services
+from garment.tenant.authz.service import RoleService
 
 TENANT_HEADER = "X-Tenant-ID"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -74,29 +80,24 @@ TENANT_CHAIN_ERRORS: tuple[ErrorSpec, ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class TenantPrincipal:
-    user: User
-    session: AuthSession
-    claims: AccessClaims
-
-
-@dataclass(frozen=True, slots=True)
-class ResolvedTenant:
-    principal: TenantPrincipal
-    tenant: TenantRef
-
-
 @dataclass(slots=True)
 class TenantMember:
-    """The caller inside one tenant, resolved once per request."""
+    """The caller inside one tenant, resolved once per request (plain values only)."""
 
-    user: User
-    session: AuthSession
+    user_id: uuid.UUID
+    email: str
+    name: str
+    locale: str
+    session_id: uuid.UUID
     tenant: TenantRef
+    role_keys: tuple[str, ...]
     roles: list[str] = field(default_factory=list)
     permissions: frozenset[str] = field(default_factory=frozenset)
     authorized: bool = False
+
+    @property
+    def tenant_id(self) -> uuid.UUID:
+        return self.tenant.id
 
     @property
     def cluster_key(self) -> str:
@@ -104,18 +105,27 @@ class TenantMember:
         return self.tenant.cluster_key
 
 
+@dataclass(frozen=True, slots=True)
+class ResolvedTenant:
+    principal: Principal
+    tenant: TenantRef
+
+
+def _roles(request: Request) -> RoleService:
+    return cast(RoleService, app_services(request).roles)
+
+
+def _clusters(request: Request) -> ClusterConnectionManager:
+    return cast(ClusterConnectionManager, app_services(request).cluster_manager)
+
+
 async def authenticate_tenant(
-    request: Request,
-    central: CentralSession,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> TenantPrincipal:
-    claims = await verified_claims(request, credentials, AUDIENCE_TENANT)
-    if claims.scope != "tenant" or claims.tid is None:
+    auth: Auth, central: CentralSession, credentials: BearerCredentials
+) -> Principal:
+    claims = await verified_claims(auth, credentials, AUDIENCE_TENANT)
+    if claims.scope is not TokenScope.TENANT or claims.tid is None:
         raise AppError(AUTH_TOKEN_INVALID)
-    runtime = get_runtime(request)
-    auth_session, user = await runtime.auth.sessions.live_session(central, claims.sid, claims.sub)
-    update_context(user_id=user.id, session_id=auth_session.id)
-    return TenantPrincipal(user=user, session=auth_session, claims=claims)
+    return await principal_for(auth, central, claims)
 
 
 class SetTenantContext:
@@ -123,9 +133,9 @@ class SetTenantContext:
 
     async def __call__(
         self,
-        request: Request,
+        tenancy: Tenancy,
         central: CentralSession,
-        principal: Annotated[TenantPrincipal, Depends(authenticate_tenant)],
+        principal: Annotated[Principal, Depends(authenticate_tenant)],
         x_tenant_id: Annotated[
             str | None,
             Header(
@@ -137,7 +147,7 @@ class SetTenantContext:
     ) -> ResolvedTenant:
         if not x_tenant_id or not x_tenant_id.strip():
             raise AppError(TENANT_HEADER_MISSING)
-        tenant = await get_runtime(request).tenancy.resolve(central, x_tenant_id.strip())
+        tenant = await tenancy.resolve(central, x_tenant_id)
         update_context(tenant_id=tenant.id)
         return ResolvedTenant(principal=principal, tenant=tenant)
 
@@ -150,23 +160,23 @@ class ValidateTenantToken:
 
     async def __call__(
         self,
-        request: Request,
+        auth: Auth,
         central: CentralSession,
         resolved: Annotated[ResolvedTenant, Depends(set_tenant_context)],
+        x_tenant_id: Annotated[str | None, Header(alias=TENANT_HEADER, max_length=64)] = None,
     ) -> ResolvedTenant:
-        token_tenant = resolved.principal.claims.tid
+        principal = resolved.principal
+        token_tenant = principal.claims.tid
         if token_tenant != resolved.tenant.id:
-            settings = get_runtime(request).settings.auth
-            await record_tenant_mismatch(
+            await auth.activities.record_tenant_mismatch(
                 central,
-                user_id=resolved.principal.user.id,
-                session_id=resolved.principal.session.id,
+                user_id=principal.user.id,
+                session_id=principal.session.id,
                 token_tenant_id=token_tenant,
+                header_value=x_tenant_id or "",
                 header_tenant_id=resolved.tenant.id,
-                threshold=settings.tenant_mismatch_threshold,
-                window_minutes=settings.tenant_mismatch_window_minutes,
             )
-            # Both ids are in the activity row; the answer names neither, so a header cannot
+            # Both values are in the activity row; the answer names neither, so a header cannot
             # be used to turn slugs into tenant ids.
             raise AppError(TENANT_CONTEXT_MISMATCH, keep_changes=True)
         return resolved
@@ -184,24 +194,29 @@ class EnsureTenantUsable:
     async def __call__(
         self,
         request: Request,
+        tenancy: Tenancy,
         central: CentralSession,
         resolved: Annotated[ResolvedTenant, Depends(validate_tenant_token)],
     ) -> TenantMember:
-        runtime = get_runtime(request)
         tenant = resolved.tenant
-        membership = await runtime.tenancy.membership(
-            central, tenant.id, resolved.principal.user.id
-        )
-        if membership is None or membership.status != "active":
+        user = resolved.principal.user
+        membership = await tenancy.membership(central, tenant.id, user.id)
+        if membership is None or not membership.active:
             raise AppError(TENANT_ACCESS_DENIED)
-        if not (self.allow_suspended and tenant.status == "suspended"):
-            error = status_error(tenant)
+        if not (self.allow_suspended and tenant.status is TenantStatus.SUSPENDED):
+            error = status_error(tenant.status)
             if error is not None:
                 raise error
         if tenant.read_only and request.method not in SAFE_METHODS:
             raise AppError(TENANT_MAINTENANCE, params={"retry_after": READ_ONLY_RETRY_SECONDS})
         return TenantMember(
-            user=resolved.principal.user, session=resolved.principal.session, tenant=tenant
+            user_id=user.id,
+            email=user.email,
+            name=user.name,
+            locale=user.locale,
+            session_id=resolved.principal.session.id,
+            tenant=tenant,
+            role_keys=membership.role_keys,
         )
 
 
@@ -214,7 +229,7 @@ async def tenant_session(
 ) -> AsyncIterator[AsyncSession]:
     """The request's transaction on the tenant's cluster, bound to the tenant by RLS; it
     commits before the response is sent and rolls back on any error."""
-    manager = get_runtime(request).cluster_manager
+    manager = _clusters(request)
     async with manager.tenant_transaction(member.cluster_key, member.tenant.id) as session:
         yield session
 
@@ -233,10 +248,12 @@ class RequirePermission:
     def __repr__(self) -> str:
         return f"RequirePermission({self.permission!r})"
 
-    async def __call__(self, member: UsableTenantMember, db: TenantSession) -> TenantMember:
+    async def __call__(
+        self, request: Request, member: UsableTenantMember, db: TenantSession
+    ) -> TenantMember:
         if not member.authorized:
-            member.roles, member.permissions = await roles_and_permissions(
-                db, member.tenant.id, member.user.id
+            member.roles, member.permissions = await _roles(request).permissions_for(
+                db, member.tenant.id, member.role_keys
             )
             member.authorized = True
         if self.permission is not None and self.permission not in member.permissions:
@@ -245,3 +262,13 @@ class RequirePermission:
 
 
 AnyMember = Annotated[TenantMember, Depends(RequirePermission(None))]
+
+
+def member_summary(member: TenantMember) -> dict[str, Any]:
+    """The member as `/tenant/me` shows it."""
+    return {
+        "id": str(member.user_id),
+        "email": member.email,
+        "name": member.name,
+        "locale": member.locale,
+    }

@@ -14,11 +14,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from garment.central.auth.activities import ActivityType, SuspiciousReason, record_activity
+from garment.central.auth.activities import ActivityService
 from garment.central.auth.component import AuthComponents
 from garment.central.auth.errors import AUTH_LINK_INVALID, AUTH_PASSWORD_INCORRECT
 from garment.central.auth.events import (
@@ -28,9 +26,22 @@ from garment.central.auth.events import (
     RegistrationAttemptedForExistingAccount,
     UserRegistered,
 )
-from garment.central.auth.models import LoginThrottle, MfaChallenge, OneTimeToken, User
+from garment.central.auth.models import MfaChallenge, OneTimeToken, User
 from garment.central.auth.passwords import password_violations
-from garment.central.auth.sessions import SessionService, TokenPair, fingerprint_hash
+from garment.central.auth.ports import (
+    ActivityType,
+    AuthenticatedUser,
+    Principal,
+    RevokeReason,
+    SuspiciousReason,
+    TokenPurpose,
+)
+from garment.central.auth.repository import (
+    LoginThrottleRepository,
+    OneTimeTokenRepository,
+    UserRepository,
+)
+from garment.central.auth.sessions import SessionService, TokenPair, fingerprint_hash, user_view
 from garment.platform.context import current_context
 from garment.platform.errors import (
     AUTH_ACCOUNT_LOCKED,
@@ -42,8 +53,8 @@ from garment.platform.errors import (
 )
 from garment.platform.events import publish
 
-VERIFY_EMAIL = "verify_email"
-RESET_PASSWORD = "reset_password"
+VERIFY_EMAIL = TokenPurpose.VERIFY_EMAIL
+RESET_PASSWORD = TokenPurpose.RESET_PASSWORD
 
 
 def normalize_email(email: str) -> str:
@@ -51,33 +62,40 @@ def normalize_email(email: str) -> str:
 
 
 def email_hash(email: str) -> str:
+    """The key of an email's login throttle (so lockouts are kept for unknown emails too)."""
     return hashlib.sha256(normalize_email(email).encode()).hexdigest()
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
 class LoginResult:
-    user: User
+    user: AuthenticatedUser
     tokens: TokenPair
 
 
 class AccountService:
-    def __init__(self, auth: AuthComponents, sessions: SessionService) -> None:
+    def __init__(
+        self, auth: AuthComponents, sessions: SessionService, activities: ActivityService
+    ) -> None:
         self.auth = auth
         self.settings = auth.settings.auth
         self.sessions = sessions
+        self.activities = activities
 
     # --- lookups ---------------------------------------------------------------------------
 
-    async def find_by_email(self, session: AsyncSession, email: str) -> User | None:
-        statement = select(User).where(func.lower(User.email) == normalize_email(email))
-        return (await session.execute(statement)).scalar_one_or_none()
+    async def find_by_email(self, session: AsyncSession, email: str) -> AuthenticatedUser | None:
+        user = await UserRepository(session).by_email(email)
+        return user_view(user) if user else None
 
-    async def get(self, session: AsyncSession, user_id: uuid.UUID) -> User | None:
-        return await session.get(User, user_id)
+    async def get(self, session: AsyncSession, user_id: uuid.UUID) -> AuthenticatedUser | None:
+        user = await UserRepository(session).get(user_id)
+        return user_view(user) if user else None
+
+    async def _user(self, session: AsyncSession, user_id: uuid.UUID) -> User:
+        user = await UserRepository(session).get(user_id, for_update=True)
+        if user is None:  # the caller was authenticated a moment ago
+            raise AppError(AUTH_LINK_INVALID)
+        return user
 
     def check_password_policy(self, password: str, email: str | None, field: str) -> None:
         violations = password_violations(password, email, self.settings)
@@ -98,31 +116,53 @@ class AccountService:
         password_hash = self.auth.hashing.hash(password)
         # One atomic insert: two simultaneous registrations of one email cannot both pass a
         # lookup and collide on the unique index; the loser is treated as "already registered".
-        created = (
-            await session.execute(
-                insert(User)
-                .values(
-                    id=uuid.uuid4(),
-                    email=email.strip(),
-                    name=name.strip(),
-                    locale=locale,
-                    password_hash=password_hash,
-                    password_changed_at=datetime.now(UTC),
-                )
-                .on_conflict_do_nothing()
-                .returning(User.id)
-            )
-        ).scalar_one_or_none()
+        users = UserRepository(session)
+        created = await users.insert_if_new(
+            {
+                "id": uuid.uuid4(),
+                "email": email.strip(),
+                "name": name.strip(),
+                "locale": locale,
+                "password_hash": password_hash,
+                "password_changed_at": datetime.now(UTC),
+            }
+        )
         if created is None:
-            existing = await self.find_by_email(session, email)
+            existing = await users.by_email(email)
             if existing is not None:
                 await publish(session, RegistrationAttemptedForExistingAccount(user_id=existing.id))
             return
-        await record_activity(session, ActivityType.REGISTERED, user_id=created)
+        await self.activities.record(session, ActivityType.REGISTERED, user_id=created)
         await publish(session, UserRegistered(user_id=created))
 
+    async def create_verified(
+        self,
+        session: AsyncSession,
+        *,
+        email: str,
+        name: str,
+        password: str,
+        verified_at: datetime,
+        platform_admin: bool = False,
+    ) -> AuthenticatedUser:
+        """An account that needs no verification mail (the demo admin of the embedded
+        default). The password skips the policy only here: it is generated, never chosen."""
+        user = await UserRepository(session).create(
+            User(
+                id=uuid.uuid4(),
+                email=email.strip(),
+                name=name,
+                locale="id",
+                password_hash=self.auth.hashing.hash(password),
+                email_verified_at=verified_at,
+                password_changed_at=verified_at,
+                is_platform_admin=platform_admin,
+            )
+        )
+        return user_view(user)
+
     async def issue_one_time_token(
-        self, session: AsyncSession, user_id: uuid.UUID, purpose: str
+        self, session: AsyncSession, user_id: uuid.UUID, purpose: TokenPurpose
     ) -> str:
         """A fresh single-use token; earlier unused ones of the same purpose stop working."""
         lifetime = (
@@ -131,40 +171,28 @@ class AccountService:
             else timedelta(minutes=self.settings.password_reset_minutes)
         )
         now = datetime.now(UTC)
-        await session.execute(
-            update(OneTimeToken)
-            .where(
-                OneTimeToken.user_id == user_id,
-                OneTimeToken.purpose == purpose,
-                OneTimeToken.used_at.is_(None),
-            )
-            .values(used_at=now)
-        )
+        tokens = OneTimeTokenRepository(session)
+        await tokens.retire_unused(user_id, purpose, now)
         raw = secrets.token_urlsafe(32)
-        session.add(
+        await tokens.create(
             OneTimeToken(
                 user_id=user_id,
                 purpose=purpose,
-                token_hash=token_hash(raw),
+                token_hash=self.auth.token_hasher.hash(raw),
                 expires_at=now + lifetime,
             )
         )
-        await session.flush()
         return raw
 
-    async def _consume_token(self, session: AsyncSession, raw: str, purpose: str) -> User:
+    async def _consume_token(self, session: AsyncSession, raw: str, purpose: TokenPurpose) -> User:
         now = datetime.now(UTC)
-        row = (
-            await session.execute(
-                select(OneTimeToken)
-                .where(OneTimeToken.token_hash == token_hash(raw), OneTimeToken.purpose == purpose)
-                .with_for_update()
-            )
-        ).scalar_one_or_none()
+        row = await OneTimeTokenRepository(session).locked(
+            self.auth.token_hasher.candidates(raw), purpose
+        )
         if row is None or row.used_at is not None or row.expires_at <= now:
             raise AppError(AUTH_LINK_INVALID)
         row.used_at = now
-        user = await session.get(User, row.user_id)
+        user = await UserRepository(session).get(row.user_id)
         if user is None:
             raise AppError(AUTH_LINK_INVALID)
         return user
@@ -173,17 +201,17 @@ class AccountService:
         user = await self._consume_token(session, raw_token, VERIFY_EMAIL)
         if user.email_verified_at is None:
             user.email_verified_at = datetime.now(UTC)
-            await record_activity(session, ActivityType.EMAIL_VERIFIED, user_id=user.id)
+            await self.activities.record(session, ActivityType.EMAIL_VERIFIED, user_id=user.id)
         return user
 
     async def request_verification_mail(self, session: AsyncSession, email: str) -> None:
         if not await self._mail_allowed(email, VERIFY_EMAIL):
             return
-        user = await self.find_by_email(session, email)
+        user = await UserRepository(session).by_email(email)
         if user is not None and user.email_verified_at is None:
             await publish(session, EmailVerificationRequested(user_id=user.id))
 
-    async def _mail_allowed(self, email: str, purpose: str) -> bool:
+    async def _mail_allowed(self, email: str, purpose: TokenPurpose) -> bool:
         """Per-address mail budget; over it we stay silent rather than reveal anything."""
         retry = await self.auth.limiter.hit(
             self.settings.email_rate_limit, "mail", purpose, email_hash(email)
@@ -195,9 +223,11 @@ class AccountService:
     async def request_password_reset(self, session: AsyncSession, email: str) -> None:
         if not await self._mail_allowed(email, RESET_PASSWORD):
             return
-        user = await self.find_by_email(session, email)
+        user = await UserRepository(session).by_email(email)
         if user is not None:
-            await record_activity(session, ActivityType.PASSWORD_RESET_REQUESTED, user_id=user.id)
+            await self.activities.record(
+                session, ActivityType.PASSWORD_RESET_REQUESTED, user_id=user.id
+            )
             await publish(session, PasswordResetRequested(user_id=user.id))
 
     async def reset_password(self, session: AsyncSession, raw_token: str, password: str) -> User:
@@ -206,13 +236,9 @@ class AccountService:
         self._set_password(user, password)
         # Whoever reset the password proved control of the mailbox: the account is verified.
         user.email_verified_at = user.email_verified_at or datetime.now(UTC)
-        revoked = await self.sessions.revoke_all(session, user.id, "password_reset")
-        await session.execute(
-            update(LoginThrottle)
-            .where(LoginThrottle.email_hash == email_hash(user.email))
-            .values(failures=0, locked_until=None)
-        )
-        await record_activity(
+        revoked = await self.sessions.revoke_all(session, user.id, RevokeReason.PASSWORD_RESET)
+        await LoginThrottleRepository(session).reset(email_hash(user.email))
+        await self.activities.record(
             session,
             ActivityType.PASSWORD_RESET,
             user_id=user.id,
@@ -224,19 +250,20 @@ class AccountService:
     async def change_password(
         self,
         session: AsyncSession,
-        user: User,
-        current_session_id: uuid.UUID,
+        principal: Principal,
         current_password: str,
         new_password: str,
     ) -> int:
+        user = await self._user(session, principal.user.id)
+        current_session_id = principal.session.id
         if not self.auth.hashing.verify(user.password_hash, current_password):
             raise AppError(AUTH_PASSWORD_INCORRECT)
         self.check_password_policy(new_password, user.email, "body.new_password")
         self._set_password(user, new_password)
         revoked = await self.sessions.revoke_all(
-            session, user.id, "password_changed", except_session=current_session_id
+            session, user.id, RevokeReason.PASSWORD_CHANGED, except_session=current_session_id
         )
-        await record_activity(
+        await self.activities.record(
             session,
             ActivityType.PASSWORD_CHANGED,
             user_id=user.id,
@@ -256,7 +283,7 @@ class AccountService:
     ) -> LoginResult:
         """Password step. Raises AUTH_MFA_REQUIRED (with a challenge id) when MFA is on."""
         await self._refuse_if_locked(session, email)
-        user = await self.find_by_email(session, email)
+        user = await UserRepository(session).by_email(email)
         valid = self.auth.hashing.verify(user.password_hash if user else None, password)
         if not valid or user is None:
             await self._count_failure(session, email, user)
@@ -274,17 +301,17 @@ class AccountService:
                 + timedelta(minutes=self.settings.mfa_challenge_minutes),
             )
             session.add(challenge)
-            await session.flush()
+            await session.flush()  # the id goes into the error
             raise AppError(
                 AUTH_MFA_REQUIRED,
                 extra={"challenge_id": str(challenge.id), "methods": ["totp", "recovery_code"]},
                 keep_changes=True,
             )
         tokens = await self.sessions.start(session, user, fingerprint=fingerprint, amr=["pwd"])
-        return LoginResult(user=user, tokens=tokens)
+        return LoginResult(user=user_view(user), tokens=tokens)
 
     async def _refuse_if_locked(self, session: AsyncSession, email: str) -> None:
-        throttle = await session.get(LoginThrottle, email_hash(email))
+        throttle = await LoginThrottleRepository(session).get(email_hash(email))
         now = datetime.now(UTC)
         if throttle is not None and throttle.locked_until and throttle.locked_until > now:
             raise self._locked_error(throttle.locked_until, now)
@@ -301,28 +328,13 @@ class AccountService:
 
     async def _count_failure(self, session: AsyncSession, email: str, user: User | None) -> None:
         now = datetime.now(UTC)
-        key = email_hash(email)
-        # Create-then-lock: with a plain SELECT FOR UPDATE, parallel first failures would find
-        # no row to lock, race on the insert and go uncounted.
-        await session.execute(
-            insert(LoginThrottle)
-            .values(email_hash=key, failures=0, window_started_at=now)
-            .on_conflict_do_nothing(index_elements=[LoginThrottle.email_hash])
-        )
-        throttle = (
-            await session.execute(
-                select(LoginThrottle)
-                .where(LoginThrottle.email_hash == key)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            )
-        ).scalar_one()
+        throttle = await LoginThrottleRepository(session).locked_row(email_hash(email), now)
         window = timedelta(minutes=self.settings.login_failure_window_minutes)
         if throttle.window_started_at + window < now:
             throttle.failures, throttle.window_started_at, throttle.locked_until = 0, now, None
         throttle.failures += 1
         user_id = user.id if user else None
-        await record_activity(
+        await self.activities.record(
             session,
             ActivityType.LOGIN_FAILED,
             user_id=user_id,
@@ -330,7 +342,7 @@ class AccountService:
         )
         if throttle.failures >= self.settings.login_max_failures:
             throttle.locked_until = now + timedelta(minutes=self.settings.lockout_minutes)
-            await record_activity(
+            await self.activities.record(
                 session,
                 ActivityType.ACCOUNT_LOCKED,
                 user_id=user_id,
@@ -342,28 +354,31 @@ class AccountService:
         await session.flush()
 
     async def _clear_failures(self, session: AsyncSession, email: str) -> None:
-        throttle = await session.get(LoginThrottle, email_hash(email))
+        throttles = LoginThrottleRepository(session)
+        throttle = await throttles.get(email_hash(email))
         if throttle is not None:
-            await session.delete(throttle)
+            await throttles.delete(throttle)
 
     async def reauthenticate(
-        self, session: AsyncSession, user: User, session_id: uuid.UUID, password: str
+        self, session: AsyncSession, principal: Principal, password: str
     ) -> None:
         """Step-up for sensitive changes: the password again, counted like a login attempt."""
+        user = await self._user(session, principal.user.id)
+        session_id = principal.session.id
         await self._refuse_if_locked(session, user.email)
         if not self.auth.hashing.verify(user.password_hash, password):
             await self._count_failure(session, user.email, user)
             raise AppError(AUTH_PASSWORD_INCORRECT, keep_changes=True)
         await self.sessions.mark_authenticated(session, session_id)
-        await record_activity(
+        await self.activities.record(
             session, ActivityType.REAUTHENTICATED, user_id=user.id, session_id=session_id
         )
 
-    async def make_admin(self, session: AsyncSession, email: str) -> User | None:
-        user = await self.find_by_email(session, email)
+    async def make_admin(self, session: AsyncSession, email: str) -> AuthenticatedUser | None:
+        user = await UserRepository(session).by_email(email)
         if user is None:
             return None
         if not user.is_platform_admin:
             user.is_platform_admin = True
-            await record_activity(session, ActivityType.ADMIN_GRANTED, user_id=user.id)
-        return user
+            await self.activities.record(session, ActivityType.ADMIN_GRANTED, user_id=user.id)
+        return user_view(user)

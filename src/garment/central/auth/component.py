@@ -1,4 +1,4 @@
-"""The long-lived pieces of central auth a process holds (built by the Runtime)."""
+"""The long-lived pieces of central auth a process holds (built once by the composition root)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ from dataclasses import dataclass
 
 from garment.central.auth.keys import KeyRing, TokenService
 from garment.central.auth.passwords import PasswordHashing
-from garment.central.auth.tenants import NoTenantDirectory, TenantDirectory
 from garment.config import Settings
 from garment.platform.db import Database
 from garment.platform.ratelimit import RateLimiter
-from garment.platform.secretbox import SecretBox, master_key
+from garment.platform.secretbox import SecretBox
+from garment.platform.token_hashing import TokenHasher
 
 
-@dataclass
+@dataclass(frozen=True)
 class AuthComponents:
     settings: Settings
     hashing: PasswordHashing
@@ -22,19 +22,26 @@ class AuthComponents:
     grace_box: SecretBox
     mfa_box: SecretBox
     limiter: RateLimiter
-    tenant_directory: TenantDirectory
+    token_hasher: TokenHasher
 
     @classmethod
-    def build(cls, settings: Settings, central: Database, limiter: RateLimiter) -> AuthComponents:
-        secret = master_key(settings)
-        keys = KeyRing(central, SecretBox(secret, "signing-keys"), settings.auth)
+    def build(
+        cls,
+        settings: Settings,
+        central: Database,
+        limiter: RateLimiter,
+        *,
+        master_key: str,
+        token_hasher: TokenHasher,
+    ) -> AuthComponents:
+        keys = KeyRing(central, SecretBox(master_key, "signing-keys"), settings.auth)
         return cls(
             settings=settings,
             hashing=PasswordHashing(settings.auth),
             keys=keys,
             tokens=TokenService(keys, settings.auth),
-            grace_box=SecretBox(secret, "refresh-grace"),
-            mfa_box=SecretBox(secret, "mfa-totp"),
+            grace_box=SecretBox(master_key, "refresh-grace"),
+            mfa_box=SecretBox(master_key, "mfa-totp"),
             limiter=limiter,
-            tenant_directory=NoTenantDirectory(),
+            token_hasher=token_hasher,
         )

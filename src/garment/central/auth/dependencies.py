@@ -1,20 +1,25 @@
 """Resolve the caller once: bearer token -> verified claims -> live session -> user.
 
-Handlers declare what they need (`CurrentPrincipal`, `RecentPrincipal`, `PlatformAdmin`); the
-dependencies also document the bearer scheme and their error codes in OpenAPI.
+Handlers declare what they need (`CurrentPrincipal`, `RecentPrincipal`, `PlatformAdmin`, the
+`Auth` service); the dependencies also document the bearer scheme and their error codes in
+OpenAPI. The principal is plain values (`ports.Principal`), never ORM rows.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from garment.central.auth.errors import AUTH_REAUTH_REQUIRED
-from garment.central.auth.keys import AUDIENCE_CORE, AUDIENCE_TENANT, AccessClaims
-from garment.central.auth.models import AuthSession, User
+from garment.central.auth.ports import (
+    AUDIENCE_CORE,
+    AUDIENCE_TENANT,
+    AccessClaims,
+    Principal,
+)
+from garment.central.auth.service import AuthService
 from garment.platform.context import current_context, update_context
 from garment.platform.errors import (
     AUTH_SESSION_REVOKED,
@@ -25,7 +30,8 @@ from garment.platform.errors import (
     RATE_LIMITED,
     AppError,
 )
-from garment.platform.http.dependencies import CentralSession, get_runtime
+from garment.platform.http.dependencies import CentralSession, app_services
+from garment.platform.ratelimit import RateLimiter
 
 bearer_scheme = HTTPBearer(auto_error=False, description="Access token from POST /auth/login.")
 
@@ -35,46 +41,51 @@ AUTHENTICATION_ERRORS = (
     AUTH_TOKEN_EXPIRED,
     AUTH_SESSION_REVOKED,
 )
+RATE_LIMIT_ERRORS = (RATE_LIMITED,)
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
 
 
-@dataclass(frozen=True, slots=True)
-class Principal:
-    user: User
-    session: AuthSession
-    claims: AccessClaims
+def auth_service(request: Request) -> AuthService:
+    return cast(AuthService, app_services(request).auth)
+
+
+Auth = Annotated[AuthService, Depends(auth_service)]
 
 
 async def verified_claims(
-    request: Request,
+    auth: AuthService,
     credentials: HTTPAuthorizationCredentials | None,
     audience: str | tuple[str, ...],
 ) -> AccessClaims:
     if credentials is None or not credentials.credentials:
         raise AppError(AUTH_TOKEN_MISSING)
-    runtime = get_runtime(request)
-    return await runtime.auth.components.tokens.verify(credentials.credentials, audience)
+    return await auth.tokens.verify(credentials.credentials, audience)
+
+
+async def principal_for(
+    auth: AuthService, central: CentralSession, claims: AccessClaims
+) -> Principal:
+    """The live session and user behind verified claims (AUTH_SESSION_REVOKED otherwise)."""
+    auth_session, user = await auth.sessions.live_session(central, claims.sid, claims.sub)
+    update_context(user_id=user.id, session_id=auth_session.id)
+    return Principal(user=user, session=auth_session, claims=claims)
 
 
 async def authenticate(
-    request: Request,
-    session: CentralSession,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    auth: Auth, central: CentralSession, credentials: BearerCredentials
 ) -> Principal:
     # Account-level endpoints accept the session's token in either scope: after a tenant is
     # selected the front end holds one tenant-scoped token, and signing out must still work.
-    claims = await verified_claims(request, credentials, (AUDIENCE_CORE, AUDIENCE_TENANT))
-    runtime = get_runtime(request)
-    auth_session, user = await runtime.auth.sessions.live_session(session, claims.sid, claims.sub)
-    update_context(user_id=user.id, session_id=auth_session.id)
-    return Principal(user=user, session=auth_session, claims=claims)
+    claims = await verified_claims(auth, credentials, (AUDIENCE_CORE, AUDIENCE_TENANT))
+    return await principal_for(auth, central, claims)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
 
 
-async def recent_principal(request: Request, principal: CurrentPrincipal) -> Principal:
+async def recent_principal(auth: Auth, principal: CurrentPrincipal) -> Principal:
     """Sensitive changes need a login or `POST /auth/reauth` within `auth.reauth_minutes`."""
-    if not get_runtime(request).auth.sessions.recently_authenticated(principal.session):
+    if not auth.sessions.recently_authenticated(principal.session):
         raise AppError(AUTH_REAUTH_REQUIRED)
     return principal
 
@@ -93,11 +104,12 @@ PlatformAdmin = Annotated[Principal, Depends(platform_admin)]
 
 async def auth_rate_limit(request: Request) -> None:
     """Per client IP and endpoint, on every auth endpoint (`auth.ip_rate_limit`)."""
-    runtime = get_runtime(request)
+    services = app_services(request)
+    limiter = cast(RateLimiter, services.limiter)
     route = request.scope.get("route")
     path = getattr(route, "path", request.url.path)
     ip = current_context().client_ip or "unknown"
-    await runtime.limiter.enforce(runtime.settings.auth.ip_rate_limit, "auth", path, ip)
+    await limiter.enforce(services.settings.auth.ip_rate_limit, "auth", path, ip)
 
 
 DeviceFingerprint = Annotated[
@@ -108,5 +120,3 @@ DeviceFingerprint = Annotated[
         description="Opaque per-device string from the front end; only its SHA-256 is stored.",
     ),
 ]
-
-RATE_LIMIT_ERRORS = (RATE_LIMITED,)

@@ -20,15 +20,18 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import jwt
 import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from garment.central.auth.models import SigningKey
+from garment.central.auth.ports import AUDIENCE_CORE, AUDIENCE_TENANT, AccessClaims, TokenScope
+
+__all__ = ["AUDIENCE_CORE", "AUDIENCE_TENANT", "KeyRing", "LoadedKey", "TokenService"]
+from garment.central.auth.repository import SigningKeyRepository
 from garment.config import AuthSettings
 from garment.platform.db import Database
 from garment.platform.errors import AUTH_TOKEN_EXPIRED, AUTH_TOKEN_INVALID, AppError
@@ -38,9 +41,6 @@ logger = structlog.get_logger(__name__)
 
 ALGORITHM = "EdDSA"
 TOKEN_TYPE = "at+jwt"
-AUDIENCE_CORE = "garment-core"
-AUDIENCE_TENANT = "garment-tenant"
-Scope = Literal["central", "tenant"]
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "sid", "jti", "aud", "iss", "scope"]
 RELOAD_INTERVAL_SECONDS = 60.0
 UNKNOWN_KID_RELOAD_SECONDS = 5.0
@@ -95,40 +95,6 @@ class LoadedKey:
         return self.verify_until is None or self.verify_until > moment
 
 
-@dataclass(frozen=True, slots=True)
-class AccessClaims:
-    sub: uuid.UUID
-    sid: uuid.UUID
-    jti: str
-    scope: Scope
-    aud: str
-    exp: int
-    iat: int
-    tid: uuid.UUID | None
-    amr: list[str]
-
-    @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> AccessClaims:
-        try:
-            scope = payload["scope"]
-            if scope not in ("central", "tenant"):
-                raise ValueError(scope)
-            tid = payload.get("tid")
-            return cls(
-                sub=uuid.UUID(payload["sub"]),
-                sid=uuid.UUID(payload["sid"]),
-                jti=str(payload["jti"]),
-                scope=scope,
-                aud=payload["aud"] if isinstance(payload["aud"], str) else payload["aud"][0],
-                exp=int(payload["exp"]),
-                iat=int(payload["iat"]),
-                tid=uuid.UUID(tid) if tid else None,
-                amr=[str(method) for method in payload.get("amr", [])],
-            )
-        except (KeyError, ValueError, TypeError, IndexError) as exc:
-            raise AppError(AUTH_TOKEN_INVALID) from exc
-
-
 class KeyRing:
     def __init__(self, database: Database, box: SecretBox, settings: AuthSettings) -> None:
         self.database = database
@@ -159,11 +125,7 @@ class KeyRing:
         verify_for = timedelta(
             minutes=self.settings.access_token_minutes, seconds=self.settings.clock_skew_seconds
         )
-        await session.execute(
-            update(SigningKey)
-            .where(SigningKey.retired_at.is_(None))
-            .values(retired_at=now, verify_until=now + verify_for)
-        )
+        await SigningKeyRepository(session).retire_active(now, now + verify_for)
         kid = await self._add_key(session)
         self._loaded_at = 0.0  # the next use reloads
         return kid
@@ -171,7 +133,7 @@ class KeyRing:
     async def _add_key(self, session: AsyncSession) -> str:
         private_key = Ed25519PrivateKey.generate()
         kid = f"{datetime.now(UTC):%Y%m%d}-{uuid.uuid4().hex[:8]}"
-        session.add(
+        await SigningKeyRepository(session).create(
             SigningKey(
                 kid=kid,
                 algorithm=ALGORITHM,
@@ -180,12 +142,12 @@ class KeyRing:
                 created_at=datetime.now(UTC),
             )
         )
-        await session.flush()
         return kid
 
     async def _read(self, session: AsyncSession) -> list[LoadedKey]:
         now = datetime.now(UTC)
-        rows = (await session.execute(select(SigningKey))).scalars().all()
+        keys = SigningKeyRepository(session)
+        rows = await keys.all(keys.select())
         loaded = []
         for row in rows:
             if row.verify_until is not None and row.verify_until <= now:
@@ -228,6 +190,9 @@ class KeyRing:
             return None
         return key
 
+    def loaded_keys(self) -> list[LoadedKey]:
+        return sorted(self._keys.values(), key=lambda key: key.created_at)
+
     def jwks(self) -> dict[str, Any]:
         now = datetime.now(UTC)
         keys = sorted(self._keys.values(), key=lambda key: key.created_at, reverse=True)
@@ -268,7 +233,7 @@ class TokenService:
             "iat": now,
             "nbf": now,
             "exp": now + lifetime,
-            "scope": "tenant" if tenant_id else "central",
+            "scope": TokenScope.TENANT if tenant_id else TokenScope.CENTRAL,
             "amr": amr,
         }
         if tenant_id is not None:
@@ -331,7 +296,14 @@ class TokenService:
             raise AppError(AUTH_TOKEN_EXPIRED) from exc
         except jwt.PyJWTError as exc:
             raise AppError(AUTH_TOKEN_INVALID) from exc
-        return AccessClaims.from_payload(payload)
+        try:
+            return AccessClaims.from_payload(payload)
+        except (KeyError, ValueError, TypeError, IndexError) as exc:
+            raise AppError(AUTH_TOKEN_INVALID) from exc
+
+    def loaded_keys(self) -> list[LoadedKey]:
+        """The keys this process holds, oldest first (`garment auth keys list`)."""
+        return self.keys.loaded_keys()
 
     def inspect(self, token: str) -> dict[str, Any]:
         """Header and claims without verification (for `garment auth inspect-token`)."""

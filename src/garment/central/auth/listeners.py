@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from garment.central.auth.accounts import RESET_PASSWORD, VERIFY_EMAIL
 from garment.central.auth.events import (
     EmailVerificationRequested,
     PasswordReset,
@@ -17,35 +16,33 @@ from garment.central.auth.events import (
     SuspiciousActivityDetected,
     UserRegistered,
 )
-from garment.central.auth.models import AuthActivity, User
+from garment.central.auth.models import User
+from garment.central.auth.ports import SuspiciousReason, TokenPurpose
+from garment.central.auth.repository import ActivityRepository, UserRepository
 from garment.platform.context import Locale
 from garment.platform.events import ListenerContext, events
+from garment.platform.i18n import Message
 from garment.platform.mail.mailer import OutgoingMail
 
-NOTIFIED_REASONS = {
-    "new_device",
-    "refresh_replay",
-    "fingerprint_mismatch",
-    "brute_force",
-    "mfa_brute_force",
-}
-REASON_TEXT = {
-    "new_device": ("masuk dari perangkat baru", "a sign-in from a new device"),
-    "refresh_replay": (
+# What the suspicious-activity mail says happened, per reason that is mailed to the user.
+REASON_TEXT: dict[str, Message] = {
+    SuspiciousReason.NEW_DEVICE: Message(
+        "masuk dari perangkat baru", "a sign-in from a new device"
+    ),
+    SuspiciousReason.REFRESH_REPLAY: Message(
         "token sesi lama dipakai ulang; sesi tersebut dihentikan",
         "an old session token was reused; that session was stopped",
     ),
-    "fingerprint_mismatch": (
+    SuspiciousReason.FINGERPRINT_MISMATCH: Message(
         "sesi dipakai dari perangkat lain; sesi tersebut dihentikan",
         "a session was used from another device; that session was stopped",
     ),
-    "brute_force": (
+    SuspiciousReason.BRUTE_FORCE: Message(
         "banyak percobaan masuk yang gagal; akun dikunci sementara",
         "many failed sign-in attempts; the account is locked for a while",
     ),
-    "mfa_brute_force": (
-        "banyak kode verifikasi yang salah",
-        "many wrong verification codes",
+    SuspiciousReason.MFA_BRUTE_FORCE: Message(
+        "banyak kode verifikasi yang salah", "many wrong verification codes"
     ),
 }
 
@@ -68,27 +65,42 @@ async def _send(
     )
 
 
+async def _mail_user(
+    context: ListenerContext, user_id: Any, template: str, values: dict[str, Any]
+) -> None:
+    """Mail a user who still exists (a deleted account gets nothing)."""
+    user = await UserRepository(context.session).get(user_id)
+    if user is not None:
+        await _send(context, user, template, values)
+
+
 def _frontend(context: ListenerContext, path: str) -> str:
     base: str = context.services.settings.http.frontend_url
     return base.rstrip("/") + path
 
 
+async def _mail_link(
+    context: ListenerContext,
+    user: User,
+    purpose: TokenPurpose,
+    path: str,
+    values: dict[str, Any],
+) -> None:
+    """Mail a fresh single-use link (`{path}?token=...` on the front end) for `purpose`; the
+    template is named after the purpose and gets the link as `url`."""
+    token = await context.services.auth.accounts.issue_one_time_token(
+        context.session, user.id, purpose
+    )
+    link = _frontend(context, f"{path}?token={token}")
+    await _send(context, user, purpose.value, {"url": link, **values})
+
+
 async def _mail_verification(user_id: Any, context: ListenerContext) -> None:
-    user = await context.session.get(User, user_id)
+    user = await UserRepository(context.session).get(user_id)
     if user is None or user.email_verified_at is not None:
         return
-    token = await context.services.auth.accounts.issue_one_time_token(
-        context.session, user.id, VERIFY_EMAIL
-    )
-    await _send(
-        context,
-        user,
-        "verify_email",
-        {
-            "verify_url": _frontend(context, f"/verify-email?token={token}"),
-            "hours": context.services.settings.auth.email_verification_hours,
-        },
-    )
+    hours = context.services.settings.auth.email_verification_hours
+    await _mail_link(context, user, TokenPurpose.VERIFY_EMAIL, "/verify-email", {"hours": hours})
 
 
 @events.listener(UserRegistered, name="auth.mail_verification_on_register")
@@ -107,12 +119,9 @@ async def mail_verification_on_request(
 async def mail_account_exists(
     event: RegistrationAttemptedForExistingAccount, context: ListenerContext
 ) -> None:
-    user = await context.session.get(User, event.user_id)
-    if user is None:
-        return
-    await _send(
+    await _mail_user(
         context,
-        user,
+        event.user_id,
         "account_exists",
         {
             "login_url": _frontend(context, "/login"),
@@ -123,31 +132,20 @@ async def mail_account_exists(
 
 @events.listener(PasswordResetRequested, name="auth.mail_password_reset")
 async def mail_password_reset(event: PasswordResetRequested, context: ListenerContext) -> None:
-    user = await context.session.get(User, event.user_id)
+    user = await UserRepository(context.session).get(event.user_id)
     if user is None:
         return
-    token = await context.services.auth.accounts.issue_one_time_token(
-        context.session, user.id, RESET_PASSWORD
-    )
-    await _send(
-        context,
-        user,
-        "reset_password",
-        {
-            "reset_url": _frontend(context, f"/reset-password?token={token}"),
-            "minutes": context.services.settings.auth.password_reset_minutes,
-        },
+    minutes = context.services.settings.auth.password_reset_minutes
+    await _mail_link(
+        context, user, TokenPurpose.RESET_PASSWORD, "/reset-password", {"minutes": minutes}
     )
 
 
 @events.listener(PasswordReset, name="auth.mail_password_changed")
 async def mail_password_changed(event: PasswordReset, context: ListenerContext) -> None:
-    user = await context.session.get(User, event.user_id)
-    if user is None:
-        return
-    await _send(
+    await _mail_user(
         context,
-        user,
+        event.user_id,
         "password_changed",
         {
             "reset_url": _frontend(context, "/forgot-password"),
@@ -159,19 +157,19 @@ async def mail_password_changed(event: PasswordReset, context: ListenerContext) 
 async def mail_suspicious_activity(
     event: SuspiciousActivityDetected, context: ListenerContext
 ) -> None:
-    if event.user_id is None or event.reason not in NOTIFIED_REASONS:
+    what = REASON_TEXT.get(event.reason)
+    if event.user_id is None or what is None:
         return
-    user = await context.session.get(User, event.user_id)
-    activity = await context.session.get(AuthActivity, event.activity_id)
+    user = await UserRepository(context.session).get(event.user_id)
+    activity = await ActivityRepository(context.session).get(event.activity_id)
     if user is None or activity is None:
         return
-    indonesian, english = REASON_TEXT[event.reason]
     await _send(
         context,
         user,
         "suspicious_activity",
         {
-            "what": indonesian if _locale(user) is Locale.ID else english,
+            "what": what.render(_locale(user)),
             "when": activity.occurred_at.strftime("%Y-%m-%d %H:%M UTC"),
             "ip": activity.ip or "-",
             "user_agent": activity.user_agent or "-",

@@ -7,7 +7,6 @@ challenge that `POST /auth/mfa/verify` completes; five wrong codes burn the chal
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import time
 import uuid
@@ -15,14 +14,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pyotp
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from garment.central.auth.activities import ActivityType, SuspiciousReason, record_activity
+from garment.central.auth.activities import ActivityService
 from garment.central.auth.component import AuthComponents
 from garment.central.auth.errors import AUTH_MFA_CHALLENGE_EXPIRED, AUTH_MFA_INVALID
-from garment.central.auth.models import MfaChallenge, MfaTotp, RecoveryCode, User
-from garment.central.auth.sessions import SessionService, TokenPair, fingerprint_hash
+from garment.central.auth.models import MfaTotp, RecoveryCode, User
+from garment.central.auth.ports import (
+    ActivityType,
+    AuthenticatedUser,
+    SuspiciousReason,
+)
+from garment.central.auth.repository import MfaRepository, UserRepository
+from garment.central.auth.sessions import SessionService, TokenPair, fingerprint_hash, user_view
 from garment.platform.errors import CONFLICT, AppError
 
 ISSUER = "Garment.id"
@@ -31,8 +35,9 @@ MAX_CHALLENGE_ATTEMPTS = 5
 STEP_SECONDS = 30
 
 
-def _code_hash(code: str) -> str:
-    return hashlib.sha256(code.replace("-", "").strip().lower().encode()).hexdigest()
+def normalized_code(code: str) -> str:
+    """Recovery codes are compared without their dash, case or surrounding space."""
+    return code.replace("-", "").strip().lower()
 
 
 def new_recovery_code() -> str:
@@ -47,24 +52,37 @@ class Enrollment:
 
 
 class MfaService:
-    def __init__(self, auth: AuthComponents, sessions: SessionService) -> None:
+    def __init__(
+        self, auth: AuthComponents, sessions: SessionService, activities: ActivityService
+    ) -> None:
         self.auth = auth
         self.sessions = sessions
+        self.activities = activities
 
-    async def enroll(self, session: AsyncSession, user: User) -> Enrollment:
+    async def _user(self, session: AsyncSession, caller: AuthenticatedUser) -> User:
+        user = await UserRepository(session).get(caller.id, for_update=True)
+        if user is None:
+            raise AppError(CONFLICT)
+        return user
+
+    async def enroll(self, session: AsyncSession, caller: AuthenticatedUser) -> Enrollment:
+        user = await self._user(session, caller)
         if user.mfa_enabled:
             raise AppError(CONFLICT)
         secret = pyotp.random_base32()
-        await session.execute(delete(MfaTotp).where(MfaTotp.user_id == user.id))
-        session.add(
+        mfa = MfaRepository(session)
+        await mfa.remove_totp(user.id)
+        await mfa.create(
             MfaTotp(user_id=user.id, secret_ciphertext=self.auth.mfa_box.encrypt(secret.encode()))
         )
-        await session.flush()
         uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
         return Enrollment(secret=secret, otpauth_uri=uri)
 
-    async def confirm(self, session: AsyncSession, user: User, code: str) -> list[str]:
-        totp = await session.get(MfaTotp, user.id, with_for_update=True)
+    async def confirm(
+        self, session: AsyncSession, caller: AuthenticatedUser, code: str
+    ) -> list[str]:
+        user = await self._user(session, caller)
+        totp = await MfaRepository(session).get(user.id, for_update=True)
         if totp is None or totp.confirmed_at is not None:
             raise AppError(CONFLICT)
         if not self._accept_totp(totp, code):
@@ -72,30 +90,37 @@ class MfaService:
         totp.confirmed_at = datetime.now(UTC)
         user.mfa_enabled = True
         codes = await self._replace_recovery_codes(session, user.id)
-        await record_activity(session, ActivityType.MFA_ENROLLED, user_id=user.id)
+        await self.activities.record(session, ActivityType.MFA_ENROLLED, user_id=user.id)
         return codes
 
-    async def disable(self, session: AsyncSession, user: User, code: str) -> None:
+    async def disable(self, session: AsyncSession, caller: AuthenticatedUser, code: str) -> None:
+        user = await self._user(session, caller)
         if not user.mfa_enabled:
             raise AppError(CONFLICT)
         if not await self._accept_any(session, user.id, code):
             raise AppError(AUTH_MFA_INVALID)
-        await session.execute(delete(MfaTotp).where(MfaTotp.user_id == user.id))
-        await session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+        mfa = MfaRepository(session)
+        await mfa.remove_totp(user.id)
+        await mfa.remove_recovery_codes(user.id)
         user.mfa_enabled = False
-        await record_activity(session, ActivityType.MFA_DISABLED, user_id=user.id)
+        await self.activities.record(session, ActivityType.MFA_DISABLED, user_id=user.id)
 
-    async def regenerate_recovery_codes(self, session: AsyncSession, user: User) -> list[str]:
+    async def regenerate_recovery_codes(
+        self, session: AsyncSession, caller: AuthenticatedUser
+    ) -> list[str]:
+        user = await self._user(session, caller)
         if not user.mfa_enabled:
             raise AppError(CONFLICT)
         codes = await self._replace_recovery_codes(session, user.id)
-        await record_activity(session, ActivityType.MFA_RECOVERY_CODES_REGENERATED, user_id=user.id)
+        await self.activities.record(
+            session, ActivityType.MFA_RECOVERY_CODES_REGENERATED, user_id=user.id
+        )
         return codes
 
     async def verify_challenge(
         self, session: AsyncSession, challenge_id: uuid.UUID, code: str, fingerprint: str | None
-    ) -> tuple[User, TokenPair]:
-        challenge = await session.get(MfaChallenge, challenge_id, with_for_update=True)
+    ) -> tuple[AuthenticatedUser, TokenPair]:
+        challenge = await MfaRepository(session).challenge(challenge_id)
         now = datetime.now(UTC)
         if (
             challenge is None
@@ -104,7 +129,7 @@ class MfaService:
             or challenge.fingerprint_hash != fingerprint_hash(fingerprint)
         ):
             raise AppError(AUTH_MFA_CHALLENGE_EXPIRED)
-        user = await session.get(User, challenge.user_id)
+        user = await UserRepository(session).get(challenge.user_id)
         if user is None:
             raise AppError(AUTH_MFA_CHALLENGE_EXPIRED)
         method = await self._accept_code(session, user.id, code)
@@ -113,7 +138,7 @@ class MfaService:
             exhausted = challenge.attempts >= MAX_CHALLENGE_ATTEMPTS
             if exhausted:
                 challenge.consumed_at = now
-            await record_activity(
+            await self.activities.record(
                 session,
                 ActivityType.MFA_CHALLENGE_FAILED,
                 user_id=user.id,
@@ -125,29 +150,24 @@ class MfaService:
         tokens = await self.sessions.start(
             session, user, fingerprint=fingerprint, amr=["pwd", method]
         )
-        return user, tokens
+        return user_view(user), tokens
 
     async def _accept_code(
         self, session: AsyncSession, user_id: uuid.UUID, code: str
     ) -> str | None:
         """`otp` for a fresh TOTP code, `rc` for an unused recovery code, else None."""
-        totp = await session.get(MfaTotp, user_id, with_for_update=True)
+        mfa = MfaRepository(session)
+        totp = await mfa.get(user_id, for_update=True)
         if totp is not None and totp.confirmed_at is not None and self._accept_totp(totp, code):
             return "otp"
-        recovery = (
-            await session.execute(
-                select(RecoveryCode)
-                .where(
-                    RecoveryCode.user_id == user_id,
-                    RecoveryCode.code_hash == _code_hash(code),
-                    RecoveryCode.used_at.is_(None),
-                )
-                .with_for_update()
-            )
-        ).scalar_one_or_none()
+        recovery = await mfa.unused_recovery_code(
+            user_id, self.auth.token_hasher.candidates(normalized_code(code))
+        )
         if recovery is not None:
             recovery.used_at = datetime.now(UTC)
-            await record_activity(session, ActivityType.MFA_RECOVERY_CODE_USED, user_id=user_id)
+            await self.activities.record(
+                session, ActivityType.MFA_RECOVERY_CODE_USED, user_id=user_id
+            )
             return "rc"
         return None
 
@@ -170,9 +190,10 @@ class MfaService:
         return False
 
     async def _replace_recovery_codes(self, session: AsyncSession, user_id: uuid.UUID) -> list[str]:
-        await session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+        await MfaRepository(session).remove_recovery_codes(user_id)
         codes = [new_recovery_code() for _ in range(RECOVERY_CODES)]
+        hasher = self.auth.token_hasher
         for code in codes:
-            session.add(RecoveryCode(user_id=user_id, code_hash=_code_hash(code)))
+            session.add(RecoveryCode(user_id=user_id, code_hash=hasher.hash(normalized_code(code))))
         await session.flush()
         return codes

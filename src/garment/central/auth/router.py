@@ -5,19 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel
 
-from garment.central.auth.activities import (
-    ActivityFilter,
-    ActivityType,
-    list_activities,
-    record_activity,
-)
 from garment.central.auth.dependencies import (
     AUTHENTICATION_ERRORS,
+    Auth,
     CurrentPrincipal,
     DeviceFingerprint,
     PlatformAdmin,
@@ -31,7 +26,7 @@ from garment.central.auth.errors import (
     AUTH_PASSWORD_INCORRECT,
     AUTH_REAUTH_REQUIRED,
 )
-from garment.central.auth.models import AuthActivity, User
+from garment.central.auth.ports import AuthenticatedUser
 from garment.central.auth.schemas import (
     Accepted,
     ActivityOut,
@@ -55,8 +50,7 @@ from garment.central.auth.schemas import (
     TokenResponse,
     UserOut,
 )
-from garment.central.auth.sessions import TokenPair
-from garment.central.auth.tenants import next_step
+from garment.central.auth.service import ActivityFilter, AuthService, TokenPair, next_step
 from garment.platform.errors import (
     AUTH_ACCOUNT_LOCKED,
     AUTH_EMAIL_NOT_VERIFIED,
@@ -70,9 +64,8 @@ from garment.platform.errors import (
     RATE_LIMITED,
     RESOURCE_NOT_FOUND,
     VALIDATION_FAILED,
-    AppError,
 )
-from garment.platform.http.dependencies import CentralSession, RuntimeDep
+from garment.platform.http.dependencies import CentralSession
 from garment.platform.http.openapi import error_responses
 from garment.platform.pagination import Page, PageMeta, Pagination
 
@@ -89,41 +82,14 @@ class RevokedCount(BaseModel):
     sessions_revoked: int
 
 
-def user_out(user: User) -> UserOut:
-    return UserOut(
-        id=user.id,
-        email=user.email,
-        name=user.name,
-        locale=user.locale,
-        email_verified=user.email_verified_at is not None,
-        mfa_enabled=user.mfa_enabled,
-        is_platform_admin=user.is_platform_admin,
-    )
-
-
-def token_response(pair: TokenPair) -> TokenResponse:
-    return TokenResponse(
-        access_token=pair.access_token,
-        expires_in=pair.expires_in,
-        refresh_token=pair.refresh_token,
-        refresh_expires_in=pair.refresh_expires_in,
-        session_id=pair.session_id,
-    )
-
-
 async def login_response(
-    runtime: RuntimeDep, session: CentralSession, user: User, pair: TokenPair
+    auth: AuthService, session: CentralSession, user: AuthenticatedUser, pair: TokenPair
 ) -> LoginResponse:
-    tenants = await runtime.auth.components.tenant_directory.tenants_of(session, user.id)
+    tenants = await auth.tenant_directory.tenants_of(session, user.id)
     return LoginResponse(
-        **token_response(pair).model_dump(),
-        user=user_out(user),
-        tenants=[
-            TenantOut(
-                id=t.id, slug=t.slug, name=t.name, status=t.status, roles=t.roles, usable=t.usable
-            )
-            for t in tenants
-        ],
+        **TokenResponse.model_validate(pair).model_dump(),
+        user=UserOut.model_validate(user),
+        tenants=[TenantOut.model_validate(tenant) for tenant in tenants],
         next=next_step(tenants),
     )
 
@@ -138,8 +104,8 @@ async def login_response(
     summary="Register an account (a verification mail follows)",
     responses=error_responses(VALIDATION_FAILED, RATE_LIMITED),
 )
-async def register(body: RegisterRequest, runtime: RuntimeDep, session: CentralSession) -> Accepted:
-    await runtime.auth.accounts.register(
+async def register(body: RegisterRequest, auth: Auth, session: CentralSession) -> Accepted:
+    await auth.accounts.register(
         session, email=body.email, password=body.password, name=body.name, locale=body.locale
     )
     return Accepted()
@@ -151,8 +117,8 @@ async def register(body: RegisterRequest, runtime: RuntimeDep, session: CentralS
     summary="Verify an email address with the token from the mail",
     responses=error_responses(AUTH_LINK_INVALID, VALIDATION_FAILED, RATE_LIMITED),
 )
-async def verify_email(body: TokenBody, runtime: RuntimeDep, session: CentralSession) -> StatusBody:
-    await runtime.auth.accounts.verify_email(session, body.token)
+async def verify_email(body: TokenBody, auth: Auth, session: CentralSession) -> StatusBody:
+    await auth.accounts.verify_email(session, body.token)
     return StatusBody(status="verified")
 
 
@@ -163,10 +129,8 @@ async def verify_email(body: TokenBody, runtime: RuntimeDep, session: CentralSes
     summary="Send the verification mail again (same answer for any email)",
     responses=error_responses(VALIDATION_FAILED, RATE_LIMITED),
 )
-async def resend_verification(
-    body: EmailBody, runtime: RuntimeDep, session: CentralSession
-) -> Accepted:
-    await runtime.auth.accounts.request_verification_mail(session, body.email)
+async def resend_verification(body: EmailBody, auth: Auth, session: CentralSession) -> Accepted:
+    await auth.accounts.request_verification_mail(session, body.email)
     return Accepted()
 
 
@@ -177,10 +141,8 @@ async def resend_verification(
     summary="Mail a password reset link (same answer for any email)",
     responses=error_responses(VALIDATION_FAILED, RATE_LIMITED),
 )
-async def forgot_password(
-    body: EmailBody, runtime: RuntimeDep, session: CentralSession
-) -> Accepted:
-    await runtime.auth.accounts.request_password_reset(session, body.email)
+async def forgot_password(body: EmailBody, auth: Auth, session: CentralSession) -> Accepted:
+    await auth.accounts.request_password_reset(session, body.email)
     return Accepted()
 
 
@@ -191,9 +153,9 @@ async def forgot_password(
     responses=error_responses(AUTH_LINK_INVALID, VALIDATION_FAILED, RATE_LIMITED),
 )
 async def reset_password(
-    body: ResetPasswordRequest, runtime: RuntimeDep, session: CentralSession
+    body: ResetPasswordRequest, auth: Auth, session: CentralSession
 ) -> StatusBody:
-    await runtime.auth.accounts.reset_password(session, body.token, body.password)
+    await auth.accounts.reset_password(session, body.token, body.password)
     return StatusBody(status="password_reset")
 
 
@@ -208,11 +170,11 @@ async def reset_password(
 async def change_password(
     body: ChangePasswordRequest,
     principal: CurrentPrincipal,
-    runtime: RuntimeDep,
+    auth: Auth,
     session: CentralSession,
 ) -> RevokedCount:
-    revoked = await runtime.auth.accounts.change_password(
-        session, principal.user, principal.session.id, body.current_password, body.new_password
+    revoked = await auth.accounts.change_password(
+        session, principal, body.current_password, body.new_password
     )
     return RevokedCount(sessions_revoked=revoked)
 
@@ -224,7 +186,7 @@ async def change_password(
     responses=error_responses(*AUTHENTICATION_ERRORS, RATE_LIMITED),
 )
 async def me(principal: CurrentPrincipal) -> UserOut:
-    return user_out(principal.user)
+    return UserOut.model_validate(principal.user)
 
 
 # --- login and sessions ---------------------------------------------------------------------
@@ -245,14 +207,14 @@ async def me(principal: CurrentPrincipal) -> UserOut:
 )
 async def login(
     body: LoginRequest,
-    runtime: RuntimeDep,
+    auth: Auth,
     session: CentralSession,
     fingerprint: DeviceFingerprint = None,
 ) -> LoginResponse:
-    result = await runtime.auth.accounts.login(
+    result = await auth.accounts.login(
         session, email=body.email, password=body.password, fingerprint=fingerprint
     )
-    return await login_response(runtime, session, result.user, result.tokens)
+    return await login_response(auth, session, result.user, result.tokens)
 
 
 @router.post(
@@ -265,14 +227,12 @@ async def login(
 )
 async def verify_mfa(
     body: MfaVerifyRequest,
-    runtime: RuntimeDep,
+    auth: Auth,
     session: CentralSession,
     fingerprint: DeviceFingerprint = None,
 ) -> LoginResponse:
-    user, pair = await runtime.auth.mfa.verify_challenge(
-        session, body.challenge_id, body.code, fingerprint
-    )
-    return await login_response(runtime, session, user, pair)
+    user, pair = await auth.mfa.verify_challenge(session, body.challenge_id, body.code, fingerprint)
+    return await login_response(auth, session, user, pair)
 
 
 @router.post(
@@ -289,12 +249,12 @@ async def verify_mfa(
 )
 async def refresh(
     body: RefreshRequest,
-    runtime: RuntimeDep,
+    auth: Auth,
     session: CentralSession,
     fingerprint: DeviceFingerprint = None,
 ) -> TokenResponse:
-    pair = await runtime.auth.sessions.refresh(session, body.refresh_token, fingerprint)
-    return token_response(pair)
+    pair = await auth.sessions.refresh(session, body.refresh_token, fingerprint)
+    return TokenResponse.model_validate(pair)
 
 
 @router.post(
@@ -306,11 +266,9 @@ async def refresh(
     ),
 )
 async def reauth(
-    body: PasswordBody, principal: CurrentPrincipal, runtime: RuntimeDep, session: CentralSession
+    body: PasswordBody, principal: CurrentPrincipal, auth: Auth, session: CentralSession
 ) -> Response:
-    await runtime.auth.accounts.reauthenticate(
-        session, principal.user, principal.session.id, body.password
-    )
+    await auth.accounts.reauthenticate(session, principal, body.password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -320,15 +278,8 @@ async def reauth(
     summary="Sign out this session",
     responses=error_responses(*AUTHENTICATION_ERRORS, RATE_LIMITED),
 )
-async def logout(
-    principal: CurrentPrincipal, runtime: RuntimeDep, session: CentralSession
-) -> Response:
-    await runtime.auth.sessions.revoke(
-        session, principal.session.id, "logout", by=principal.user.id
-    )
-    await record_activity(
-        session, ActivityType.LOGOUT, user_id=principal.user.id, session_id=principal.session.id
-    )
+async def logout(principal: CurrentPrincipal, auth: Auth, session: CentralSession) -> Response:
+    await auth.sessions.logout(session, principal)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -338,19 +289,8 @@ async def logout(
     summary="Sign out every session of this user",
     responses=error_responses(*AUTHENTICATION_ERRORS, RATE_LIMITED),
 )
-async def logout_all(
-    principal: CurrentPrincipal, runtime: RuntimeDep, session: CentralSession
-) -> Response:
-    count = await runtime.auth.sessions.revoke_all(
-        session, principal.user.id, "logout_all", by=principal.user.id
-    )
-    await record_activity(
-        session,
-        ActivityType.LOGOUT_ALL,
-        user_id=principal.user.id,
-        session_id=principal.session.id,
-        details={"sessions_revoked": count},
-    )
+async def logout_all(principal: CurrentPrincipal, auth: Auth, session: CentralSession) -> Response:
+    await auth.sessions.logout_everywhere(session, principal)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -361,23 +301,10 @@ async def logout_all(
     responses=error_responses(*AUTHENTICATION_ERRORS, RATE_LIMITED),
 )
 async def list_sessions(
-    principal: CurrentPrincipal, runtime: RuntimeDep, session: CentralSession
+    principal: CurrentPrincipal, auth: Auth, session: CentralSession
 ) -> SessionList:
-    sessions = await runtime.auth.sessions.list_for_user(session, principal.user.id)
-    return SessionList(
-        data=[
-            SessionOut(
-                id=s.id,
-                created_at=s.created_at,
-                last_used_at=s.last_used_at,
-                user_agent=s.user_agent,
-                ip=s.ip,
-                amr=list(s.amr),
-                current=s.id == principal.session.id,
-            )
-            for s in sessions
-        ]
-    )
+    sessions = await auth.sessions.list_for(session, principal)
+    return SessionList(data=[SessionOut.model_validate(entry) for entry in sessions])
 
 
 @router.delete(
@@ -391,24 +318,10 @@ async def list_sessions(
 async def revoke_session(
     session_id: uuid.UUID,
     principal: CurrentPrincipal,
-    runtime: RuntimeDep,
+    auth: Auth,
     session: CentralSession,
 ) -> Response:
-    sessions = runtime.auth.sessions
-    if session_id != principal.session.id and not sessions.recently_authenticated(
-        principal.session
-    ):
-        raise AppError(AUTH_REAUTH_REQUIRED)
-    await sessions.revoke(
-        session, session_id, "revoked_by_user", by=principal.user.id, owner=principal.user.id
-    )
-    await record_activity(
-        session,
-        ActivityType.SESSION_REVOKED,
-        user_id=principal.user.id,
-        session_id=session_id,
-        actor_id=principal.user.id,
-    )
+    await auth.sessions.revoke_own(session, principal, session_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -422,9 +335,7 @@ RequestIdFilter = Annotated[
 TypeFilter = Annotated[str | None, Query(max_length=48, description="Activity type.")]
 
 
-def activity_page(
-    rows: Sequence[AuthActivity], cursor: str | None, limit: int
-) -> Page[ActivityOut]:
+def activity_page(rows: Sequence[Any], cursor: str | None, limit: int) -> Page[ActivityOut]:
     return Page[ActivityOut](
         data=[ActivityOut.model_validate(row) for row in rows],
         meta=PageMeta(next_cursor=cursor, limit=limit),
@@ -439,6 +350,7 @@ def activity_page(
 )
 async def my_activities(
     principal: CurrentPrincipal,
+    auth: Auth,
     session: CentralSession,
     page: Pagination,
     since: Since = None,
@@ -449,7 +361,7 @@ async def my_activities(
     criteria = ActivityFilter(
         user_id=principal.user.id, since=since, reason=reason, request_id=request_id, type=type
     )
-    rows, cursor = await list_activities(session, criteria, page)
+    rows, cursor = await auth.activities.list(session, criteria, page)
     return activity_page(rows, cursor, page.limit)
 
 
@@ -461,6 +373,7 @@ async def my_activities(
 )
 async def my_suspicious_activities(
     principal: CurrentPrincipal,
+    auth: Auth,
     session: CentralSession,
     page: Pagination,
     since: Since = None,
@@ -474,7 +387,7 @@ async def my_suspicious_activities(
         request_id=request_id,
         suspicious_only=True,
     )
-    rows, cursor = await list_activities(session, criteria, page)
+    rows, cursor = await auth.activities.list(session, criteria, page)
     return activity_page(rows, cursor, page.limit)
 
 
@@ -488,10 +401,9 @@ async def my_suspicious_activities(
     responses=error_responses(*AUTHENTICATION_ERRORS, AUTH_REAUTH_REQUIRED, CONFLICT, RATE_LIMITED),
 )
 async def mfa_enroll(
-    principal: RecentPrincipal, runtime: RuntimeDep, session: CentralSession
+    principal: RecentPrincipal, auth: Auth, session: CentralSession
 ) -> MfaEnrollment:
-    enrollment = await runtime.auth.mfa.enroll(session, principal.user)
-    return MfaEnrollment(secret=enrollment.secret, otpauth_uri=enrollment.otpauth_uri)
+    return MfaEnrollment.model_validate(await auth.mfa.enroll(session, principal.user))
 
 
 @router.post(
@@ -503,9 +415,9 @@ async def mfa_enroll(
     ),
 )
 async def mfa_confirm(
-    body: MfaCodeBody, principal: CurrentPrincipal, runtime: RuntimeDep, session: CentralSession
+    body: MfaCodeBody, principal: CurrentPrincipal, auth: Auth, session: CentralSession
 ) -> RecoveryCodes:
-    codes = await runtime.auth.mfa.confirm(session, principal.user, body.code)
+    codes = await auth.mfa.confirm(session, principal.user, body.code)
     return RecoveryCodes(recovery_codes=codes)
 
 
@@ -523,9 +435,9 @@ async def mfa_confirm(
     ),
 )
 async def mfa_disable(
-    body: MfaCodeBody, principal: RecentPrincipal, runtime: RuntimeDep, session: CentralSession
+    body: MfaCodeBody, principal: RecentPrincipal, auth: Auth, session: CentralSession
 ) -> Response:
-    await runtime.auth.mfa.disable(session, principal.user, body.code)
+    await auth.mfa.disable(session, principal.user, body.code)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -536,9 +448,9 @@ async def mfa_disable(
     responses=error_responses(*AUTHENTICATION_ERRORS, AUTH_REAUTH_REQUIRED, CONFLICT, RATE_LIMITED),
 )
 async def mfa_recovery_codes(
-    principal: RecentPrincipal, runtime: RuntimeDep, session: CentralSession
+    principal: RecentPrincipal, auth: Auth, session: CentralSession
 ) -> RecoveryCodes:
-    codes = await runtime.auth.mfa.regenerate_recovery_codes(session, principal.user)
+    codes = await auth.mfa.regenerate_recovery_codes(session, principal.user)
     return RecoveryCodes(recovery_codes=codes)
 
 
@@ -553,6 +465,7 @@ async def mfa_recovery_codes(
 )
 async def admin_suspicious_activities(
     admin: PlatformAdmin,
+    auth: Auth,
     session: CentralSession,
     page: Pagination,
     user_id: Annotated[uuid.UUID | None, Query()] = None,
@@ -563,7 +476,7 @@ async def admin_suspicious_activities(
     criteria = ActivityFilter(
         user_id=user_id, since=since, reason=reason, request_id=request_id, suspicious_only=True
     )
-    rows, cursor = await list_activities(session, criteria, page)
+    rows, cursor = await auth.activities.list(session, criteria, page)
     return activity_page(rows, cursor, page.limit)
 
 
@@ -574,20 +487,9 @@ async def admin_suspicious_activities(
     responses=error_responses(*AUTHENTICATION_ERRORS, PERMISSION_DENIED, RESOURCE_NOT_FOUND),
 )
 async def admin_force_logout(
-    user_id: uuid.UUID, admin: PlatformAdmin, runtime: RuntimeDep, session: CentralSession
+    user_id: uuid.UUID, admin: PlatformAdmin, auth: Auth, session: CentralSession
 ) -> RevokedCount:
-    if await runtime.auth.accounts.get(session, user_id) is None:
-        raise AppError(RESOURCE_NOT_FOUND)
-    count = await runtime.auth.sessions.revoke_all(
-        session, user_id, "admin_force_logout", by=admin.user.id
-    )
-    await record_activity(
-        session,
-        ActivityType.ADMIN_FORCE_LOGOUT,
-        user_id=user_id,
-        actor_id=admin.user.id,
-        details={"sessions_revoked": count},
-    )
+    count = await auth.sessions.force_logout(session, user_id, by=admin.user.id)
     return RevokedCount(sessions_revoked=count)
 
 
@@ -599,7 +501,7 @@ async def admin_force_logout(
     response_model=Jwks,
     summary="Public keys that verify our access tokens",
 )
-async def jwks(request: Request, response: Response, runtime: RuntimeDep) -> Jwks:
-    await runtime.auth.components.keys.ensure_loaded()
+async def jwks(response: Response, auth: Auth) -> Jwks:
+    await auth.keys.ensure_loaded()
     response.headers["Cache-Control"] = "public, max-age=300"
-    return Jwks(**runtime.auth.components.keys.jwks())
+    return Jwks(**auth.keys.jwks())

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from garment.central.auth.tenants import NextStep
+from garment.central.auth.ports import NextStep
 
 Password = Field(min_length=1, max_length=1024, description="Checked against the policy.")
 
@@ -75,6 +75,7 @@ class MfaCodeBody(BaseModel):
 
 
 class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
     email: str
     name: str
@@ -85,15 +86,20 @@ class UserOut(BaseModel):
 
 
 class TenantOut(BaseModel):
+    """A tenant in the caller's picker (login response, `/auth/tenants`, tenant selection)."""
+
+    model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
     slug: str
     name: str
     status: str
-    roles: list[str]
-    usable: bool
+    plan_code: str
+    roles: list[str] = Field(default_factory=list)
+    usable: bool = False
 
 
 class TokenResponse(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     access_token: str
     token_type: Literal["Bearer"] = "Bearer"
     expires_in: int = Field(description="Access token lifetime in seconds.")
@@ -111,6 +117,7 @@ class LoginResponse(TokenResponse):
 
 
 class SessionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
     created_at: datetime
     last_used_at: datetime
@@ -143,6 +150,7 @@ class ActivityOut(BaseModel):
 
 
 class MfaEnrollment(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     secret: str = Field(description="Base32 TOTP seed, for manual entry.")
     otpauth_uri: str = Field(description="Render as a QR code for authenticator apps.")
 

@@ -17,13 +17,26 @@ import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from garment.central.auth.activities import ActivityType, SuspiciousReason, record_activity
+from garment.central.auth.activities import ActivityService
 from garment.central.auth.component import AuthComponents
-from garment.central.auth.models import AuthSession, KnownDevice, RefreshToken, User
+from garment.central.auth.errors import AUTH_REAUTH_REQUIRED
+from garment.central.auth.models import AuthSession, RefreshToken, User
+from garment.central.auth.ports import (
+    ActivityType,
+    AuthenticatedUser,
+    Principal,
+    RevokeReason,
+    SessionInfo,
+    SuspiciousReason,
+)
+from garment.central.auth.repository import (
+    DeviceRepository,
+    RefreshTokenRepository,
+    SessionRepository,
+    UserRepository,
+)
 from garment.platform.context import current_context
 from garment.platform.errors import (
     AUTH_FINGERPRINT_MISMATCH,
@@ -38,28 +51,39 @@ from garment.platform.secretbox import InvalidToken
 REFRESH_TOKEN_PREFIX = "grt_"
 
 
-# Built once: this runs on every authenticated request, and constructing the expression costs
-# more Python time than executing its cached compiled form.
-LIVE_SESSION = (
-    select(AuthSession, User)
-    .join(User, User.id == AuthSession.user_id)
-    .where(AuthSession.id == bindparam("session_id"))
-)
-
-
 def fingerprint_hash(fingerprint: str | None) -> str | None:
-    """Only the SHA-256 of the device fingerprint is stored."""
+    """Only the SHA-256 of the device fingerprint is stored (it identifies a device, it is not
+    a secret that opens anything)."""
     if not fingerprint:
         return None
     return hashlib.sha256(fingerprint.encode()).hexdigest()
 
 
-def refresh_token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def new_refresh_token() -> str:
     return REFRESH_TOKEN_PREFIX + secrets.token_urlsafe(32)  # 256 bits
+
+
+def user_view(user: User) -> AuthenticatedUser:
+    return AuthenticatedUser(
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        locale=user.locale,
+        email_verified=user.email_verified_at is not None,
+        mfa_enabled=user.mfa_enabled,
+        is_platform_admin=user.is_platform_admin,
+    )
+
+
+def session_view(auth_session: AuthSession) -> SessionInfo:
+    return SessionInfo(
+        id=auth_session.id,
+        user_id=auth_session.user_id,
+        amr=tuple(auth_session.amr),
+        authenticated_at=auth_session.authenticated_at,
+        absolute_expires_at=auth_session.absolute_expires_at,
+        current_tenant_id=auth_session.current_tenant_id,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,14 +106,30 @@ class TokenPair:
         return cls(**data)
 
 
+@dataclass(frozen=True, slots=True)
+class SessionEntry:
+    """One of the user's live sessions, for `GET /auth/sessions`."""
+
+    id: uuid.UUID
+    created_at: datetime
+    last_used_at: datetime
+    user_agent: str | None
+    ip: str | None
+    amr: list[str]
+    current: bool
+
+
 def _seconds_until(moment: datetime, now: datetime) -> int:
     return max(0, int((moment - now).total_seconds()))
 
 
 class SessionService:
-    def __init__(self, auth: AuthComponents) -> None:
+    def __init__(self, auth: AuthComponents, activities: ActivityService) -> None:
         self.auth = auth
         self.settings = auth.settings.auth
+        self.activities = activities
+
+    # --- starting and rotating ----------------------------------------------------------------
 
     async def start(
         self,
@@ -103,23 +143,23 @@ class SessionService:
         now = datetime.now(UTC)
         context = current_context()
         device = fingerprint_hash(fingerprint)
-        auth_session = AuthSession(
-            id=uuid.uuid4(),
-            user_id=user.id,
-            fingerprint_hash=device,
-            user_agent=context.user_agent,
-            ip=context.client_ip,
-            amr=amr,
-            created_at=now,
-            last_used_at=now,
-            authenticated_at=now,
-            absolute_expires_at=now + timedelta(days=self.settings.session_absolute_days),
+        auth_session = await SessionRepository(session).create(
+            AuthSession(
+                id=uuid.uuid4(),
+                user_id=user.id,
+                fingerprint_hash=device,
+                user_agent=context.user_agent,
+                ip=context.client_ip,
+                amr=amr,
+                created_at=now,
+                last_used_at=now,
+                authenticated_at=now,
+                absolute_expires_at=now + timedelta(days=self.settings.session_absolute_days),
+            )
         )
-        session.add(auth_session)
-        await session.flush()
         pair, _ = await self._issue_pair(session, auth_session, generation=0, now=now)
         new_device = await self._remember_device(session, user.id, device)
-        await record_activity(
+        await self.activities.record(
             session,
             ActivityType.LOGIN_SUCCEEDED,
             user_id=user.id,
@@ -135,22 +175,9 @@ class SessionService:
         """True when this user has logged in before, but never from this device."""
         if device is None:
             return False
-        known = (
-            (
-                await session.execute(
-                    select(KnownDevice.fingerprint_hash).where(KnownDevice.user_id == user_id)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        statement = insert(KnownDevice).values(user_id=user_id, fingerprint_hash=device)
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[KnownDevice.user_id, KnownDevice.fingerprint_hash],
-                set_={"last_seen_at": datetime.now(UTC)},
-            )
-        )
+        devices = DeviceRepository(session)
+        known = await devices.known_fingerprints(user_id)
+        await devices.remember(user_id, device)
         return bool(known) and device not in known
 
     async def _issue_pair(
@@ -166,16 +193,16 @@ class SessionService:
             now + timedelta(days=self.settings.refresh_token_days),
             auth_session.absolute_expires_at,
         )
-        token = RefreshToken(
-            id=uuid.uuid4(),
-            session_id=auth_session.id,
-            token_hash=refresh_token_hash(raw),
-            generation=generation,
-            issued_at=now,
-            expires_at=expires_at,
+        token = await RefreshTokenRepository(session).create(
+            RefreshToken(
+                id=uuid.uuid4(),
+                session_id=auth_session.id,
+                token_hash=self.auth.token_hasher.hash(raw),
+                generation=generation,
+                issued_at=now,
+                expires_at=expires_at,
+            )
         )
-        session.add(token)
-        await session.flush()
         access, lifetime = await self.auth.tokens.issue(
             user_id=auth_session.user_id,
             session_id=auth_session.id,
@@ -195,31 +222,25 @@ class SessionService:
         self, session: AsyncSession, raw_token: str, fingerprint: str | None
     ) -> TokenPair:
         now = datetime.now(UTC)
-        locked = (
-            await session.execute(
-                select(RefreshToken, AuthSession)
-                .join(AuthSession, AuthSession.id == RefreshToken.session_id)
-                .where(RefreshToken.token_hash == refresh_token_hash(raw_token))
-                .with_for_update(of=[AuthSession, RefreshToken])
-            )
-        ).one_or_none()
-        if locked is None:
+        claimed = await RefreshTokenRepository(session).claim(
+            self.auth.token_hasher.candidates(raw_token)
+        )
+        if claimed is None:
             raise AppError(AUTH_REFRESH_INVALID)
-        token, auth_session = locked
+        token, auth_session = claimed
         if auth_session.revoked_at is not None:
             raise AppError(AUTH_REFRESH_INVALID)
         if self._session_expired(auth_session, now):
-            await self._revoke(session, auth_session, "expired", now=now)
+            await self._revoke(session, auth_session, RevokeReason.EXPIRED, now=now)
             raise AppError(AUTH_REFRESH_INVALID, keep_changes=True)
         if fingerprint_hash(fingerprint) != auth_session.fingerprint_hash:
-            await self._revoke(session, auth_session, "fingerprint_mismatch", now=now)
-            await record_activity(
+            await self._end_compromised_family(
                 session,
+                auth_session,
+                token,
                 ActivityType.FINGERPRINT_MISMATCH,
-                user_id=auth_session.user_id,
-                session_id=auth_session.id,
-                suspicious=SuspiciousReason.FINGERPRINT_MISMATCH,
-                details={"generation": token.generation},
+                SuspiciousReason.FINGERPRINT_MISMATCH,
+                now,
             )
             raise AppError(AUTH_FINGERPRINT_MISMATCH, keep_changes=True)
         if token.used_at is not None:
@@ -243,14 +264,9 @@ class SessionService:
         token.successor_id = successor_id
         token.grace_until = now + timedelta(seconds=grace) if grace else None
         token.successor_ciphertext = self.auth.grace_box.encrypt(pair.to_bytes()) if grace else None
-        # The grandparent is no longer an immediate parent: its copy of our pair goes now.
-        await session.execute(
-            update(RefreshToken)
-            .where(RefreshToken.successor_id == token.id)
-            .values(successor_ciphertext=None)
-        )
+        await RefreshTokenRepository(session).forget_successor_of(token.id)
         auth_session.last_used_at = now
-        await record_activity(
+        await self.activities.record(
             session,
             ActivityType.REFRESH,
             user_id=auth_session.user_id,
@@ -264,7 +280,7 @@ class SessionService:
     ) -> TokenPair:
         pair = await self._grace_pair(session, token, now)
         if pair is not None:
-            await record_activity(
+            await self.activities.record(
                 session,
                 ActivityType.REFRESH_REUSE_GRACE,
                 user_id=auth_session.user_id,
@@ -272,16 +288,36 @@ class SessionService:
                 details={"generation": token.generation},
             )
             return pair
-        await self._revoke(session, auth_session, "refresh_replay", now=now)
-        await record_activity(
+        await self._end_compromised_family(
             session,
+            auth_session,
+            token,
             ActivityType.REFRESH_REPLAY,
-            user_id=auth_session.user_id,
-            session_id=auth_session.id,
-            suspicious=SuspiciousReason.REFRESH_REPLAY,
-            details={"generation": token.generation},
+            SuspiciousReason.REFRESH_REPLAY,
+            now,
         )
         raise AppError(AUTH_REFRESH_REPLAYED, keep_changes=True)
+
+    async def _end_compromised_family(
+        self,
+        session: AsyncSession,
+        auth_session: AuthSession,
+        token: RefreshToken,
+        activity: ActivityType,
+        reason: SuspiciousReason,
+        now: datetime,
+    ) -> None:
+        """A stolen-looking refresh (replay, another device): the whole family ends, and a
+        suspicious activity says which token generation gave it away."""
+        await self._revoke(session, auth_session, RevokeReason(reason.value), now=now)
+        await self.activities.record(
+            session,
+            activity,
+            user_id=auth_session.user_id,
+            session_id=auth_session.id,
+            suspicious=reason,
+            details={"generation": token.generation},
+        )
 
     async def _grace_pair(
         self, session: AsyncSession, token: RefreshToken, now: datetime
@@ -292,23 +328,20 @@ class SessionService:
             return None
         if token.successor_ciphertext is None or token.successor_id is None:
             return None
-        successor_used = (
-            await session.execute(
-                select(RefreshToken.used_at).where(RefreshToken.id == token.successor_id)
-            )
-        ).scalar_one_or_none()
-        if successor_used is not None:
+        if await RefreshTokenRepository(session).used_at(token.successor_id) is not None:
             return None
         try:
             return TokenPair.from_bytes(self.auth.grace_box.decrypt(token.successor_ciphertext))
         except (InvalidToken, ValueError, KeyError):
             return None
 
+    # --- ending sessions ------------------------------------------------------------------------
+
     async def _revoke(
         self,
         session: AsyncSession,
         auth_session: AuthSession,
-        reason: str,
+        reason: RevokeReason,
         *,
         now: datetime | None = None,
         by: uuid.UUID | None = None,
@@ -318,85 +351,137 @@ class SessionService:
         auth_session.revoked_at = now or datetime.now(UTC)
         auth_session.revoke_reason = reason
         auth_session.revoked_by = by
-        await session.execute(
-            update(RefreshToken)
-            .where(RefreshToken.session_id == auth_session.id)
-            .values(successor_ciphertext=None)
-        )
+        await RefreshTokenRepository(session).forget_successors_in(auth_session.id)
         await session.flush()
 
     async def revoke(
         self,
         session: AsyncSession,
         session_id: uuid.UUID,
-        reason: str,
+        reason: RevokeReason,
         *,
         by: uuid.UUID | None = None,
         owner: uuid.UUID | None = None,
-    ) -> AuthSession:
+    ) -> None:
         """Revoke one session (locked, so a concurrent refresh cannot outlive it). With `owner`,
         a session of another user is not found."""
-        statement = select(AuthSession).where(AuthSession.id == session_id).with_for_update()
-        if owner is not None:
-            statement = statement.where(AuthSession.user_id == owner)
-        auth_session = (await session.execute(statement)).scalar_one_or_none()
+        auth_session = await SessionRepository(session).locked(session_id, owner)
         if auth_session is None:
             raise AppError(RESOURCE_NOT_FOUND)
         await self._revoke(session, auth_session, reason, by=by)
-        return auth_session
 
     async def revoke_all(
         self,
         session: AsyncSession,
         user_id: uuid.UUID,
-        reason: str,
+        reason: RevokeReason,
         *,
         by: uuid.UUID | None = None,
         except_session: uuid.UUID | None = None,
     ) -> int:
-        statement = (
-            select(AuthSession)
-            .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
-            .with_for_update()
-        )
-        if except_session is not None:
-            statement = statement.where(AuthSession.id != except_session)
-        sessions = (await session.execute(statement)).scalars().all()
+        sessions = await SessionRepository(session).live_of_user_locked(user_id, except_session)
         for auth_session in sessions:
             await self._revoke(session, auth_session, reason, by=by)
         return len(sessions)
 
+    async def logout(self, session: AsyncSession, principal: Principal) -> None:
+        user_id, session_id = principal.user.id, principal.session.id
+        await self.revoke(session, session_id, RevokeReason.LOGOUT, by=user_id)
+        await self.activities.record(
+            session, ActivityType.LOGOUT, user_id=user_id, session_id=session_id
+        )
+
+    async def logout_everywhere(self, session: AsyncSession, principal: Principal) -> int:
+        user_id = principal.user.id
+        count = await self.revoke_all(session, user_id, RevokeReason.LOGOUT_ALL, by=user_id)
+        await self.activities.record(
+            session,
+            ActivityType.LOGOUT_ALL,
+            user_id=user_id,
+            session_id=principal.session.id,
+            details={"sessions_revoked": count},
+        )
+        return count
+
+    async def revoke_own(
+        self, session: AsyncSession, principal: Principal, session_id: uuid.UUID
+    ) -> None:
+        """A user ends one of their sessions (force logout of a device). Another device's
+        session needs a recent authentication; ending the current one does not."""
+        if session_id != principal.session.id and not self.recently_authenticated(
+            principal.session
+        ):
+            raise AppError(AUTH_REAUTH_REQUIRED)
+        user_id = principal.user.id
+        await self.revoke(
+            session, session_id, RevokeReason.REVOKED_BY_USER, by=user_id, owner=user_id
+        )
+        await self.activities.record(
+            session,
+            ActivityType.SESSION_REVOKED,
+            user_id=user_id,
+            session_id=session_id,
+            actor_id=user_id,
+        )
+
+    async def force_logout(
+        self,
+        session: AsyncSession,
+        user_id: uuid.UUID,
+        *,
+        by: uuid.UUID | None,
+        via: str | None = None,
+    ) -> int:
+        """Incident playbook 1: every session of the user ends at once."""
+        if await UserRepository(session).get(user_id) is None:
+            raise AppError(RESOURCE_NOT_FOUND)
+        count = await self.revoke_all(session, user_id, RevokeReason.ADMIN_FORCE_LOGOUT, by=by)
+        await self.activities.record(
+            session,
+            ActivityType.ADMIN_FORCE_LOGOUT,
+            user_id=user_id,
+            actor_id=by,
+            details={"sessions_revoked": count, **({"via": via} if via else {})},
+        )
+        return count
+
+    # --- the caller behind an access token ----------------------------------------------------
+
     async def live_session(
         self, session: AsyncSession, session_id: uuid.UUID, user_id: uuid.UUID
-    ) -> tuple[AuthSession, User]:
+    ) -> tuple[SessionInfo, AuthenticatedUser]:
         """The session behind an access token, checked on every request (one indexed join)."""
-        row = (await session.execute(LIVE_SESSION, {"session_id": session_id})).one_or_none()
-        if row is None:
+        found = await SessionRepository(session).with_user(session_id)
+        if found is None:
             raise AppError(AUTH_SESSION_REVOKED)
-        auth_session, user = row
+        auth_session, user = found
         if auth_session.user_id != user_id or auth_session.revoked_at is not None:
             raise AppError(AUTH_SESSION_REVOKED)
         if auth_session.absolute_expires_at <= datetime.now(UTC):
             raise AppError(AUTH_SESSION_REVOKED)
-        return auth_session, user
+        return session_view(auth_session), user_view(user)
 
-    async def list_for_user(self, session: AsyncSession, user_id: uuid.UUID) -> list[AuthSession]:
-        statement = (
-            select(AuthSession)
-            .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
-            .where(AuthSession.absolute_expires_at > datetime.now(UTC))
-            .order_by(AuthSession.last_used_at.desc())
+    async def list_for(self, session: AsyncSession, principal: Principal) -> list[SessionEntry]:
+        sessions = await SessionRepository(session).live_of_user(
+            principal.user.id, datetime.now(UTC)
         )
-        return list((await session.execute(statement)).scalars().all())
+        return [
+            SessionEntry(
+                id=s.id,
+                created_at=s.created_at,
+                last_used_at=s.last_used_at,
+                user_agent=s.user_agent,
+                ip=s.ip,
+                amr=list(s.amr),
+                current=s.id == principal.session.id,
+            )
+            for s in sessions
+        ]
 
     async def mark_authenticated(self, session: AsyncSession, session_id: uuid.UUID) -> None:
-        await session.execute(
-            update(AuthSession)
-            .where(AuthSession.id == session_id)
-            .values(authenticated_at=datetime.now(UTC))
-        )
+        await SessionRepository(session).set_values(session_id, authenticated_at=datetime.now(UTC))
 
-    def recently_authenticated(self, auth_session: AuthSession) -> bool:
+    def recently_authenticated(self, auth_session: SessionInfo) -> bool:
         window = timedelta(minutes=self.settings.reauth_minutes)
         return auth_session.authenticated_at + window >= datetime.now(UTC)
 
@@ -404,8 +489,4 @@ class SessionService:
         self, session: AsyncSession, session_id: uuid.UUID, tenant_id: uuid.UUID | None
     ) -> None:
         """Remember the tenant the session works in, so refresh keeps the tenant scope."""
-        await session.execute(
-            update(AuthSession)
-            .where(AuthSession.id == session_id)
-            .values(current_tenant_id=tenant_id)
-        )
+        await SessionRepository(session).set_values(session_id, current_tenant_id=tenant_id)

@@ -1,8 +1,7 @@
 """The plan catalogue as code, until the billing capability stores plans in the database.
 
-Tenancy validates plan codes and intervals against `PLANS` / `BILLING_INTERVALS` and reads limits
-through `plan_entitlements()`; billing will replace both with a cached database lookup behind the
-same names.
+Other contexts read it only through `PlanCatalogue` (`service.py`); the billing capability
+replaces it with stored plans behind the same methods.
 """
 
 from __future__ import annotations
@@ -51,11 +50,3 @@ PLANS: dict[str, Plan] = {
         features={"custom_roles": True, "audit_log_days": 730},
     ),
 }
-BILLING_INTERVALS = ("monthly", "yearly")
-
-
-def plan_entitlements(plan_code: str) -> dict[str, Any]:
-    plan = PLANS.get(plan_code)
-    if plan is None:
-        return {"limits": {}, "features": {}}
-    return {"limits": dict(plan.limits), "features": dict(plan.features)}

@@ -19,9 +19,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import structlog
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from garment.central.clusters.states import BreakerState
 from garment.platform.db import (
     Database,
     PoolOptions,
@@ -30,11 +30,9 @@ from garment.platform.db import (
 )
 from garment.platform.dbsetup import DatabaseTarget
 from garment.platform.errors import CLUSTER_UNAVAILABLE, AppError
-from garment.platform.rls import TENANT_SETTING
+from garment.platform.rls import bind_tenant
 
 logger = structlog.get_logger(__name__)
-
-SET_TENANT_SQL = text(f"SELECT set_config('{TENANT_SETTING}', :tenant_id, true)")
 
 
 @dataclass
@@ -79,10 +77,10 @@ class CircuitBreaker:
         return max(1, math.ceil(self.cooldown or self.options.base_cooldown_seconds))
 
     @property
-    def state(self) -> str:
+    def state(self) -> BreakerState:
         if self.failures < self.options.failure_threshold:
-            return "closed"
-        return "open" if time.monotonic() < self.open_until else "half_open"
+            return BreakerState.CLOSED
+        return BreakerState.OPEN if time.monotonic() < self.open_until else BreakerState.HALF_OPEN
 
 
 def unavailable(key: str, retry_after: int) -> AppError:
@@ -136,7 +134,7 @@ class ClusterConnectionManager:
         `set_config(..., true)` as its first statement, so it dies with the transaction and a
         pooled connection never carries it into another request."""
         async with self.transaction(key) as session:
-            await session.execute(SET_TENANT_SQL, {"tenant_id": str(tenant_id)})
+            await bind_tenant(session, tenant_id)
             yield session
 
     @asynccontextmanager

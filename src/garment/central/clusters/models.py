@@ -7,13 +7,14 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from garment.platform.db import CentralBase, TimestampMixin
+from garment.central.clusters.states import ClusterStatus
+from garment.platform.db import CentralBase, TimestampMixin, check_in
 
 
 class Cluster(TimestampMixin, CentralBase):
     __tablename__ = "clusters"
     __table_args__ = (
-        CheckConstraint("status IN ('active', 'draining', 'disabled')", name="status"),
+        CheckConstraint(check_in("status", ClusterStatus), name="status"),
         CheckConstraint("capacity >= 0", name="capacity"),
     )
 

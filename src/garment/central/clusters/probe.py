@@ -13,10 +13,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from garment.central.clusters.manager import ClusterConnectionManager
+from garment.central.clusters.repository import ClusterCatalog
 from garment.platform.migrations import Tree, head_revision
 from garment.platform.rls import POLICY_NAME
 
@@ -51,47 +49,6 @@ class ProbeResult:
         return data
 
 
-TABLES_SQL = text(
-    """
-    SELECT c.relname AS name, c.relrowsecurity AS rls, c.relforcerowsecurity AS forced,
-           pg_get_userbyid(c.relowner) AS owner,
-           pg_has_role(current_user, c.relowner, 'MEMBER') AS app_holds_owner,
-           EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid
-                   AND a.attname = 'tenant_id' AND NOT a.attisdropped) AS has_tenant_id,
-           EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a
-                     ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-                   WHERE i.indrelid = c.oid AND a.attname = 'tenant_id') AS tenant_index,
-           (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) AS policies,
-           (SELECT pg_get_expr(p.polqual, p.polrelid) FROM pg_policy p
-             WHERE p.polrelid = c.oid AND p.polname = :policy) AS using_expr,
-           (SELECT pg_get_expr(p.polwithcheck, p.polrelid) FROM pg_policy p
-             WHERE p.polrelid = c.oid AND p.polname = :policy) AS check_expr
-      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
-     ORDER BY c.relname
-    """
-)
-VIEWS_SQL = text(
-    """
-    SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE n.nspname = 'public' AND c.relkind IN ('v', 'm')
-       AND NOT EXISTS (
-           SELECT 1 FROM unnest(coalesce(c.reloptions, '{}')) AS option
-            WHERE lower(option) IN ('security_invoker=true', 'security_invoker=on',
-                                    'security_invoker=1', 'security_invoker=yes'))
-    """
-)
-DEFINER_SQL = text(
-    """
-    SELECT p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-     WHERE n.nspname = 'public' AND p.prosecdef
-    """
-)
-ROLE_SQL = text(
-    "SELECT current_user AS name, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
-)
-
-
 def _is_tenant_policy(expression: str | None) -> bool:
     """The policy compares tenant_id with the setting, fail-closed (nullif), not merely
     mentions the setting (`current_setting(...) IS NOT NULL` would expose every tenant)."""
@@ -115,26 +72,19 @@ async def probe_cluster(
     try:
         started = time.perf_counter()
         async with manager.database(key).engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+            catalog = ClusterCatalog(connection)
+            await catalog.ping()
             result.latency_ms = round((time.perf_counter() - started) * 1000, 2)
             result.reachable = True
-            result.server_version = (
-                await connection.execute(text("SHOW server_version"))
-            ).scalar_one()
-            await _inspect(connection, result)
+            result.server_version = await catalog.server_version()
+            await _inspect(catalog, result)
     except Exception as exc:
         result.checks.append(Check("connect", False, type(exc).__name__))
     return result
 
 
-async def _inspect(connection: AsyncConnection, result: ProbeResult) -> None:
-    try:
-        result.revision = (
-            await connection.execute(text(f"SELECT version_num FROM {Tree.TENANT.version_table}"))
-        ).scalar_one_or_none()
-    except Exception:
-        await connection.rollback()
-        result.revision = None
+async def _inspect(catalog: ClusterCatalog, result: ProbeResult) -> None:
+    result.revision = await catalog.tenant_revision()
     result.checks.append(
         Check(
             "migrations",
@@ -142,9 +92,9 @@ async def _inspect(connection: AsyncConnection, result: ProbeResult) -> None:
             f"at {result.revision or 'nothing'}, head {result.head}",
         )
     )
-    role = (await connection.execute(ROLE_SQL)).one()
+    role = await catalog.role()
     unsafe = [
-        flag for flag, on in (("SUPERUSER", role.rolsuper), ("BYPASSRLS", role.rolbypassrls)) if on
+        flag for flag, on in (("SUPERUSER", role.superuser), ("BYPASSRLS", role.bypass_rls)) if on
     ]
     result.checks.append(
         Check(
@@ -158,7 +108,7 @@ async def _inspect(connection: AsyncConnection, result: ProbeResult) -> None:
             ),
         )
     )
-    tables = (await connection.execute(TABLES_SQL, {"policy": POLICY_NAME})).all()
+    tables = await catalog.tables(POLICY_NAME)
     tenant_tables = [t.name for t in tables if t.has_tenant_id]
     for table in tables:
         if table.name in NON_TENANT_TABLES:
@@ -193,7 +143,7 @@ async def _inspect(connection: AsyncConnection, result: ProbeResult) -> None:
                 "; ".join(problems) or "RLS enabled, forced, policy, index",
             )
         )
-    views = (await connection.execute(VIEWS_SQL)).scalars().all()
+    views = await catalog.views_without_security_invoker()
     result.checks.append(
         Check(
             "views security_invoker",
@@ -203,8 +153,8 @@ async def _inspect(connection: AsyncConnection, result: ProbeResult) -> None:
             else "not security_invoker: " + ", ".join(views),
         )
     )
-    definers = (await connection.execute(DEFINER_SQL)).all()
-    leaking = [d.proname for d in definers if any(t in (d.prosrc or "") for t in tenant_tables)]
+    definers = await catalog.security_definer_functions()
+    leaking = [d.name for d in definers if any(t in d.source for t in tenant_tables)]
     result.checks.append(
         Check(
             "security definer functions",

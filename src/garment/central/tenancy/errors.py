@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from garment.platform.errors import define_error
+from garment.platform.i18n import Message
 
 TENANT_MAINTENANCE = define_error(
     "TENANT_MAINTENANCE",
@@ -26,3 +27,12 @@ INVITATION_EMAIL_MISMATCH = define_error(
     en="This invitation is for another email address. Sign in with the invited account.",
     action="Offer to sign out and sign in with the invited email.",
 )
+
+# --- field messages --------------------------------------------------------------------------
+
+SLUG_INVALID = Message(
+    "Gunakan 3-63 huruf kecil, angka atau tanda hubung; tidak boleh nama yang dicadangkan.",
+    "Use 3-63 lowercase letters, digits or hyphens; reserved names are not allowed.",
+)
+SLUG_TAKEN = Message("Alamat ini sudah dipakai.", "This slug is taken.")
+PLAN_UNKNOWN = Message("Paket tidak dikenal.", "Unknown plan.")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from garment.central.tenancy.events import MemberInvited, TenantProvisioned
-from garment.central.tenancy.models import Invitation, Tenant
+from garment.central.tenancy.repository import InvitationRepository, TenantRepository
+from garment.central.tenancy.service import INVITATION_DAYS
+from garment.central.tenancy.states import InvitationState
 from garment.platform.context import Locale
 from garment.platform.events import ListenerContext, events
 from garment.platform.mail.mailer import OutgoingMail
@@ -14,32 +16,36 @@ def _frontend(context: ListenerContext, path: str) -> str:
     return base.rstrip("/") + path
 
 
+def _locale(code: str | None) -> Locale:
+    return Locale.EN if code == Locale.EN.value else Locale.ID
+
+
 @events.listener(MemberInvited, name="tenancy.mail_invitation")
 async def mail_invitation(event: MemberInvited, context: ListenerContext) -> None:
-    invitation = await context.session.get(Invitation, event.invitation_id)
-    tenant = await context.session.get(Tenant, event.tenant_id)
-    if invitation is None or tenant is None or invitation.accepted_at or invitation.revoked_at:
+    invitation = await InvitationRepository(context.session).get(event.invitation_id)
+    tenant = await TenantRepository(context.session).get(event.tenant_id)
+    if invitation is None or tenant is None or invitation.status is not InvitationState.PENDING:
         return
-    accounts = context.services.auth.accounts
+    services = context.services
+    accounts = services.auth.accounts
     inviter = (
         await accounts.get(context.session, invitation.invited_by)
         if invitation.invited_by
         else None
     )
-    token = await context.services.tenancy.mint_invitation_token(context.session, invitation.id)
-    invitee = await context.services.auth.accounts.find_by_email(context.session, invitation.email)
-    locale = Locale.EN if invitee is not None and invitee.locale == "en" else Locale.ID
-    await context.services.mailer.send(
+    token = await services.tenancy.mint_invitation_token(context.session, invitation.id)
+    invitee = await accounts.find_by_email(context.session, invitation.email)
+    await services.mailer.send(
         OutgoingMail(
             to=invitation.email,
             template="invitation",
-            locale=locale,
+            locale=_locale(invitee.locale if invitee else None),
             context={
                 "tenant_name": tenant.name,
                 "inviter": inviter.name if inviter else "Garment.id",
                 "roles": ", ".join(invitation.role_keys),
                 "accept_url": _frontend(context, f"/invitations/accept?token={token}"),
-                "days": 7,
+                "days": INVITATION_DAYS,
             },
         )
     )
@@ -47,7 +53,7 @@ async def mail_invitation(event: MemberInvited, context: ListenerContext) -> Non
 
 @events.listener(TenantProvisioned, name="tenancy.mail_tenant_ready")
 async def mail_tenant_ready(event: TenantProvisioned, context: ListenerContext) -> None:
-    tenant = await context.session.get(Tenant, event.tenant_id)
+    tenant = await TenantRepository(context.session).get(event.tenant_id)
     if tenant is None:
         return
     owner = await context.services.auth.accounts.get(context.session, tenant.owner_user_id)
@@ -57,7 +63,7 @@ async def mail_tenant_ready(event: TenantProvisioned, context: ListenerContext) 
         OutgoingMail(
             to=owner.email,
             template="tenant_ready",
-            locale=Locale.EN if owner.locale == "en" else Locale.ID,
+            locale=_locale(owner.locale),
             context={
                 "name": owner.name,
                 "tenant_name": tenant.name,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, text
@@ -11,26 +11,19 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql import func
 
-from garment.platform.db import CentralBase, TimestampMixin, new_id
-
-TENANT_STATUSES = (
-    "pending",
-    "provisioning",
-    "active",
-    "provisioning_failed",
-    "suspended",
-    "cancelled",
+from garment.central.tenancy.states import (
+    InvitationState,
+    MembershipStatus,
+    StepStatus,
+    TenantStatus,
 )
+from garment.platform.db import CentralBase, TimestampMixin, check_in, new_id
 
 
 class Tenant(TimestampMixin, CentralBase):
     __tablename__ = "tenants"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('pending', 'provisioning', 'active', 'provisioning_failed', "
-            "'suspended', 'cancelled')",
-            name="status",
-        ),
+        CheckConstraint(check_in("status", TenantStatus), name="status"),
         Index("ix_tenants_cluster_key_status", "cluster_key", "status"),
     )
 
@@ -52,7 +45,7 @@ class Tenant(TimestampMixin, CentralBase):
 class Membership(TimestampMixin, CentralBase):
     __tablename__ = "memberships"
     __table_args__ = (
-        CheckConstraint("status IN ('active', 'invited', 'removed')", name="status"),
+        CheckConstraint(check_in("status", MembershipStatus), name="status"),
         Index("ix_memberships_user_id", "user_id"),
     )
 
@@ -63,7 +56,8 @@ class Membership(TimestampMixin, CentralBase):
         UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     status: Mapped[str] = mapped_column(String(16), server_default=text("'active'"))
-    # Role keys, mirrored from the tenant's cluster so the tenant picker needs no cluster trip.
+    # The roles the member holds: the one source of truth (ADR 0008). What each role may do is
+    # defined on the tenant's cluster.
     role_keys: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
 
 
@@ -85,14 +79,29 @@ class Invitation(CentralBase):
     accepted_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     revoked_at: Mapped[datetime | None]
 
+    @property
+    def roles(self) -> list[str]:
+        return list(self.role_keys)
+
+    @property
+    def status(self) -> InvitationState:
+        return self.state(datetime.now(UTC))
+
+    def state(self, now: datetime) -> InvitationState:
+        if self.accepted_at is not None:
+            return InvitationState.ACCEPTED
+        if self.revoked_at is not None:
+            return InvitationState.REVOKED
+        if self.expires_at <= now:
+            return InvitationState.EXPIRED
+        return InvitationState.PENDING
+
 
 class ProvisioningStep(CentralBase):
     """One step of one tenant's provisioning: the pipeline resumes from what is recorded here."""
 
     __tablename__ = "provisioning_runs"
-    __table_args__ = (
-        CheckConstraint("status IN ('pending', 'running', 'done', 'failed')", name="status"),
-    )
+    __table_args__ = (CheckConstraint(check_in("status", StepStatus), name="status"),)
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True

@@ -11,6 +11,9 @@ table. A move:
    on any difference;
 5. switches the registry to the target in one central transaction;
 6. deletes the source rows, verifies they are gone, and lifts read-only.
+
+The tables come from the composition root (every tenant context's metadata, parents before
+children), so this module never imports another context's models.
 """
 
 from __future__ import annotations
@@ -19,30 +22,23 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import Table, delete, insert, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from garment.central.clusters.service import ClusterConnectionManager, ClusterService
+from garment.central.clusters.states import ClusterStatus
 from garment.central.tenancy.models import Tenant
-from garment.central.tenancy.service import RESOLVE_CACHE_SECONDS
-from garment.models import tenant_metadata
+from garment.central.tenancy.repository import TenantRepository, TenantRows, TenantTable
+from garment.central.tenancy.service import RESOLVE_CACHE_SECONDS, TenancyService, TenantRef
+from garment.central.tenancy.states import MOVABLE, TenantStatus
+from garment.platform.db import Database
 from garment.platform.errors import INVALID_STATE_TRANSITION, AppError, CommandError
 from garment.platform.migrations import Tree, current_revision, head_revision
 
-if TYPE_CHECKING:
-    from garment.runtime import Runtime
-
 Progress = Callable[[str], None]
-
-
-def tenant_tables() -> list[Table]:
-    """Every tenant table, parents before children (foreign-key order)."""
-    return list(tenant_metadata().sorted_tables)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,20 +63,7 @@ class MoveAborted(CommandError):
     pass
 
 
-async def fingerprint(session: AsyncSession, table: Table) -> TableFingerprint:
-    """Row count and an order-independent checksum of the bound tenant's rows."""
-    row = (
-        await session.execute(
-            text(
-                f"SELECT count(*) AS n, coalesce(md5(string_agg(h, '' ORDER BY h)), '') AS sum "
-                f"FROM (SELECT md5(t::text) AS h FROM {table.name} t) hashed"
-            )
-        )
-    ).one()
-    return TableFingerprint(rows=int(row.n), checksum=str(row.sum))
-
-
-def _parents_first(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _parents_first(table: TenantTable, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Self-referencing rows (taxonomy parents) ordered so every parent precedes its children."""
     if "parent_id" not in table.c or "id" not in table.c:
         return rows
@@ -100,26 +83,53 @@ def _parents_first(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, A
 
 
 class TenantMover:
-    def __init__(self, runtime: Runtime, *, cache_wait_seconds: float | None = None) -> None:
-        self.runtime = runtime
-        self.manager = runtime.cluster_manager
+    def __init__(
+        self,
+        *,
+        central: Database,
+        cluster_manager: ClusterConnectionManager,
+        tenancy: TenancyService,
+        clusters: ClusterService,
+        tables: Sequence[TenantTable],
+        cache_wait_seconds: float | None = None,
+    ) -> None:
+        self.central = central
+        self.manager = cluster_manager
+        self.tenancy = tenancy
+        self.clusters = clusters
+        self.tables = list(tables)
         self.cache_wait_seconds = (
             RESOLVE_CACHE_SECONDS + 1 if cache_wait_seconds is None else cache_wait_seconds
         )
 
-    async def export(self, tenant: Tenant) -> AsyncIterator[dict[str, Any]]:
+    def with_cache_wait(self, seconds: float) -> TenantMover:
+        """The same mover waiting `seconds` for tenant caches (tests and quick local moves)."""
+        return TenantMover(
+            central=self.central,
+            cluster_manager=self.manager,
+            tenancy=self.tenancy,
+            clusters=self.clusters,
+            tables=self.tables,
+            cache_wait_seconds=seconds,
+        )
+
+    async def export(self, tenant: TenantRef) -> AsyncIterator[dict[str, Any]]:
         """Every row of the tenant on its cluster: {"table": ..., "row": {...}}."""
         if tenant.cluster_key is None:
             return
         async with self.manager.tenant_transaction(tenant.cluster_key, tenant.id) as session:
-            for table in tenant_tables():
-                result = await session.execute(select(table))
-                for row in result.mappings():
+            rows = TenantRows(session)
+            for table in self.tables:
+                for row in await rows.rows(table):
                     yield {"table": table.name, "row": {k: _jsonable(v) for k, v in row.items()}}
 
     async def fingerprints(self, cluster: str, tenant_id: uuid.UUID) -> dict[str, TableFingerprint]:
         async with self.manager.tenant_transaction(cluster, tenant_id) as session:
-            return {table.name: await fingerprint(session, table) for table in tenant_tables()}
+            rows = TenantRows(session)
+            return {
+                table.name: TableFingerprint(*await rows.fingerprint(table))
+                for table in self.tables
+            }
 
     async def move(
         self, tenant_id: uuid.UUID, target: str, progress: Progress | None = None
@@ -178,8 +188,8 @@ class TenantMover:
 
     async def purge(self, tenant_id: uuid.UUID, cluster: str) -> int:
         """Delete a tenant's rows from a cluster it does not live on (a move's leftovers)."""
-        async with self.runtime.central.transaction() as session:
-            tenant = await session.get(Tenant, tenant_id)
+        async with self.central.transaction() as session:
+            tenant = await TenantRepository(session).get(tenant_id)
         if tenant is not None and tenant.cluster_key == cluster:
             raise MoveAborted(f"the tenant lives on {cluster}; refusing to delete its rows")
         before = await self.fingerprints(cluster, tenant_id)
@@ -193,11 +203,11 @@ class TenantMover:
         if not self.manager.is_configured(target):
             raise MoveAborted(f"cluster {target} has no configured URL")
         await self._check_target(target)
-        async with self.runtime.central.transaction() as session:
-            tenant = await session.get(Tenant, tenant_id, with_for_update=True)
+        async with self.central.transaction() as session:
+            tenant = await TenantRepository(session).get(tenant_id, for_update=True)
             if tenant is None:
                 raise MoveAborted("tenant not found")
-            if tenant.status not in ("active", "suspended") or tenant.cluster_key is None:
+            if TenantStatus(tenant.status) not in MOVABLE or tenant.cluster_key is None:
                 raise AppError(
                     INVALID_STATE_TRANSITION, params={"current": tenant.status, "target": "moved"}
                 )
@@ -206,17 +216,15 @@ class TenantMover:
             if tenant.read_only:
                 raise MoveAborted("tenant is read-only: another move may be running")
             tenant.read_only = True
-            self.runtime.tenancy.forget(tenant)
+            self.tenancy.forget(tenant)
             return tenant
 
     async def _check_target(self, target: str) -> None:
-        from garment.central.clusters.service import ClusterService
-
-        async with self.runtime.central.transaction() as session:
-            status = await ClusterService().status_of(session, target)
-        if status != "active":
+        async with self.central.transaction() as session:
+            status = await self.clusters.status_of(session, target)
+        if status is not ClusterStatus.ACTIVE:
             raise MoveAborted(f"cluster {target} is {status or 'not registered'}, not active")
-        owner_url = self.runtime.targets.clusters[target].owner_url
+        owner_url = self.manager.targets[target].owner_url
         revision = await asyncio.to_thread(current_revision, Tree.TENANT, owner_url)
         if revision != head_revision(Tree.TENANT):
             raise MoveAborted(
@@ -229,33 +237,29 @@ class TenantMover:
             self.manager.tenant_transaction(source, tenant_id) as reading,
             self.manager.tenant_transaction(target, tenant_id) as writing,
         ):
-            for table in tenant_tables():
-                result = await reading.execute(select(table))
-                rows = _parents_first(table, [dict(row) for row in result.mappings()])
-                for start in range(0, len(rows), 500):
-                    await writing.execute(insert(table), rows[start : start + 500])
+            source_rows, target_rows = TenantRows(reading), TenantRows(writing)
+            for table in self.tables:
+                rows = _parents_first(table, await source_rows.rows(table))
+                await target_rows.insert(table, rows)
                 say(f"  {table.name}: {len(rows)} rows")
 
     async def _delete_rows(self, cluster: str, tenant_id: uuid.UUID) -> None:
         async with self.manager.tenant_transaction(cluster, tenant_id) as session:
-            for table in reversed(tenant_tables()):
-                if "parent_id" in table.c:
-                    await session.execute(
-                        table.update().where(table.c.tenant_id == tenant_id).values(parent_id=None)
-                    )
-                await session.execute(delete(table).where(table.c.tenant_id == tenant_id))
+            rows = TenantRows(session)
+            for table in reversed(self.tables):
+                await rows.delete(table, tenant_id)
 
     async def _switch(self, tenant_id: uuid.UUID, source: str, target: str) -> None:
-        async with self.runtime.central.transaction() as session:
-            tenant = await session.get(Tenant, tenant_id, with_for_update=True)
+        async with self.central.transaction() as session:
+            tenant = await TenantRepository(session).get(tenant_id, for_update=True)
             if tenant is None or tenant.cluster_key != source:
                 raise MoveAborted("the tenant changed during the move")
             tenant.cluster_key = target
-            self.runtime.tenancy.forget(tenant)
+            self.tenancy.forget(tenant)
 
     async def _abort(self, tenant_id: uuid.UUID, target: str) -> None:
-        async with self.runtime.central.transaction() as session:
-            tenant = await session.get(Tenant, tenant_id)
+        async with self.central.transaction() as session:
+            tenant = await TenantRepository(session).get(tenant_id)
             moved = tenant is not None and tenant.cluster_key == target
         if not moved:
             # The target may be the very reason we abort; the copy is harmless while unswitched.
@@ -264,11 +268,11 @@ class TenantMover:
         await self._set_read_only(tenant_id, False)
 
     async def _set_read_only(self, tenant_id: uuid.UUID, read_only: bool) -> None:
-        async with self.runtime.central.transaction() as session:
-            tenant = await session.get(Tenant, tenant_id, with_for_update=True)
+        async with self.central.transaction() as session:
+            tenant = await TenantRepository(session).get(tenant_id, for_update=True)
             if tenant is not None:
                 tenant.read_only = read_only
-                self.runtime.tenancy.forget(tenant)
+                self.tenancy.forget(tenant)
 
 
 def _jsonable(value: Any) -> Any:

@@ -13,31 +13,37 @@ import traceback
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
-from sqlalchemy import select, update
 
+from garment.central.clusters.service import ClusterConnectionManager
 from garment.central.tenancy.events import TenantProvisioned, TenantProvisioningFailed
 from garment.central.tenancy.models import ProvisioningStep, Tenant
-from garment.central.tenancy.service import PROVISIONING_STEPS
+from garment.central.tenancy.repository import (
+    MembershipRepository,
+    ProvisioningStepRepository,
+    TenantRepository,
+)
+from garment.central.tenancy.service import OWNER_ROLE, TenancyService
+from garment.central.tenancy.states import (
+    PROVISIONING_STEPS,
+    ProvisioningStepName,
+    StepStatus,
+    TenantStatus,
+)
+from garment.platform.db import Database
 from garment.platform.errors import CommandError
 from garment.platform.events import publish
-from garment.platform.jobs import JobContext, tasks
-from garment.platform.migrations import Tree, current_revision, head_revision
-from garment.tenant.authz.service import grant_roles, seed_default_roles
-from garment.tenant.settings.service import ensure_settings
-from garment.tenant.taxonomies.service import seed_defaults
-
-if TYPE_CHECKING:
-    from garment.runtime import Runtime
+from garment.platform.migrations import Tree, current_revision, head_revision, migrate_cluster
+from garment.tenant.authz.service import RoleService
+from garment.tenant.settings.service import TenantSettingsService
+from garment.tenant.taxonomies.service import TaxonomyService
 
 logger = structlog.get_logger(__name__)
 
-PROVISION_TASK = "tenancy.provision"
-PROVISION_RETRIES = 4
-
 Step = Callable[[uuid.UUID], Awaitable[dict[str, Any]]]
+SETTLED = frozenset({TenantStatus.ACTIVE, TenantStatus.SUSPENDED, TenantStatus.CANCELLED})
 
 
 class ProvisioningError(CommandError):
@@ -48,20 +54,30 @@ class ProvisioningError(CommandError):
 
 
 class ProvisioningPipeline:
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        # Looked up per run, so an operator (or a test) can see and wrap each step.
-        self.steps: dict[str, Step] = {
-            "choose_cluster": self.choose_cluster,
-            "ensure_schema": self.ensure_schema,
-            "create_settings": self.create_settings,
-            "seed_roles": self.seed_roles,
-            "seed_taxonomies": self.seed_taxonomies,
-            "grant_owner": self.grant_owner,
-            "activate": self.activate,
-        }
+    def __init__(
+        self,
+        *,
+        central: Database,
+        cluster_manager: ClusterConnectionManager,
+        tenancy: TenancyService,
+        roles: RoleService,
+        tenant_settings: TenantSettingsService,
+        taxonomies: TaxonomyService,
+    ) -> None:
+        self.central = central
+        self.cluster_manager = cluster_manager
+        self.tenancy = tenancy
+        self.roles = roles
+        self.tenant_settings = tenant_settings
+        self.taxonomies = taxonomies
 
-    async def run(self, tenant_id: uuid.UUID, *, final: bool = False) -> str:
+    def step(self, name: str) -> Step:
+        """The method that performs a step; looked up on every run (each step is a method of
+        the same name), so an operator or a test can wrap a step on the class."""
+        function: Step = getattr(self, ProvisioningStepName(name).value)
+        return function
+
+    async def run(self, tenant_id: uuid.UUID, *, final: bool = False) -> TenantStatus:
         """Run every step that is not done yet; returns the tenant's final status. With
         `final` (the last retry, or an operator's --retry) a failure leaves the tenant
         `provisioning_failed` instead of `provisioning`, so it never hangs in between."""
@@ -76,48 +92,36 @@ class ProvisioningPipeline:
                 await self.mark_failed(tenant_id, "pipeline", f"{type(error).__name__}: {error}")
             raise ProvisioningError("pipeline", f"{type(error).__name__}: {error}") from error
 
-    async def _run(self, tenant_id: uuid.UUID) -> str:
-        async with self.runtime.central.transaction() as session:
-            tenant = await session.get(Tenant, tenant_id, with_for_update=True)
+    async def _run(self, tenant_id: uuid.UUID) -> TenantStatus:
+        async with self.central.transaction() as session:
+            tenant = await TenantRepository(session).get(tenant_id, for_update=True)
             if tenant is None:
                 raise ProvisioningError("load", "tenant not found")
-            if tenant.status in ("active", "suspended", "cancelled"):
+            status = TenantStatus(tenant.status)
+            if status in SETTLED:
                 # A crash between activation and its record leaves steps `running`; an active
                 # tenant has been through all of them.
-                if tenant.status == "active":
-                    await session.execute(
-                        update(ProvisioningStep)
-                        .where(
-                            ProvisioningStep.tenant_id == tenant_id,
-                            ProvisioningStep.status != "done",
-                        )
-                        .values(status="done", finished_at=datetime.now(UTC), error=None)
-                    )
-                return tenant.status
-            tenant.status = "provisioning"
-            self.runtime.tenancy.forget(tenant)
-            steps = (
-                await session.execute(
-                    select(ProvisioningStep.step, ProvisioningStep.status).where(
-                        ProvisioningStep.tenant_id == tenant_id
-                    )
-                )
-            ).all()
-            recorded: dict[str, str] = {row[0]: row[1] for row in steps}
+                if status is TenantStatus.ACTIVE:
+                    await ProvisioningStepRepository(session).finish_unfinished(tenant_id)
+                return status
+            tenant.status = TenantStatus.PROVISIONING
+            self.tenancy.forget(tenant)
+            steps = ProvisioningStepRepository(session)
+            recorded = await steps.statuses(tenant_id)
             for position, step in enumerate(PROVISIONING_STEPS):
                 if step not in recorded:  # a tenant created before a step was added
-                    session.add(ProvisioningStep(tenant_id=tenant_id, step=step, position=position))
+                    steps.add(ProvisioningStep(tenant_id=tenant_id, step=step, position=position))
         for step in PROVISIONING_STEPS:
-            if recorded.get(step) == "done":
+            if recorded.get(step) is StepStatus.DONE:
                 continue
             await self._run_step(tenant_id, step)
-        return "active"
+        return TenantStatus.ACTIVE
 
     async def _run_step(self, tenant_id: uuid.UUID, step: str) -> None:
-        await self._mark(tenant_id, step, status="running", started=True)
+        await self._mark(tenant_id, step, status=StepStatus.RUNNING, started=True)
         log = logger.bind(tenant_id=str(tenant_id), step=step)
         try:
-            details = await self.steps[step](tenant_id)
+            details = await self.step(step)(tenant_id)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -126,10 +130,10 @@ class ProvisioningPipeline:
                 if isinstance(exc, ProvisioningError)
                 else "".join(traceback.format_exception_only(exc)).strip()[:2000]
             )
-            await self._mark(tenant_id, step, status="failed", error=error)
+            await self._mark(tenant_id, step, status=StepStatus.FAILED, error=error)
             log.warning("provisioning.step_failed", error=error)
             raise ProvisioningError(step, error) from exc
-        await self._mark(tenant_id, step, status="done", details=details)
+        await self._mark(tenant_id, step, status=StepStatus.DONE, details=details)
         log.info("provisioning.step_done")
 
     async def _mark(
@@ -137,7 +141,7 @@ class ProvisioningPipeline:
         tenant_id: uuid.UUID,
         step: str,
         *,
-        status: str,
+        status: StepStatus,
         started: bool = False,
         error: str | None = None,
         details: dict[str, Any] | None = None,
@@ -150,21 +154,17 @@ class ProvisioningPipeline:
             values["finished_at"] = now
         if details is not None:
             values["details"] = details
-        async with self.runtime.central.transaction() as session:
-            await session.execute(
-                update(ProvisioningStep)
-                .where(ProvisioningStep.tenant_id == tenant_id, ProvisioningStep.step == step)
-                .values(**values)
-            )
+        async with self.central.transaction() as session:
+            await ProvisioningStepRepository(session).record(tenant_id, step, values)
 
     async def mark_failed(self, tenant_id: uuid.UUID, step: str, error: str) -> None:
         """After the last retry: the tenant waits for `garment tenants provision --retry`."""
-        async with self.runtime.central.transaction() as session:
-            tenant = await session.get(Tenant, tenant_id, with_for_update=True)
-            if tenant is None or tenant.status != "provisioning":
+        async with self.central.transaction() as session:
+            tenant = await TenantRepository(session).get(tenant_id, for_update=True)
+            if tenant is None or tenant.status != TenantStatus.PROVISIONING:
                 return
-            tenant.status = "provisioning_failed"
-            self.runtime.tenancy.forget(tenant)
+            tenant.status = TenantStatus.PROVISIONING_FAILED
+            self.tenancy.forget(tenant)
             await publish(
                 session, TenantProvisioningFailed(tenant_id=tenant_id, step=step, error=error[:500])
             )
@@ -172,101 +172,92 @@ class ProvisioningPipeline:
 
     # --- the steps -------------------------------------------------------------------------
 
-    async def _tenant(self, tenant_id: uuid.UUID) -> Tenant:
-        async with self.runtime.central.transaction() as session:
-            tenant = await session.get(Tenant, tenant_id)
+    async def _placed(self, tenant_id: uuid.UUID) -> tuple[Tenant, str]:
+        async with self.central.transaction() as session:
+            tenant = await TenantRepository(session).get(tenant_id)
         if tenant is None:
             raise ProvisioningError("load", "tenant not found")
-        return tenant
-
-    async def _cluster_of(self, tenant_id: uuid.UUID) -> tuple[Tenant, str]:
-        tenant = await self._tenant(tenant_id)
         if tenant.cluster_key is None:
-            raise ProvisioningError("choose_cluster", "no cluster chosen yet")
+            raise ProvisioningError(ProvisioningStepName.CHOOSE_CLUSTER, "no cluster chosen yet")
         return tenant, tenant.cluster_key
 
     async def choose_cluster(self, tenant_id: uuid.UUID) -> dict[str, Any]:
-        runtime = self.runtime
-        async with runtime.central.transaction() as session:
-            tenant = await session.get(Tenant, tenant_id, with_for_update=True)
+        async with self.central.transaction() as session:
+            tenant = await TenantRepository(session).get(tenant_id, for_update=True)
             if tenant is None:
-                raise ProvisioningError("choose_cluster", "tenant not found")
+                raise ProvisioningError(ProvisioningStepName.CHOOSE_CLUSTER, "tenant not found")
             if tenant.cluster_key is None:
-                configured = set(runtime.cluster_manager.configured_keys())
-                key = await runtime.tenancy.choose_cluster(session, configured, tenant.region_hint)
+                key = await self.tenancy.choose_cluster(session, tenant.region_hint)
                 if key is None:
-                    raise ProvisioningError("choose_cluster", "no active cluster has free capacity")
+                    raise ProvisioningError(
+                        ProvisioningStepName.CHOOSE_CLUSTER, "no active cluster has free capacity"
+                    )
                 tenant.cluster_key = key
             return {"cluster": tenant.cluster_key}
 
     async def ensure_schema(self, tenant_id: uuid.UUID) -> dict[str, Any]:
-        _, key = await self._cluster_of(tenant_id)
-        target = self.runtime.targets.clusters.get(key)
+        _, key = await self._placed(tenant_id)
+        target = self.cluster_manager.targets.get(key)
         if target is None:
-            raise ProvisioningError("ensure_schema", f"cluster {key} has no configured URL")
+            raise ProvisioningError(
+                ProvisioningStepName.ENSURE_SCHEMA, f"cluster {key} has no configured URL"
+            )
         head = head_revision(Tree.TENANT)
         current = await asyncio.to_thread(current_revision, Tree.TENANT, target.owner_url)
         if current != head:
-            from garment.runtime import migrate_cluster
-
             outcome = await asyncio.to_thread(migrate_cluster, target)
             if outcome.error:
-                raise ProvisioningError("ensure_schema", outcome.error)
+                raise ProvisioningError(ProvisioningStepName.ENSURE_SCHEMA, outcome.error)
         return {"revision": head, "migrated": current != head}
 
     async def create_settings(self, tenant_id: uuid.UUID) -> dict[str, Any]:
-        tenant, key = await self._cluster_of(tenant_id)
-        async with self.runtime.cluster_manager.tenant_transaction(key, tenant_id) as session:
-            await ensure_settings(session, tenant_id, slug=tenant.slug, name=tenant.name)
+        tenant, key = await self._placed(tenant_id)
+        async with self.cluster_manager.tenant_transaction(key, tenant_id) as session:
+            await self.tenant_settings.ensure(
+                session, tenant_id, slug=tenant.slug, name=tenant.name
+            )
         return {}
 
     async def seed_roles(self, tenant_id: uuid.UUID) -> dict[str, Any]:
-        _, key = await self._cluster_of(tenant_id)
-        async with self.runtime.cluster_manager.tenant_transaction(key, tenant_id) as session:
-            created = await seed_default_roles(session, tenant_id)
+        _, key = await self._placed(tenant_id)
+        async with self.cluster_manager.tenant_transaction(key, tenant_id) as session:
+            created = await self.roles.seed_default_roles(session, tenant_id)
         return {"roles_created": created}
 
     async def seed_taxonomies(self, tenant_id: uuid.UUID) -> dict[str, Any]:
-        _, key = await self._cluster_of(tenant_id)
-        async with self.runtime.cluster_manager.tenant_transaction(key, tenant_id) as session:
-            created = await seed_defaults(session, tenant_id)
+        _, key = await self._placed(tenant_id)
+        async with self.cluster_manager.tenant_transaction(key, tenant_id) as session:
+            created = await self.taxonomies.seed_defaults(session, tenant_id)
         return {"terms_created": created}
 
     async def grant_owner(self, tenant_id: uuid.UUID) -> dict[str, Any]:
-        tenant, key = await self._cluster_of(tenant_id)
-        async with self.runtime.cluster_manager.tenant_transaction(key, tenant_id) as session:
-            granted = await grant_roles(session, tenant_id, tenant.owner_user_id, ["owner"])
-        async with self.runtime.central.transaction() as session:
-            await self.runtime.tenancy.set_member_roles(
-                session, tenant_id, tenant.owner_user_id, granted
+        """The owner's membership holds the `owner` role (it is created with it; this step
+        restores it for a tenant whose membership lost it before provisioning finished)."""
+        async with self.central.transaction() as session:
+            tenant = await TenantRepository(session).get(tenant_id)
+            if tenant is None:
+                raise ProvisioningError(ProvisioningStepName.GRANT_OWNER, "tenant not found")
+            membership = await MembershipRepository(session).of(
+                tenant_id, tenant.owner_user_id, for_update=True
             )
-        return {"roles": granted}
+            if membership is None:
+                raise ProvisioningError(ProvisioningStepName.GRANT_OWNER, "owner is not a member")
+            if OWNER_ROLE not in membership.role_keys:
+                membership.role_keys = sorted({*membership.role_keys, OWNER_ROLE})
+            return {"roles": sorted(membership.role_keys)}
 
     async def activate(self, tenant_id: uuid.UUID) -> dict[str, Any]:
-        async with self.runtime.central.transaction() as session:
-            tenant = await session.get(Tenant, tenant_id, with_for_update=True)
+        async with self.central.transaction() as session:
+            tenant = await TenantRepository(session).get(tenant_id, for_update=True)
             if tenant is None:
-                raise ProvisioningError("activate", "tenant not found")
-            if tenant.status != "active":
-                tenant.status, tenant.provisioned_at = "active", datetime.now(UTC)
-                self.runtime.tenancy.forget(tenant)
+                raise ProvisioningError(ProvisioningStepName.ACTIVATE, "tenant not found")
+            if tenant.status != TenantStatus.ACTIVE:
+                tenant.status, tenant.provisioned_at = TenantStatus.ACTIVE, datetime.now(UTC)
+                self.tenancy.forget(tenant)
                 await publish(session, TenantProvisioned(tenant_id=tenant_id))
             # Recorded in the same transaction: whoever sees the tenant active (a client polling
             # its progress) also sees every step done.
-            await session.execute(
-                update(ProvisioningStep)
-                .where(ProvisioningStep.tenant_id == tenant_id, ProvisioningStep.step == "activate")
-                .values(status="done", finished_at=datetime.now(UTC), error=None)
+            await ProvisioningStepRepository(session).finish_unfinished(
+                tenant_id, step=ProvisioningStepName.ACTIVATE
             )
         return {}
-
-
-@tasks.task(PROVISION_TASK, retries=PROVISION_RETRIES)
-async def provision(payload: dict[str, Any], job: JobContext) -> None:
-    runtime: Runtime = job.services
-    tenant_id = uuid.UUID(payload["tenant_id"])
-    await ProvisioningPipeline(runtime).run(tenant_id, final=job.attempt > PROVISION_RETRIES)
-
-
-def provisioning_dedupe_key(tenant_id: uuid.UUID) -> str:
-    return f"provision:{tenant_id}"

@@ -3,12 +3,33 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from datetime import datetime
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
-from garment.central.tenancy.models import Invitation
+from garment.central.auth.ports import TokenScope
+from garment.central.auth.schemas import TenantOut
+from garment.central.tenancy.states import BillingInterval, InvitationState, StepStatus
+
+__all__ = [
+    "AcceptInvitationRequest",
+    "AdminTenantList",
+    "ClusterList",
+    "ClusterOut",
+    "CreateTenantRequest",
+    "InvitationList",
+    "InvitationOut",
+    "InvitationRequest",
+    "MeOut",
+    "ProvisioningStepOut",
+    "RoleKey",
+    "TenantDetail",
+    "TenantList",
+    "TenantOut",
+    "TenantTokenRequest",
+    "TenantTokenResponse",
+]
 
 
 class CreateTenantRequest(BaseModel):
@@ -16,26 +37,17 @@ class CreateTenantRequest(BaseModel):
     name: str = Field(min_length=2, max_length=200)
     slug: str = Field(min_length=3, max_length=63, description="URL-safe, unique: `konveksi-sari`.")
     plan_code: str = Field(min_length=1, max_length=32, description="starter | growth | enterprise")
-    billing_interval: Literal["monthly", "yearly"] = "monthly"
+    billing_interval: BillingInterval = BillingInterval.MONTHLY
     region: str | None = Field(None, max_length=63, description="Placement hint, e.g. `jkt`.")
 
 
 RoleKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,47}$")]
 
 
-class TenantOut(BaseModel):
-    id: uuid.UUID
-    slug: str
-    name: str
-    status: str
-    plan_code: str
-    roles: list[str] = Field(default_factory=list)
-    usable: bool = False
-
-
 class ProvisioningStepOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     step: str
-    status: str
+    status: StepStatus
     attempts: int
     started_at: datetime | None
     finished_at: datetime | None
@@ -59,10 +71,11 @@ class TenantTokenRequest(BaseModel):
 
 
 class TenantTokenResponse(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     access_token: str
-    token_type: Literal["Bearer"] = "Bearer"
+    token_type: str = "Bearer"
     expires_in: int
-    scope: Literal["central", "tenant"]
+    scope: TokenScope
     tenant: TenantOut | None
 
 
@@ -80,32 +93,13 @@ class InvitationRequest(BaseModel):
 
 
 class InvitationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
     email: str
     roles: list[str]
-    status: Literal["pending", "accepted", "revoked", "expired"]
+    status: InvitationState
     created_at: datetime
     expires_at: datetime
-
-
-def invitation_out(invitation: Invitation) -> InvitationOut:
-    state: Literal["pending", "accepted", "revoked", "expired"]
-    if invitation.accepted_at is not None:
-        state = "accepted"
-    elif invitation.revoked_at is not None:
-        state = "revoked"
-    elif invitation.expires_at <= datetime.now(UTC):
-        state = "expired"
-    else:
-        state = "pending"
-    return InvitationOut(
-        id=invitation.id,
-        email=invitation.email,
-        roles=list(invitation.role_keys),
-        status=state,
-        created_at=invitation.created_at,
-        expires_at=invitation.expires_at,
-    )
 
 
 class InvitationList(BaseModel):
@@ -119,3 +113,22 @@ class MeOut(BaseModel):
     permissions: list[str]
     entitlements: dict[str, Any]
     usage: dict[str, int]
+
+
+class ClusterOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    key: str
+    status: str
+    capacity: int
+    region: str | None
+    configured: bool
+    tenants: int
+    breaker: str
+
+
+class ClusterList(BaseModel):
+    data: list[ClusterOut]
+
+
+class AdminTenantList(BaseModel):
+    data: list[dict[str, Any]]

@@ -1,33 +1,66 @@
-"""Tenants and memberships: onboarding, resolution for the tenant context, tenant tokens,
-placement on clusters, lifecycle (suspend, resume) and invitations."""
+"""Tenants and memberships: onboarding, tenant selection, the tenant context's look-ups,
+placement on clusters, lifecycle (suspend, resume) and invitations.
+
+Other contexts get plain values from here (`TenantRef`, `MemberRecord`, `TenantSummary`) or the
+HTTP schemas of this context, never the ORM rows.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from garment.central.auth.tenants import TenantSummary
-from garment.central.billing.catalogue import BILLING_INTERVALS, PLANS, plan_entitlements
-from garment.central.clusters.service import ClusterService
-from garment.central.tenancy.errors import INVITATION_EMAIL_MISMATCH, INVITATION_INVALID
+from garment.central.auth.ports import (
+    ActivityType,
+    AuthenticatedUser,
+    Principal,
+    TenantSummary,
+    TokenScope,
+)
+from garment.central.auth.service import AuthService
+from garment.central.billing.service import PlanCatalogue
+from garment.central.clusters.service import ClusterRow, ClusterService, ProbeResult
+from garment.central.tenancy.errors import (
+    INVITATION_EMAIL_MISMATCH,
+    INVITATION_INVALID,
+    PLAN_UNKNOWN,
+    SLUG_INVALID,
+    SLUG_TAKEN,
+)
 from garment.central.tenancy.events import (
     MemberInvited,
     TenantCreated,
     TenantResumed,
     TenantSuspended,
 )
+from garment.central.tenancy.jobs import PROVISION_TASK, provisioning_dedupe_key
 from garment.central.tenancy.models import Invitation, Membership, ProvisioningStep, Tenant
-from garment.platform.context import current_context
+from garment.central.tenancy.repository import (
+    InvitationRepository,
+    MembershipRepository,
+    ProvisioningStepRepository,
+    TenantRepository,
+)
+from garment.central.tenancy.schemas import InvitationOut, ProvisioningStepOut, TenantDetail
+from garment.central.tenancy.states import (
+    NOT_PROVISIONED,
+    PROVISIONING_STEPS,
+    BillingInterval,
+    InvitationState,
+    MembershipStatus,
+    StepStatus,
+    TenantStatus,
+    can_transition,
+)
 from garment.platform.errors import (
+    AUTH_EMAIL_NOT_VERIFIED,
     CONFLICT,
     INVALID_STATE_TRANSITION,
     PLAN_LIMIT_REACHED,
@@ -37,10 +70,12 @@ from garment.platform.errors import (
     TENANT_NOT_FOUND,
     TENANT_PROVISIONING,
     TENANT_SUSPENDED,
-    VALIDATION_FAILED,
     AppError,
+    FieldErrors,
 )
-from garment.platform.events import publish
+from garment.platform.events import DomainEvent, publish
+from garment.platform.jobs import JobQueue
+from garment.platform.token_hashing import TokenHasher
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")
 RESERVED_SLUGS = frozenset(
@@ -62,44 +97,9 @@ RESERVED_SLUGS = frozenset(
         "mail",
     }
 )
-PROVISIONING_STEPS = (
-    "choose_cluster",
-    "ensure_schema",
-    "create_settings",
-    "seed_roles",
-    "seed_taxonomies",
-    "grant_owner",
-    "activate",
-)
-USABLE = "active"
 INVITATION_DAYS = 7
 RESOLVE_CACHE_SECONDS = 5.0
-
-
-def _text(indonesian: str, english: str) -> str:
-    from garment.platform.context import Locale
-
-    return indonesian if current_context().locale is Locale.ID else english
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-class _HasStatus(Protocol):
-    @property
-    def status(self) -> str: ...
-
-
-def status_error(tenant: _HasStatus) -> AppError | None:
-    """Why this tenant cannot be worked in right now, if it cannot."""
-    if tenant.status in ("pending", "provisioning", "provisioning_failed"):
-        return AppError(TENANT_PROVISIONING, extra={"status": tenant.status})
-    if tenant.status == "suspended":
-        return AppError(TENANT_SUSPENDED)
-    if tenant.status == "cancelled":
-        return AppError(TENANT_CANCELLED)
-    return None
+OWNER_ROLE = "owner"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,10 +109,69 @@ class TenantRef:
     id: uuid.UUID
     slug: str
     name: str
-    status: str
+    status: TenantStatus
     cluster_key: str | None
     plan_code: str
     read_only: bool
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRecord:
+    """A membership as the tenant context sees it."""
+
+    tenant_id: uuid.UUID
+    user_id: uuid.UUID
+    status: MembershipStatus
+    role_keys: tuple[str, ...]
+
+    @property
+    def active(self) -> bool:
+        return self.status is MembershipStatus.ACTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    """One provisioning step as operators see it."""
+
+    step: str
+    status: StepStatus
+    attempts: int
+    error: str | None
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TenantToken:
+    access_token: str
+    expires_in: int
+    scope: TokenScope
+    tenant: TenantSummary | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterOverview:
+    """A cluster registry row with its tenant count and breaker state (platform admins)."""
+
+    key: str
+    status: str
+    capacity: int
+    region: str | None
+    configured: bool
+    tenants: int
+    breaker: str
+
+
+def status_error(status: TenantStatus) -> AppError | None:
+    """Why a tenant with this status cannot be worked in right now, if it cannot."""
+    if status in NOT_PROVISIONED:
+        return AppError(TENANT_PROVISIONING, extra={"tenant_status": status.value})
+    if status is TenantStatus.SUSPENDED:
+        return AppError(TENANT_SUSPENDED)
+    if status is TenantStatus.CANCELLED:
+        return AppError(TENANT_CANCELLED)
+    return None
 
 
 def ref_of(tenant: Tenant) -> TenantRef:
@@ -120,15 +179,76 @@ def ref_of(tenant: Tenant) -> TenantRef:
         tenant.id,
         tenant.slug,
         tenant.name,
-        tenant.status,
+        TenantStatus(tenant.status),
         tenant.cluster_key,
         tenant.plan_code,
         tenant.read_only,
+        tenant.created_at,
     )
 
 
+def summary_of(tenant: Tenant, roles: list[str] | tuple[str, ...]) -> TenantSummary:
+    return TenantSummary(
+        id=tenant.id,
+        slug=tenant.slug,
+        name=tenant.name,
+        status=tenant.status,
+        roles=sorted(roles),
+        usable=tenant.status == TenantStatus.ACTIVE,
+        plan_code=tenant.plan_code,
+    )
+
+
+def record_of(membership: Membership) -> MemberRecord:
+    return MemberRecord(
+        membership.tenant_id,
+        membership.user_id,
+        MembershipStatus(membership.status),
+        tuple(sorted(membership.role_keys)),
+    )
+
+
+def describe_tenant(tenant: TenantRef | Tenant) -> dict[str, Any]:
+    """A tenant as operator commands and the admin API print it."""
+    created = tenant.created_at
+    return {
+        "id": str(tenant.id),
+        "slug": tenant.slug,
+        "name": tenant.name,
+        "status": str(tenant.status),
+        "cluster": tenant.cluster_key,
+        "plan": tenant.plan_code,
+        "read_only": tenant.read_only,
+        "created_at": created.isoformat() if created else None,
+    }
+
+
+class MembershipDirectory:
+    """Implements auth's `TenantDirectory` port: the tenants a user belongs to, for the login
+    response and `/auth/tenants`. Built before `AuthService`, which it does not need."""
+
+    async def tenants_of(self, session: AsyncSession, user_id: uuid.UUID) -> list[TenantSummary]:
+        rows = await TenantRepository(session).with_memberships_of(user_id)
+        return [summary_of(tenant, membership.role_keys) for tenant, membership in rows]
+
+
 class TenancyService:
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        auth: AuthService,
+        clusters: ClusterService,
+        plans: PlanCatalogue,
+        jobs: JobQueue,
+        hasher: TokenHasher,
+        directory: MembershipDirectory,
+    ) -> None:
+        self.auth = auth
+        self.clusters = clusters
+        self.plans = plans
+        self.jobs = jobs
+        self.hasher = hasher
+        self.directory = directory
         self._refs: dict[str, tuple[float, TenantRef]] = {}
 
     # --- onboarding ------------------------------------------------------------------------
@@ -137,171 +257,192 @@ class TenancyService:
         self,
         session: AsyncSession,
         *,
-        owner_id: uuid.UUID,
+        owner: AuthenticatedUser,
         name: str,
         slug: str,
         plan_code: str,
-        billing_interval: str,
+        billing_interval: BillingInterval,
         region_hint: str | None = None,
-    ) -> Tenant:
+    ) -> TenantSummary:
+        """Register the tenant (status `provisioning`), make the creator its owner and enqueue
+        provisioning in the same transaction: the job exists exactly when the tenant does."""
+        if not owner.email_verified:
+            raise AppError(AUTH_EMAIL_NOT_VERIFIED)
         slug = slug.strip().lower()
-        problems: dict[str, list[str]] = {}
-        if not SLUG.match(slug) or slug in RESERVED_SLUGS:
-            problems["body.slug"] = [
-                _text(
-                    "Gunakan 3-63 huruf kecil, angka atau tanda hubung; "
-                    "tidak boleh nama yang dicadangkan.",
-                    "Use 3-63 lowercase letters, digits or hyphens; "
-                    "reserved names are not allowed.",
-                )
-            ]
-        if plan_code not in PLANS:
-            problems["body.plan_code"] = [_text("Paket tidak dikenal.", "Unknown plan.")]
-        if billing_interval not in BILLING_INTERVALS:
-            problems["body.billing_interval"] = [
-                _text("Harus monthly atau yearly.", "Must be monthly or yearly.")
-            ]
-        if not problems and await self._slug_taken(session, slug):
-            problems["body.slug"] = [_text("Alamat ini sudah dipakai.", "This slug is taken.")]
-        if problems:
-            raise AppError(VALIDATION_FAILED, errors=problems)
-        tenant = Tenant(
-            id=uuid.uuid4(),
-            slug=slug,
-            name=name.strip(),
-            status="provisioning",
-            plan_code=plan_code,
-            billing_interval=billing_interval,
-            owner_user_id=owner_id,
-            region_hint=region_hint,
+        await self._check_new_tenant(session, slug, plan_code)
+        tenant = await TenantRepository(session).create(
+            Tenant(
+                id=uuid.uuid4(),
+                slug=slug,
+                name=name.strip(),
+                status=TenantStatus.PROVISIONING,
+                plan_code=plan_code,
+                billing_interval=billing_interval,
+                owner_user_id=owner.id,
+                region_hint=region_hint,
+            )
         )
-        session.add(tenant)
-        await session.flush()
-        session.add(
-            Membership(tenant_id=tenant.id, user_id=owner_id, status="active", role_keys=["owner"])
+        MembershipRepository(session).add(
+            Membership(
+                tenant_id=tenant.id,
+                user_id=owner.id,
+                status=MembershipStatus.ACTIVE,
+                role_keys=[OWNER_ROLE],
+            )
         )
+        steps = ProvisioningStepRepository(session)
         for position, step in enumerate(PROVISIONING_STEPS):
-            session.add(ProvisioningStep(tenant_id=tenant.id, step=step, position=position))
+            steps.add(ProvisioningStep(tenant_id=tenant.id, step=step, position=position))
         await session.flush()
         await publish(
-            session, TenantCreated(tenant_id=tenant.id, owner_user_id=owner_id, plan_code=plan_code)
+            session, TenantCreated(tenant_id=tenant.id, owner_user_id=owner.id, plan_code=plan_code)
         )
-        return tenant
+        await self.jobs.enqueue_in(
+            session,
+            PROVISION_TASK,
+            {"tenant_id": str(tenant.id)},
+            dedupe_key=provisioning_dedupe_key(tenant.id),
+        )
+        return summary_of(tenant, [OWNER_ROLE])
 
-    async def _slug_taken(self, session: AsyncSession, slug: str) -> bool:
-        found = await session.execute(select(Tenant.id).where(Tenant.slug == slug))
-        return found.first() is not None
+    async def _check_new_tenant(self, session: AsyncSession, slug: str, plan_code: str) -> None:
+        problems = FieldErrors()
+        if not SLUG.match(slug) or slug in RESERVED_SLUGS:
+            problems.add("body.slug", SLUG_INVALID)
+        if not self.plans.exists(plan_code):
+            problems.add("body.plan_code", PLAN_UNKNOWN)
+        if not problems and await TenantRepository(session).slug_taken(slug):
+            problems.add("body.slug", SLUG_TAKEN)
+        problems.raise_if_any()
 
-    # --- lookups ---------------------------------------------------------------------------
+    # --- what members see ------------------------------------------------------------------
 
-    async def get(self, session: AsyncSession, tenant_id: uuid.UUID) -> Tenant | None:
-        return await session.get(Tenant, tenant_id)
+    async def tenants_of(self, session: AsyncSession, user_id: uuid.UUID) -> list[TenantSummary]:
+        return await self.directory.tenants_of(session, user_id)
 
-    async def find(self, session: AsyncSession, id_or_slug: str) -> Tenant | None:
+    async def detail_for_member(
+        self, session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID
+    ) -> TenantDetail:
+        """A tenant the caller is an active member of, with its provisioning progress;
+        anyone else's tenant is "not found"."""
+        tenant = await TenantRepository(session).get(tenant_id)
+        membership = await MembershipRepository(session).of(tenant_id, user_id)
+        if tenant is None or membership is None or membership.status != MembershipStatus.ACTIVE:
+            raise AppError(RESOURCE_NOT_FOUND)
+        steps = await ProvisioningStepRepository(session).of_tenant(tenant_id)
+        return TenantDetail.model_validate(
+            {
+                **asdict(summary_of(tenant, membership.role_keys)),
+                "created_at": tenant.created_at,
+                "provisioned_at": tenant.provisioned_at,
+                "provisioning": [ProvisioningStepOut.model_validate(step) for step in steps],
+            }
+        )
+
+    async def issue_tenant_token(
+        self, session: AsyncSession, principal: Principal, tenant_id: uuid.UUID | None
+    ) -> TenantToken:
+        """Select a tenant for the session (refresh keeps it) and mint a token scoped to it;
+        `None` returns the session to central scope."""
+        sessions, tokens = self.auth.sessions, self.auth.tokens
+        user, auth_session = principal.user, principal.session
+        if tenant_id is None:
+            await sessions.select_tenant(session, auth_session.id, None)
+            token, lifetime = await tokens.issue(
+                user_id=user.id, session_id=auth_session.id, amr=list(auth_session.amr)
+            )
+            return TenantToken(token, lifetime, TokenScope.CENTRAL, None)
+        tenant, membership = await self._usable_membership(session, tenant_id, user.id)
+        await sessions.select_tenant(session, auth_session.id, tenant.id)
+        token, lifetime = await tokens.issue(
+            user_id=user.id,
+            session_id=auth_session.id,
+            amr=list(auth_session.amr),
+            tenant_id=tenant.id,
+        )
+        await self.auth.activities.record(
+            session,
+            ActivityType.TENANT_TOKEN_ISSUED,
+            user_id=user.id,
+            session_id=auth_session.id,
+            tenant_id=tenant.id,
+        )
+        return TenantToken(
+            token, lifetime, TokenScope.TENANT, summary_of(tenant, membership.role_keys)
+        )
+
+    async def _usable_membership(
+        self, session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID
+    ) -> tuple[Tenant, Membership]:
+        tenant = await TenantRepository(session).get(tenant_id)
+        membership = await MembershipRepository(session).of(tenant_id, user_id)
+        if tenant is None or membership is None or membership.status != MembershipStatus.ACTIVE:
+            raise AppError(TENANT_ACCESS_DENIED)
+        error = status_error(TenantStatus(tenant.status))
+        if error is not None:
+            raise error
+        return tenant, membership
+
+    # --- the tenant context's look-ups --------------------------------------------------------
+
+    async def find(self, session: AsyncSession, id_or_slug: str) -> TenantRef | None:
+        """A tenant by id or slug (case and surrounding space ignored)."""
+        tenant = await self._find(session, id_or_slug)
+        return ref_of(tenant) if tenant else None
+
+    async def _find(self, session: AsyncSession, id_or_slug: str) -> Tenant | None:
+        tenants = TenantRepository(session)
+        value = id_or_slug.strip().lower()
         try:
-            tenant_id = uuid.UUID(id_or_slug)
+            tenant_id = uuid.UUID(value)
         except ValueError:
-            statement = select(Tenant).where(Tenant.slug == id_or_slug.strip().lower())
-            return (await session.execute(statement)).scalar_one_or_none()
-        return await session.get(Tenant, tenant_id)
+            return await tenants.by_slug(value)
+        return await tenants.get(tenant_id)
 
     async def resolve(self, session: AsyncSession, id_or_slug: str) -> TenantRef:
         """The tenant named by an X-Tenant-ID header (uuid or slug), cached a few seconds so
         the hot path does not read the registry on every request; status changes in this
         process invalidate at once."""
-        cached = self._refs.get(id_or_slug)
+        key = id_or_slug.strip().lower()
+        cached = self._refs.get(key)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
-        tenant = await self.find(session, id_or_slug)
-        if tenant is None:
+        ref = await self.find(session, key)
+        if ref is None:
             raise AppError(TENANT_NOT_FOUND)
-        ref = ref_of(tenant)
         expires = time.monotonic() + RESOLVE_CACHE_SECONDS
-        self._refs[id_or_slug] = (expires, ref)
         if len(self._refs) > 10_000:
             self._refs.clear()
+        self._refs[key] = (expires, ref)
+        self._refs[str(ref.id)] = (expires, ref)
+        self._refs[ref.slug] = (expires, ref)
         return ref
 
-    def forget(self, tenant: Tenant) -> None:
+    def forget(self, tenant: Tenant | TenantRef) -> None:
+        """Drop a tenant from this process's cache (after a status or placement change)."""
         for key in (str(tenant.id), tenant.slug):
             self._refs.pop(key, None)
 
     async def membership(
         self, session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID
-    ) -> Membership | None:
-        return await session.get(Membership, (tenant_id, user_id))
-
-    async def tenants_of(self, session: AsyncSession, user_id: uuid.UUID) -> list[TenantSummary]:
-        """Implements auth's TenantDirectory: the user's active memberships."""
-        rows = await session.execute(
-            select(Tenant, Membership)
-            .join(Membership, Membership.tenant_id == Tenant.id)
-            .where(Membership.user_id == user_id, Membership.status == "active")
-            .order_by(Tenant.name)
-        )
-        return [
-            TenantSummary(
-                id=tenant.id,
-                slug=tenant.slug,
-                name=tenant.name,
-                status=tenant.status,
-                roles=list(membership.role_keys),
-                usable=tenant.status == USABLE,
-                plan_code=tenant.plan_code,
-            )
-            for tenant, membership in rows
-        ]
-
-    async def require_usable_member(
-        self, session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID
-    ) -> Tenant:
-        """For tenant-token issuance: an active member of a usable tenant."""
-        tenant = await session.get(Tenant, tenant_id)
-        membership = await self.membership(session, tenant_id, user_id)
-        if tenant is None or membership is None or membership.status != "active":
-            raise AppError(TENANT_ACCESS_DENIED)
-        error = status_error(tenant)
-        if error is not None:
-            raise error
-        return tenant
-
-    async def set_member_roles(
-        self, session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, keys: list[str]
-    ) -> None:
-        """Mirror of the member's role keys (the tenant runtime owns the roles themselves)."""
-        await session.execute(
-            update(Membership)
-            .where(Membership.tenant_id == tenant_id, Membership.user_id == user_id)
-            .values(role_keys=sorted(keys), updated_at=datetime.now(UTC))
-        )
+    ) -> MemberRecord | None:
+        membership = await MembershipRepository(session).of(tenant_id, user_id)
+        return record_of(membership) if membership else None
 
     async def count_members(self, session: AsyncSession, tenant_id: uuid.UUID) -> int:
-        statement = (
-            select(func.count())
-            .select_from(Membership)
-            .where(Membership.tenant_id == tenant_id, Membership.status == "active")
-        )
-        return int((await session.execute(statement)).scalar_one())
+        return await MembershipRepository(session).count_active(tenant_id)
 
     # --- placement -------------------------------------------------------------------------
 
     async def tenant_counts(self, session: AsyncSession) -> dict[str, int]:
-        rows = await session.execute(
-            select(Tenant.cluster_key, func.count())
-            .where(Tenant.cluster_key.is_not(None), Tenant.status != "cancelled")
-            .group_by(Tenant.cluster_key)
-        )
-        return {key: int(count) for key, count in rows if key is not None}
+        return await TenantRepository(session).counts_by_cluster()
 
-    async def choose_cluster(
-        self, session: AsyncSession, configured: set[str], region_hint: str | None
-    ) -> str | None:
+    async def choose_cluster(self, session: AsyncSession, region_hint: str | None) -> str | None:
         """The active, configured cluster with the most free capacity (region hint first)."""
         counts = await self.tenant_counts(session)
-        clusters = await ClusterService().placeable(session, configured)
         candidates = [
             (cluster, cluster.capacity - counts.get(cluster.key, 0))
-            for cluster in clusters
+            for cluster in await self.clusters.placeable(session)
             if cluster.capacity - counts.get(cluster.key, 0) > 0
         ]
         if not candidates:
@@ -315,39 +456,62 @@ class TenancyService:
         )
         return candidates[0][0].key
 
+    async def cluster_overview(self, session: AsyncSession) -> list[ClusterOverview]:
+        """Every registered or configured cluster with its tenant count and breaker state."""
+        counts = await self.tenant_counts(session)
+        breakers = self.clusters.breaker_states()
+        rows: list[ClusterRow] = await self.clusters.rows(session)
+        return [
+            ClusterOverview(
+                **asdict(row),
+                tenants=counts.get(row.key, 0),
+                breaker=breakers.get(row.key, "closed"),
+            )
+            for row in rows
+        ]
+
+    async def probe_cluster(self, session: AsyncSession, key: str) -> ProbeResult:
+        """Probe one cluster, with the number of tenants the registry places on it."""
+        counts = await self.tenant_counts(session)
+        return await self.clusters.probe(key, counts.get(key, 0))
+
     # --- lifecycle -------------------------------------------------------------------------
 
-    async def suspend(self, session: AsyncSession, tenant_id: uuid.UUID, reason: str) -> Tenant:
-        tenant = await self._locked(session, tenant_id)
-        if tenant.status == "suspended":
-            return tenant
-        if tenant.status != "active":
-            raise AppError(
-                INVALID_STATE_TRANSITION, params={"current": tenant.status, "target": "suspended"}
-            )
-        tenant.status, tenant.suspended_at = "suspended", datetime.now(UTC)
-        self.forget(tenant)
-        await publish(session, TenantSuspended(tenant_id=tenant.id, reason=reason))
-        return tenant
+    async def suspend(self, session: AsyncSession, tenant_id: uuid.UUID, reason: str) -> TenantRef:
+        return await self._move_status(
+            session,
+            tenant_id,
+            TenantStatus.SUSPENDED,
+            TenantSuspended(tenant_id=tenant_id, reason=reason),
+        )
 
-    async def resume(self, session: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
-        tenant = await self._locked(session, tenant_id)
-        if tenant.status == "active":
-            return tenant
-        if tenant.status != "suspended":
-            raise AppError(
-                INVALID_STATE_TRANSITION, params={"current": tenant.status, "target": "active"}
-            )
-        tenant.status, tenant.suspended_at = "active", None
-        self.forget(tenant)
-        await publish(session, TenantResumed(tenant_id=tenant.id))
-        return tenant
+    async def resume(self, session: AsyncSession, tenant_id: uuid.UUID) -> TenantRef:
+        return await self._move_status(
+            session, tenant_id, TenantStatus.ACTIVE, TenantResumed(tenant_id=tenant_id)
+        )
 
-    async def _locked(self, session: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
-        tenant = await session.get(Tenant, tenant_id, with_for_update=True)
+    async def _move_status(
+        self,
+        session: AsyncSession,
+        tenant_id: uuid.UUID,
+        target: TenantStatus,
+        event: DomainEvent,
+    ) -> TenantRef:
+        """Move the tenant to `target` through the transition table, publishing `event`;
+        already being there changes nothing."""
+        tenant = await TenantRepository(session).get(tenant_id, for_update=True)
         if tenant is None:
             raise AppError(TENANT_NOT_FOUND)
-        return tenant
+        current = TenantStatus(tenant.status)
+        if current is target:
+            return ref_of(tenant)
+        if not can_transition(current, target):
+            raise AppError(INVALID_STATE_TRANSITION, params={"current": current, "target": target})
+        tenant.status = target
+        tenant.suspended_at = datetime.now(UTC) if target is TenantStatus.SUSPENDED else None
+        self.forget(tenant)
+        await publish(session, event)
+        return ref_of(tenant)
 
     # --- invitations -----------------------------------------------------------------------
 
@@ -359,60 +523,46 @@ class TenancyService:
         email: str,
         role_keys: list[str],
         invited_by: uuid.UUID,
-        existing_user_id: uuid.UUID | None = None,
-    ) -> Invitation:
+    ) -> InvitationOut:
         """A single-use invitation valid 7 days. The mail listener mints the token it sends
         (only its hash is stored), like every other mailed token."""
-        if existing_user_id is not None:
-            membership = await self.membership(session, tenant_id, existing_user_id)
-            if membership is not None and membership.status == "active":
+        invitee = await self.auth.accounts.find_by_email(session, email)
+        if invitee is not None:
+            membership = await MembershipRepository(session).of(tenant_id, invitee.id)
+            if membership is not None and membership.status == MembershipStatus.ACTIVE:
                 raise AppError(CONFLICT, extra={"reason": "already_member"})
-        await self._check_member_limit(session, tenant_id)
-        open_invitation = await session.execute(
-            select(Invitation.id).where(
-                Invitation.tenant_id == tenant_id,
-                func.lower(Invitation.email) == email.strip().lower(),
-                Invitation.accepted_at.is_(None),
-                Invitation.revoked_at.is_(None),
-                Invitation.expires_at > datetime.now(UTC),
+        now = datetime.now(UTC)
+        await self._check_member_limit(session, tenant_id, now)
+        invitations = InvitationRepository(session)
+        if await invitations.has_open_for(tenant_id, email.strip(), now):
+            raise AppError(CONFLICT, extra={"reason": "already_invited"})
+        invitation = await invitations.create(
+            Invitation(
+                tenant_id=tenant_id,
+                email=email.strip(),
+                role_keys=sorted(set(role_keys)),
+                # Replaced when the mail is sent; nobody ever holds this one.
+                token_hash=self.hasher.hash(secrets.token_urlsafe(32)),
+                invited_by=invited_by,
+                created_at=now,
+                expires_at=now + timedelta(days=INVITATION_DAYS),
             )
         )
-        if open_invitation.first() is not None:
-            raise AppError(CONFLICT)
-        invitation = Invitation(
-            tenant_id=tenant_id,
-            email=email.strip(),
-            role_keys=sorted(set(role_keys)),
-            token_hash=token_hash(secrets.token_urlsafe(32)),  # replaced when the mail is sent
-            invited_by=invited_by,
-            expires_at=datetime.now(UTC) + timedelta(days=INVITATION_DAYS),
-        )
-        session.add(invitation)
-        await session.flush()
         await publish(session, MemberInvited(invitation_id=invitation.id, tenant_id=tenant_id))
-        return invitation
+        return InvitationOut.model_validate(invitation)
 
-    async def _check_member_limit(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    async def _check_member_limit(
+        self, session: AsyncSession, tenant_id: uuid.UUID, now: datetime
+    ) -> None:
         """Members plus pending invitations may not exceed the plan's `max_members`."""
-        tenant = await session.get(Tenant, tenant_id)
+        tenant = await TenantRepository(session).get(tenant_id)
         if tenant is None:
             raise AppError(TENANT_NOT_FOUND)
-        maximum = plan_entitlements(tenant.plan_code)["limits"].get("max_members")
+        maximum = self.plans.limit(tenant.plan_code, "max_members")
         if maximum is None:
             return
-        pending = (
-            await session.execute(
-                select(func.count())
-                .select_from(Invitation)
-                .where(
-                    Invitation.tenant_id == tenant_id,
-                    Invitation.accepted_at.is_(None),
-                    Invitation.revoked_at.is_(None),
-                    Invitation.expires_at > datetime.now(UTC),
-                )
-            )
-        ).scalar_one()
-        usage = await self.count_members(session, tenant_id) + int(pending)
+        pending = await InvitationRepository(session).count_open(tenant_id, now)
+        usage = await self.count_members(session, tenant_id) + pending
         if usage >= maximum:
             details = {"limit": "max_members", "usage": usage, "maximum": maximum}
             raise AppError(PLAN_LIMIT_REACHED, params=details, extra=details)
@@ -420,28 +570,19 @@ class TenancyService:
     async def mint_invitation_token(self, session: AsyncSession, invitation_id: uuid.UUID) -> str:
         """A fresh token for the invitation mail; an earlier mail's link stops working."""
         raw = secrets.token_urlsafe(32)
-        await session.execute(
-            update(Invitation)
-            .where(Invitation.id == invitation_id)
-            .values(token_hash=token_hash(raw))
-        )
+        await InvitationRepository(session).set_token_hash(invitation_id, self.hasher.hash(raw))
         return raw
 
     async def list_invitations(
         self, session: AsyncSession, tenant_id: uuid.UUID
-    ) -> list[Invitation]:
-        statement = (
-            select(Invitation)
-            .where(Invitation.tenant_id == tenant_id)
-            .order_by(Invitation.created_at.desc())
-            .limit(200)
-        )
-        return list((await session.execute(statement)).scalars().all())
+    ) -> list[InvitationOut]:
+        invitations = await InvitationRepository(session).newest(tenant_id, limit=200)
+        return [InvitationOut.model_validate(invitation) for invitation in invitations]
 
     async def revoke_invitation(
         self, session: AsyncSession, tenant_id: uuid.UUID, invitation_id: uuid.UUID
     ) -> None:
-        invitation = await session.get(Invitation, invitation_id)
+        invitation = await InvitationRepository(session).get(invitation_id)
         # Another tenant's invitation is "not found", never "forbidden".
         if invitation is None or invitation.tenant_id != tenant_id:
             raise AppError(RESOURCE_NOT_FOUND)
@@ -449,81 +590,67 @@ class TenancyService:
             invitation.revoked_at = datetime.now(UTC)
 
     async def accept_invitation(
-        self, session: AsyncSession, raw_token: str, user_id: uuid.UUID, user_email: str
-    ) -> tuple[Invitation, Tenant]:
-        invitation = (
-            await session.execute(
-                select(Invitation)
-                .where(Invitation.token_hash == token_hash(raw_token))
-                .with_for_update()
-            )
-        ).scalar_one_or_none()
+        self, session: AsyncSession, raw_token: str, user: AuthenticatedUser
+    ) -> TenantSummary:
+        """Join the tenant with the invitation's roles (one central transaction: the
+        membership carries the roles, ADR 0008)."""
+        invitation = await InvitationRepository(session).by_token_hash(
+            self.hasher.candidates(raw_token)
+        )
         now = datetime.now(UTC)
-        if (
-            invitation is None
-            or invitation.accepted_at is not None
-            or invitation.revoked_at is not None
-            or invitation.expires_at <= now
-        ):
+        if invitation is None or invitation.state(now) is not InvitationState.PENDING:
             raise AppError(INVITATION_INVALID)
-        if invitation.email.lower() != user_email.lower():
+        if invitation.email.lower() != user.email.lower():
             raise AppError(INVITATION_EMAIL_MISMATCH)
-        tenant = await session.get(Tenant, invitation.tenant_id)
-        if tenant is None or tenant.status == "cancelled":
+        tenant = await TenantRepository(session).get(invitation.tenant_id)
+        if tenant is None or tenant.status == TenantStatus.CANCELLED:
             raise AppError(INVITATION_INVALID)
-        invitation.accepted_at, invitation.accepted_by = now, user_id
-        membership = await self.membership(session, tenant.id, user_id)
+        invitation.accepted_at, invitation.accepted_by = now, user.id
+        memberships = MembershipRepository(session)
+        membership = await memberships.of(tenant.id, user.id, for_update=True)
         if membership is None:
-            session.add(
+            membership = memberships.add(
                 Membership(
                     tenant_id=tenant.id,
-                    user_id=user_id,
-                    status="active",
+                    user_id=user.id,
+                    status=MembershipStatus.ACTIVE,
                     role_keys=list(invitation.role_keys),
                 )
             )
         else:
-            membership.status = "active"
+            membership.status = MembershipStatus.ACTIVE
             membership.role_keys = sorted(set(membership.role_keys) | set(invitation.role_keys))
         await session.flush()
-        return invitation, tenant
+        return summary_of(tenant, membership.role_keys)
 
-    # --- steps (for CLI and status endpoints) ---------------------------------------------
+    # --- operator views ----------------------------------------------------------------------
 
     async def provisioning_steps(
         self, session: AsyncSession, tenant_id: uuid.UUID
-    ) -> list[ProvisioningStep]:
-        statement = (
-            select(ProvisioningStep)
-            .where(ProvisioningStep.tenant_id == tenant_id)
-            .order_by(ProvisioningStep.position)
-        )
-        return list((await session.execute(statement)).scalars().all())
+    ) -> list[StepRecord]:
+        """Every step with its error (operators; the API shows steps without errors)."""
+        steps = await ProvisioningStepRepository(session).of_tenant(tenant_id)
+        return [
+            StepRecord(
+                step=step.step,
+                status=StepStatus(step.status),
+                attempts=step.attempts,
+                error=step.error,
+                started_at=step.started_at,
+                finished_at=step.finished_at,
+            )
+            for step in steps
+        ]
 
     async def list_tenants(
         self,
         session: AsyncSession,
         *,
-        status: str | None = None,
+        status: TenantStatus | None = None,
         cluster: str | None = None,
         limit: int = 500,
-    ) -> list[Tenant]:
-        statement = select(Tenant).order_by(Tenant.created_at.desc()).limit(limit)
-        if status:
-            statement = statement.where(Tenant.status == status)
-        if cluster:
-            statement = statement.where(Tenant.cluster_key == cluster)
-        return list((await session.execute(statement)).scalars().all())
-
-
-def describe_tenant(tenant: Tenant) -> dict[str, Any]:
-    return {
-        "id": str(tenant.id),
-        "slug": tenant.slug,
-        "name": tenant.name,
-        "status": tenant.status,
-        "cluster": tenant.cluster_key,
-        "plan": tenant.plan_code,
-        "read_only": tenant.read_only,
-        "created_at": tenant.created_at.isoformat() if tenant.created_at else None,
-    }
+    ) -> list[TenantRef]:
+        tenants = await TenantRepository(session).listed(
+            status=status, cluster=cluster, limit=limit
+        )
+        return [ref_of(tenant) for tenant in tenants]

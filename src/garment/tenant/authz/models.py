@@ -1,4 +1,8 @@
-"""Roles, their permissions and members' role assignments: tenant data on the cluster."""
+"""Roles and their permissions: tenant data on the cluster.
+
+Which roles a member holds is part of the member's central membership (ADR 0008); the cluster
+defines what each role may do.
+"""
 
 from __future__ import annotations
 
@@ -41,20 +45,3 @@ class RolePermission(TenantBase):
     tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     role_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     permission: Mapped[str] = mapped_column(String(64), primary_key=True)
-
-
-class MemberRole(TenantBase):
-    __tablename__ = "member_roles"
-    __table_args__ = (
-        ForeignKeyConstraint(
-            ["tenant_id", "role_id"],
-            ["roles.tenant_id", "roles.id"],
-            ondelete="CASCADE",
-            name="fk_member_roles_tenant_id_roles",
-        ),
-    )
-
-    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
-    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
-    role_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(server_default=func.now())

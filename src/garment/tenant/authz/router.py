@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from pydantic import BaseModel
+from typing import Annotated, cast
 
-from garment.central.billing.catalogue import plan_entitlements
+from fastapi import APIRouter, Depends, Request
+
+from garment.central.billing.service import PlanCatalogue
+from garment.central.tenancy.dependencies import Tenancy
 from garment.central.tenancy.schemas import MeOut, TenantOut
-from garment.platform.http.dependencies import CentralSession, RuntimeDep
+from garment.platform.http.dependencies import CentralSession, app_services
 from garment.platform.http.openapi import error_responses
 from garment.tenant.authz.permissions import PERMISSIONS
-from garment.tenant.context import TENANT_CHAIN_ERRORS, AnyMember
+from garment.tenant.authz.schemas import PermissionList, PermissionOut
+from garment.tenant.context import TENANT_CHAIN_ERRORS, AnyMember, member_summary
 
 router = APIRouter(prefix="/tenant", tags=["tenant"])
 
 
-class PermissionOut(BaseModel):
-    key: str
-    description_id: str
-    description_en: str
+def plan_catalogue(request: Request) -> PlanCatalogue:
+    return cast(PlanCatalogue, app_services(request).plans)
 
 
-class PermissionList(BaseModel):
-    data: list[PermissionOut]
+Plans = Annotated[PlanCatalogue, Depends(plan_catalogue)]
 
 
 @router.get(
@@ -31,29 +31,23 @@ class PermissionList(BaseModel):
     summary="The member: profile, roles, effective permissions, plan entitlements and usage",
     responses=error_responses(*TENANT_CHAIN_ERRORS),
 )
-async def me(member: AnyMember, runtime: RuntimeDep, central: CentralSession) -> MeOut:
+async def me(member: AnyMember, tenancy: Tenancy, plans: Plans, central: CentralSession) -> MeOut:
     tenant = member.tenant
-    roles = member.roles
     return MeOut(
-        user={
-            "id": str(member.user.id),
-            "email": member.user.email,
-            "name": member.user.name,
-            "locale": member.user.locale,
-        },
+        user=member_summary(member),
         tenant=TenantOut(
             id=tenant.id,
             slug=tenant.slug,
             name=tenant.name,
             status=tenant.status,
             plan_code=tenant.plan_code,
-            roles=roles,
+            roles=member.roles,
             usable=True,
         ),
-        roles=roles,
+        roles=member.roles,
         permissions=sorted(member.permissions),
-        entitlements=plan_entitlements(tenant.plan_code),
-        usage={"members": await runtime.tenancy.count_members(central, tenant.id)},
+        entitlements=plans.entitlements(tenant.plan_code),
+        usage={"members": await tenancy.count_members(central, tenant.id)},
     )
 
 
@@ -64,11 +58,4 @@ async def me(member: AnyMember, runtime: RuntimeDep, central: CentralSession) ->
     responses=error_responses(*TENANT_CHAIN_ERRORS),
 )
 async def permissions(member: AnyMember) -> PermissionList:
-    return PermissionList(
-        data=[
-            PermissionOut(
-                key=p.key, description_id=p.description_id, description_en=p.description_en
-            )
-            for p in PERMISSIONS
-        ]
-    )
+    return PermissionList(data=[PermissionOut.model_validate(p) for p in PERMISSIONS])

@@ -1,149 +1,66 @@
-"""Tenant authorization data: seeding default roles, granting roles, effective permissions.
+"""Tenant authorization: default roles, what a set of roles may do, and who may grant what.
 
-Every function takes an RLS-bound session (`app.tenant_id` set) and the tenant id; the id is
+Every method takes an RLS-bound session (`app.tenant_id` set) and the tenant id; the id is also
 written explicitly and RLS checks it, so a wrong id fails instead of landing in another tenant.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from garment.tenant.authz.models import MemberRole, Role, RolePermission
+from garment.platform.errors import PERMISSION_DENIED, AppError, invalid
+from garment.tenant.authz.errors import UNKNOWN_ROLES
 from garment.tenant.authz.permissions import DEFAULT_ROLES
+from garment.tenant.authz.repository import RoleRepository
 
 
-async def seed_default_roles(session: AsyncSession, tenant_id: uuid.UUID) -> int:
-    """Insert the default roles and their permissions; re-running adds nothing."""
-    created = 0
-    for default in DEFAULT_ROLES:
-        result = await session.execute(
-            insert(Role)
-            .values(
-                tenant_id=tenant_id,
-                id=uuid.uuid4(),
-                key=default.key,
-                name_id=default.name_id,
-                name_en=default.name_en,
-                is_system=True,
+class RoleService:
+    async def seed_default_roles(self, session: AsyncSession, tenant_id: uuid.UUID) -> int:
+        """Insert the default roles and their permissions; re-running adds nothing new.
+        Returns how many roles were created."""
+        roles = RoleRepository(session)
+        created = 0
+        for default in DEFAULT_ROLES:
+            created += await roles.insert_if_missing(
+                tenant_id, default.key, default.name_id, default.name_en, system=True
             )
-            .on_conflict_do_nothing(index_elements=[Role.tenant_id, Role.key])
-        )
-        created += int(getattr(result, "rowcount", 0) or 0)
-        role_id = (
-            await session.execute(
-                select(Role.id).where(Role.tenant_id == tenant_id, Role.key == default.key)
-            )
-        ).scalar_one()
-        if default.permissions:
-            await session.execute(
-                insert(RolePermission)
-                .values(
-                    [
-                        {"tenant_id": tenant_id, "role_id": role_id, "permission": permission}
-                        for permission in sorted(default.permissions)
-                    ]
-                )
-                .on_conflict_do_nothing()
-            )
-    return created
+            role_id = await roles.id_of(tenant_id, default.key)
+            assert role_id is not None  # inserted or already there
+            await roles.grant_permissions(tenant_id, role_id, default.permissions)
+        return created
 
+    async def permissions_for(
+        self, session: AsyncSession, tenant_id: uuid.UUID, role_keys: Iterable[str]
+    ) -> tuple[list[str], frozenset[str]]:
+        """(the role keys that exist, the union of their permissions): a member's effective
+        access. Keys of roles that no longer exist grant nothing."""
+        granted = await RoleRepository(session).permissions_by_role(tenant_id, role_keys)
+        permissions: set[str] = set()
+        for role_permissions in granted.values():
+            permissions |= role_permissions
+        return sorted(granted), frozenset(permissions)
 
-async def role_ids(
-    session: AsyncSession, tenant_id: uuid.UUID, keys: list[str]
-) -> dict[str, uuid.UUID]:
-    rows = await session.execute(
-        select(Role.key, Role.id).where(Role.tenant_id == tenant_id, Role.key.in_(keys))
-    )
-    return {row[0]: row[1] for row in rows}
-
-
-async def grant_roles(
-    session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, keys: list[str]
-) -> list[str]:
-    """Give the member these roles (idempotent); returns the keys that exist."""
-    found = await role_ids(session, tenant_id, keys)
-    if found:
-        await session.execute(
-            insert(MemberRole)
-            .values(
-                [
-                    {"tenant_id": tenant_id, "user_id": user_id, "role_id": role_id}
-                    for role_id in found.values()
-                ]
-            )
-            .on_conflict_do_nothing()
-        )
-    return sorted(found)
-
-
-async def member_role_keys(
-    session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID
-) -> list[str]:
-    rows = await session.execute(
-        select(Role.key)
-        .join(
-            MemberRole, (MemberRole.role_id == Role.id) & (MemberRole.tenant_id == Role.tenant_id)
-        )
-        .where(MemberRole.tenant_id == tenant_id, MemberRole.user_id == user_id)
-        .order_by(Role.key)
-    )
-    return list(rows.scalars())
-
-
-# Built once: part of every tenant request's authorization.
-ROLES_AND_PERMISSIONS = (
-    select(Role.key, RolePermission.permission)
-    .join(MemberRole, (MemberRole.role_id == Role.id) & (MemberRole.tenant_id == Role.tenant_id))
-    .join(
-        RolePermission,
-        (RolePermission.role_id == Role.id) & (RolePermission.tenant_id == Role.tenant_id),
-        isouter=True,
-    )
-    .where(
-        MemberRole.tenant_id == bindparam("tenant_id"), MemberRole.user_id == bindparam("user_id")
-    )
-)
-
-
-async def roles_and_permissions(
-    session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID
-) -> tuple[list[str], frozenset[str]]:
-    """The member's role keys and the union of their permissions, in one query (the
-    authorization step of every tenant request). Filtered by tenant explicitly although RLS
-    already is: the application wall must hold on its own."""
-    rows = await session.execute(
-        ROLES_AND_PERMISSIONS, {"tenant_id": tenant_id, "user_id": user_id}
-    )
-    roles: set[str] = set()
-    permissions: set[str] = set()
-    for key, permission in rows:
-        roles.add(key)
-        if permission is not None:
-            permissions.add(permission)
-    return sorted(roles), frozenset(permissions)
-
-
-async def permissions_granted_by(
-    session: AsyncSession, tenant_id: uuid.UUID, keys: list[str]
-) -> tuple[set[str], set[str]]:
-    """(known role keys, the union of their permissions): what granting `keys` would give."""
-    rows = await session.execute(
-        select(Role.key, RolePermission.permission)
-        .join(
-            RolePermission,
-            (RolePermission.role_id == Role.id) & (RolePermission.tenant_id == Role.tenant_id),
-            isouter=True,
-        )
-        .where(Role.tenant_id == tenant_id, Role.key.in_(keys))
-    )
-    known: set[str] = set()
-    granted: set[str] = set()
-    for key, permission in rows:
-        known.add(key)
-        if permission:
-            granted.add(permission)
-    return known, granted
+    async def check_grantable(
+        self,
+        session: AsyncSession,
+        tenant_id: uuid.UUID,
+        role_keys: Iterable[str],
+        granter_permissions: frozenset[str],
+        *,
+        field: str = "body.roles",
+    ) -> list[str]:
+        """The sorted keys, if they all exist and the granter holds every permission they
+        carry: nobody grants a permission they lack (so only owners can make owners)."""
+        keys = sorted(set(role_keys))
+        granted = await RoleRepository(session).permissions_by_role(tenant_id, keys)
+        unknown = [key for key in keys if key not in granted]
+        if unknown:
+            raise invalid(field, UNKNOWN_ROLES, roles=", ".join(unknown))
+        carried = set().union(*granted.values()) if granted else set()
+        missing = carried - granter_permissions
+        if missing:
+            raise AppError(PERMISSION_DENIED, extra={"permission": sorted(missing)[0]})
+        return keys

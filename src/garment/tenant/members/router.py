@@ -7,30 +7,22 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
-from garment.central.tenancy.schemas import (
-    InvitationList,
-    InvitationOut,
-    InvitationRequest,
-    invitation_out,
-)
-from garment.platform.context import Locale, current_context
+from garment.central.tenancy.schemas import InvitationList, InvitationOut, InvitationRequest
 from garment.platform.errors import (
     CONFLICT,
-    PERMISSION_DENIED,
     PLAN_LIMIT_REACHED,
     RESOURCE_NOT_FOUND,
     VALIDATION_FAILED,
-    AppError,
 )
-from garment.platform.http.dependencies import CentralSession, RuntimeDep
+from garment.platform.http.dependencies import CentralSession
 from garment.platform.http.openapi import error_responses
-from garment.tenant.authz.service import permissions_granted_by
 from garment.tenant.context import (
     TENANT_CHAIN_ERRORS,
     RequirePermission,
     TenantMember,
     TenantSession,
 )
+from garment.tenant.members.dependencies import Members
 
 router = APIRouter(prefix="/tenant/members", tags=["tenant"])
 
@@ -49,32 +41,19 @@ MembersManager = Annotated[TenantMember, Depends(RequirePermission("members.mana
 async def invite(
     body: InvitationRequest,
     member: MembersManager,
+    members: Members,
     db: TenantSession,
     central: CentralSession,
-    runtime: RuntimeDep,
 ) -> InvitationOut:
-    keys = sorted(set(body.roles))
-    known, granted = await permissions_granted_by(db, member.tenant.id, keys)
-    unknown = [key for key in keys if key not in known]
-    if unknown:
-        message = (
-            "Peran tidak dikenal: " if current_context().locale is Locale.ID else "Unknown roles: "
-        ) + ", ".join(unknown)
-        raise AppError(VALIDATION_FAILED, errors={"body.roles": [message]})
-    # Nobody grants a permission they lack (so only owners can make owners).
-    missing = granted - member.permissions
-    if missing:
-        raise AppError(PERMISSION_DENIED, extra={"permission": sorted(missing)[0]})
-    invitee = await runtime.auth.accounts.find_by_email(central, str(body.email))
-    invitation = await runtime.tenancy.invite(
+    return await members.invite(
         central,
-        member.tenant.id,
+        db,
+        tenant_id=member.tenant_id,
+        inviter_id=member.user_id,
+        inviter_permissions=member.permissions,
         email=str(body.email),
-        role_keys=keys,
-        invited_by=member.user.id,
-        existing_user_id=invitee.id if invitee else None,
+        role_keys=list(body.roles),
     )
-    return invitation_out(invitation)
 
 
 @router.get(
@@ -84,10 +63,9 @@ async def invite(
     responses=error_responses(*TENANT_CHAIN_ERRORS),
 )
 async def list_invitations(
-    member: MembersManager, central: CentralSession, runtime: RuntimeDep
+    member: MembersManager, members: Members, central: CentralSession
 ) -> InvitationList:
-    invitations = await runtime.tenancy.list_invitations(central, member.tenant.id)
-    return InvitationList(data=[invitation_out(invitation) for invitation in invitations])
+    return InvitationList(data=await members.invitations(central, member.tenant_id))
 
 
 @router.delete(
@@ -97,10 +75,7 @@ async def list_invitations(
     responses=error_responses(*TENANT_CHAIN_ERRORS, RESOURCE_NOT_FOUND),
 )
 async def revoke_invitation(
-    invitation_id: uuid.UUID,
-    member: MembersManager,
-    central: CentralSession,
-    runtime: RuntimeDep,
+    invitation_id: uuid.UUID, member: MembersManager, members: Members, central: CentralSession
 ) -> Response:
-    await runtime.tenancy.revoke_invitation(central, member.tenant.id, invitation_id)
+    await members.revoke_invitation(central, member.tenant_id, invitation_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

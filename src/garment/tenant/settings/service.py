@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from garment.tenant.settings.models import TenantSettings
+from garment.tenant.settings.repository import TenantSettingsRepository
 
 
-async def ensure_settings(
-    session: AsyncSession, tenant_id: uuid.UUID, *, slug: str, name: str, locale: str = "id"
-) -> None:
-    await session.execute(
-        insert(TenantSettings)
-        .values(tenant_id=tenant_id, slug=slug, name=name, locale=locale)
-        .on_conflict_do_nothing(index_elements=[TenantSettings.tenant_id])
-    )
+class TenantSettingsService:
+    async def ensure(
+        self,
+        session: AsyncSession,
+        tenant_id: uuid.UUID,
+        *,
+        slug: str,
+        name: str,
+        locale: str = "id",
+    ) -> None:
+        """Create the settings row of a new tenant (provisioning); re-running changes nothing."""
+        await TenantSettingsRepository(session).insert_if_missing(
+            tenant_id, slug=slug, name=name, locale=locale
+        )

@@ -1,0 +1,7 @@
+"""Messages of tenant authorization."""
+
+from __future__ import annotations
+
+from garment.platform.i18n import Message
+
+UNKNOWN_ROLES = Message("Peran tidak dikenal: {roles}.", "Unknown roles: {roles}.")
