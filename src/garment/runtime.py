@@ -30,6 +30,7 @@ from garment.contexts import register_contexts
 from garment.demo import DemoSeed
 from garment.models import tenant_metadata
 from garment.platform import jobs as jobs_module
+from garment.platform.cache import InvalidationBus
 from garment.platform.db import Database, PoolOptions, create_engine, pool_stats
 from garment.platform.dbsetup import EMBEDDED_LAYOUT, Targets, ensure_layout, targets_from_settings
 from garment.platform.embedded import EmbeddedPostgres
@@ -98,6 +99,11 @@ class Runtime:
         # --- infrastructure ------------------------------------------------------------------
         self.central = Database("central", create_engine(targets.central.app_url, pool))
         self.cluster_manager = ClusterConnectionManager(targets.clusters, pool)
+        # Cache invalidations reach every process (LISTEN/NOTIFY on central); this process
+        # applies its own right after each commit, on central and on every cluster.
+        self.invalidations = InvalidationBus(targets.central.app_url)
+        self.central.after_commit_hooks.append(self.invalidations.after_commit)
+        self.cluster_manager.after_commit_hooks.append(self.invalidations.after_commit)
         self.mailer: Mailer = create_mailer(settings.mail, settings.mail_directory)
         self.limiter = RateLimiter(settings.rate_limit)
         secret = master_key(settings)
@@ -114,7 +120,7 @@ class Runtime:
         # --- services, each built once with its collaborators ---------------------------------
         self.plans = PlanCatalogue()
         self.cluster_registry = ClusterService(self.cluster_manager)
-        self.roles = RoleService()
+        self.roles = RoleService(self.invalidations, self.cluster_manager)
         self.tenant_settings = TenantSettingsService()
         self.taxonomies = TaxonomyService()
         directory = MembershipDirectory()
@@ -127,6 +133,7 @@ class Runtime:
                 token_hasher=self.token_hasher,
             ),
             tenant_directory=directory,
+            invalidations=self.invalidations,
         )
         self.tenancy = TenancyService(
             auth=self.auth,
@@ -135,6 +142,8 @@ class Runtime:
             jobs=self.jobs,
             hasher=self.token_hasher,
             directory=directory,
+            invalidations=self.invalidations,
+            central=self.central,
         )
         self.provisioning = ProvisioningPipeline(
             central=self.central,
@@ -191,6 +200,7 @@ class Runtime:
                 await asyncio.to_thread(embedded.stop)
             raise
         try:
+            await runtime.invalidations.start()
             await runtime.jobs.open()
             await runtime.auth.keys.ensure_loaded()
             if embedded is not None:
@@ -226,6 +236,7 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._background.clear()
+        await self.invalidations.stop()
         await self.jobs.close()
         await self.cluster_manager.close()
         await self.central.dispose()

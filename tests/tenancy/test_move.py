@@ -111,7 +111,7 @@ async def set_read_only(runtime: Runtime, tenant_id: uuid.UUID, read_only: bool)
         tenant = await session.get(Tenant, tenant_id)
         assert tenant is not None
         tenant.read_only = read_only
-        runtime.tenancy.forget(tenant)
+        await runtime.tenancy.tenant_changed(session, tenant_id)
 
 
 # --- the move --------------------------------------------------------------------------------

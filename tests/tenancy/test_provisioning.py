@@ -204,7 +204,7 @@ async def test_running_the_pipeline_again_never_duplicates_rows(runtime: Runtime
         stored = await session.get(Tenant, tenant.id)
         assert stored is not None
         stored.status = "provisioning"
-        runtime.tenancy.forget(stored)
+        await runtime.tenancy.tenant_changed(session, stored.id)
     assert await runtime.provisioning.run(tenant.id) == "active"
     assert await step_states(runtime, tenant.id) == dict.fromkeys(PROVISIONING_STEPS, ("done", 2))
     assert await row_counts(runtime, tenant.cluster_key, tenant.id) == first

@@ -3,8 +3,11 @@ thread: they own their event loop and their own Runtime, like a separate process
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -12,7 +15,6 @@ import pytest
 
 from garment.central.clusters.models import Cluster
 from garment.central.tenancy import mover as mover_module
-from garment.central.tenancy.models import Tenant
 from garment.central.tenancy.states import PROVISIONING_STEPS, BillingInterval
 from garment.config import Settings, get_settings
 from garment.platform.migrations import Tree, head_revision
@@ -39,13 +41,17 @@ async def garment_json_failing(*args: str) -> Any:
     return json.loads(result.stdout)
 
 
-async def forget(runtime: Runtime, tenant_id: uuid.UUID) -> None:
-    """The CLI changed the registry from "another process": drop this process's cached ref
-    (otherwise it is re-read within RESOLVE_CACHE_SECONDS)."""
-    async with runtime.central.transaction() as session:
-        tenant = await session.get(Tenant, tenant_id)
-    assert tenant is not None
-    runtime.tenancy.forget(tenant)
+async def settles(
+    probe: Callable[[], Awaitable[tuple[int, str | None]]], expected: tuple[int, str | None]
+) -> tuple[int, str | None]:
+    """What `probe` answers once this process heard of a change another process (a CLI
+    command) made: invalidations reach every process within a second."""
+    deadline = time.monotonic() + 1.0
+    while True:
+        answer = await probe()
+        if answer == expected or time.monotonic() > deadline:
+            return answer
+        await asyncio.sleep(0.02)
 
 
 async def me_status(client: httpx.AsyncClient, setup: TenantSetup) -> tuple[int, str | None]:
@@ -106,8 +112,8 @@ async def test_suspend_and_resume(runtime: Runtime, client: httpx.AsyncClient) -
     suspended = await garment("tenants", "suspend", setup.slug)
     assert suspended.exit_code == 0, suspended.output
     assert f"tenant {setup.slug}: suspended" in suspended.stdout
-    await forget(runtime, setup.tenant_id)
-    assert await me_status(client, setup) == (402, "TENANT_SUSPENDED")
+    suspended_answer = (402, "TENANT_SUSPENDED")
+    assert await settles(lambda: me_status(client, setup), suspended_answer) == suspended_answer
     assert (await garment_json("tenants", "show", setup.slug))["status"] == "suspended"
     again = await garment("tenants", "suspend", setup.slug)  # idempotent
     assert again.exit_code == 0, again.output
@@ -115,8 +121,7 @@ async def test_suspend_and_resume(runtime: Runtime, client: httpx.AsyncClient) -
     resumed = await garment("tenants", "resume", setup.slug)
     assert resumed.exit_code == 0, resumed.output
     assert f"tenant {setup.slug}: active" in resumed.stdout
-    await forget(runtime, setup.tenant_id)
-    assert await me_status(client, setup) == (200, None)
+    assert await settles(lambda: me_status(client, setup), (200, None)) == (200, None)
     assert (await garment("tenants", "resume", setup.slug)).exit_code == 0  # idempotent
 
 
@@ -147,8 +152,8 @@ def words(text: str) -> str:
 async def test_move_through_the_cli(
     runtime: Runtime, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The CLI waits RESOLVE_CACHE_SECONDS + 1 for other processes' caches; keep that to 1 s.
-    monkeypatch.setattr(mover_module, "RESOLVE_CACHE_SECONDS", 0.0)
+    # The CLI waits IN_FLIGHT_SECONDS + 1 for requests in flight elsewhere; keep that to 1 s.
+    monkeypatch.setattr(mover_module, "IN_FLIGHT_SECONDS", 0.0)
     setup = await tenant_setup(runtime, client, cluster="default")
     before = await runtime.mover.fingerprints("default", setup.tenant_id)
     total = sum(fp.rows for fp in before.values())
@@ -164,8 +169,7 @@ async def test_move_through_the_cli(
     assert all(fp.rows == 0 for fp in source.values())
     shown = await garment_json("tenants", "show", setup.slug)
     assert (shown["cluster"], shown["read_only"]) == ("secondary", False)
-    await forget(runtime, setup.tenant_id)
-    assert await me_status(client, setup) == (200, None)
+    assert await settles(lambda: me_status(client, setup), (200, None)) == (200, None)
 
     # Refusals exit 1 and leave the tenant alone.
     nowhere = await garment("tenants", "move", setup.slug, "--to", "atlantis")
@@ -182,7 +186,7 @@ async def test_move_json_output_is_a_json_report(
     runtime: Runtime, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Regression: progress lines must not precede the --json document on stdout."""
-    monkeypatch.setattr(mover_module, "RESOLVE_CACHE_SECONDS", 0.0)
+    monkeypatch.setattr(mover_module, "IN_FLIGHT_SECONDS", 0.0)
     setup = await tenant_setup(runtime, client, cluster="default")
     before = await runtime.mover.fingerprints("default", setup.tenant_id)
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import DateTime, MetaData, text
+from sqlalchemy import ClauseElement, DateTime, Dialect, MetaData, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.sql import func
 
 from garment.platform.errors import AppError
@@ -108,19 +108,61 @@ class PoolOptions:
     application_name: str = "garment"
 
 
-def create_engine(url: str, options: PoolOptions | None = None) -> AsyncEngine:
+def create_engine(
+    url: str, options: PoolOptions | None = None, *, connection_class: type[Any] | None = None
+) -> AsyncEngine:
+    """An asyncpg pool. No pre-ping: it would cost a round trip on every checkout, and a dead
+    connection is already handled where it fails (the cluster breaker, a 503 with Retry-After,
+    SQLAlchemy invalidating the pool so the next checkout reconnects)."""
     options = options or PoolOptions()
     server_settings = {"application_name": options.application_name}
     if options.statement_timeout_ms:
         server_settings["statement_timeout"] = str(options.statement_timeout_ms)
+    connect_args: dict[str, Any] = {"server_settings": server_settings, "timeout": 5}
+    if connection_class is not None:
+        connect_args["connection_class"] = connection_class
     return create_async_engine(
         driver_url(url, "asyncpg"),
         pool_size=options.pool_size,
         max_overflow=options.max_overflow,
-        pool_pre_ping=True,
+        pool_pre_ping=False,
         pool_recycle=1800,
-        connect_args={"server_settings": server_settings, "timeout": 5},
+        connect_args=connect_args,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class DriverQuery:
+    """A statement compiled once to the driver's SQL (`$1`, `$2`, ...) with the names of its
+    parameters in order, for `fetch_records`."""
+
+    sql: str
+    names: tuple[str, ...]
+
+    @classmethod
+    def compile(cls, statement: ClauseElement, dialect: Dialect) -> DriverQuery:
+        compiled = statement.compile(dialect=dialect)
+        positions: Any = getattr(compiled, "positiontup", None) or ()
+        return cls(str(compiled), tuple(positions))
+
+
+async def fetch_records(
+    session: AsyncSession, query: DriverQuery, params: dict[str, Any]
+) -> list[Any]:
+    """Run a read on the session's own connection and transaction, straight through the driver
+    (asyncpg records, no SQLAlchemy result processing): for hot list endpoints, where the ORM's
+    per-statement overhead is most of the request's cost. The transaction is the session's, so
+    RLS binding, commit and rollback stay exactly as for ORM statements."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    adapter: Any = raw.dbapi_connection
+    if getattr(adapter, "_transaction", None) is None:
+        # SQLAlchemy's asyncpg adapter opens the real transaction lazily, at its first statement;
+        # open it the same way (BEGIN, with the tenant binding) before reading past it.
+        await adapter._start_transaction()
+    driver: Any = raw.driver_connection
+    records: list[Any] = await driver.fetch(query.sql, *(params[name] for name in query.names))
+    return records
 
 
 AfterCommitHook = Callable[[AsyncSession], None]
@@ -133,9 +175,15 @@ class Database:
     name: str
     engine: AsyncEngine
     after_commit_hooks: list[AfterCommitHook] = field(default_factory=list)
+    session_class: type[Session] = Session
 
     def __post_init__(self) -> None:
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        self.sessionmaker = async_sessionmaker(
+            self.engine,
+            expire_on_commit=False,
+            autoflush=True,
+            sync_session_class=self.session_class,
+        )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -147,12 +195,18 @@ class Database:
                 if not error.keep_changes:
                     await session.rollback()
                     raise
-                await session.commit()
-                self._run_after_commit(session)
+                await self._commit(session)
                 raise
             except BaseException:
                 await session.rollback()
                 raise
+            await self._commit(session)
+
+    async def _commit(self, session: AsyncSession) -> None:
+        # A unit of work that ran no statement and holds no pending object has nothing to
+        # commit: skipping it saves the session's transaction bookkeeping on requests served
+        # from caches.
+        if session.in_transaction() or session.new or session.dirty or session.deleted:
             await session.commit()
         self._run_after_commit(session)
 

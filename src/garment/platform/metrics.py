@@ -34,6 +34,15 @@ CLUSTER_BREAKER_OPEN = Gauge(
 DB_UP = Gauge(
     "garment_db_up", "1 when the database answered the last readiness check", ["database"]
 )
+CACHE_LISTENING = Gauge(
+    "garment_cache_listening",
+    "1 while this process hears cache invalidations (0: every read goes to the database)",
+)
+CACHE_LOOKUPS = Counter(
+    "garment_cache_lookups_total",
+    "Read-through cache lookups by cache and result",
+    ["cache", "result"],
+)
 
 Refresher = Callable[[], Awaitable[None]]
 

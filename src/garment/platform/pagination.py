@@ -12,17 +12,18 @@ import binascii
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, tuple_
+from sqlalchemy import Integer, Select, bindparam, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
+from garment.platform.db import DriverQuery, fetch_records
 from garment.platform.errors import AppError, invalid
 from garment.platform.i18n import Message
 
@@ -49,7 +50,7 @@ class PageParams:
     cursor: str | None = None
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = DEFAULT_LIMIT,
     cursor: Annotated[
         str | None, Query(max_length=512, description="`meta.next_cursor` of the previous page.")
@@ -143,3 +144,74 @@ def _key_of(row: Any, column: ColumnElement[Any] | InstrumentedAttribute[Any]) -
     if hasattr(row, "_mapping"):
         return row._mapping[name]
     return getattr(row, name)
+
+
+@dataclass
+class KeysetQuery:
+    """A list query whose statements are built once (hot lists): the first page and "after a
+    cursor", each ordered by `key_columns` (unique together) with the page size, every filter
+    and the cursor as bound parameters. Building a SQLAlchemy statement costs more Python time
+    than running its cached compiled form, so a list endpoint builds none per request; the page
+    is read straight through the driver on the session's transaction (`fetch_records`)."""
+
+    first: Select[*tuple[Any, ...]]
+    after: Select[*tuple[Any, ...]]
+    key_names: tuple[str, ...]
+    _compiled: dict[tuple[str, bool], DriverQuery] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls,
+        base: Select[*tuple[Any, ...]],
+        key_columns: Sequence[ColumnElement[Any] | InstrumentedAttribute[Any]],
+        *,
+        descending: bool = False,
+    ) -> KeysetQuery:
+        names = tuple(f"cursor_{index}" for index in range(len(key_columns)))
+        cursor = tuple_(
+            *(
+                bindparam(name, type_=column.type)
+                for name, column in zip(names, key_columns, strict=True)
+            )
+        )
+        key = tuple_(*key_columns)
+        ordering = [column.desc() if descending else column.asc() for column in key_columns]
+        limit = bindparam("page_limit", type_=Integer)
+        return cls(
+            first=base.order_by(*ordering).limit(limit),
+            after=base.where(key < cursor if descending else key > cursor)
+            .order_by(*ordering)
+            .limit(limit),
+            key_names=tuple(_column_name(column) for column in key_columns),
+        )
+
+    def _query(self, session: AsyncSession, after_cursor: bool) -> DriverQuery:
+        dialect = session.get_bind().dialect
+        key = (dialect.name, after_cursor)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            statement = self.after if after_cursor else self.first
+            compiled = self._compiled[key] = DriverQuery.compile(statement, dialect)
+        return compiled
+
+    async def page(
+        self, session: AsyncSession, params: PageParams, filters: dict[str, Any]
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of rows (column name -> value) and the next cursor."""
+        values = {**filters, "page_limit": params.limit + 1}
+        if params.cursor:
+            decoded = decode_cursor(params.cursor, len(self.key_names))
+            values.update({f"cursor_{index}": value for index, value in enumerate(decoded)})
+        records = await fetch_records(session, self._query(session, bool(params.cursor)), values)
+        rows = [dict(record) for record in records[: params.limit]]
+        if len(records) <= params.limit:
+            return rows, None
+        last = rows[-1]
+        return rows, encode_cursor([last[name] for name in self.key_names])
+
+
+def _column_name(column: ColumnElement[Any] | InstrumentedAttribute[Any]) -> str:
+    name = getattr(column, "key", None) or getattr(column, "name", None)
+    if not isinstance(name, str):
+        raise TypeError("key columns must be named")
+    return name

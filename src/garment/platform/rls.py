@@ -9,9 +9,12 @@ turns a reused connection whose setting reads '' into NULL, which matches no row
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import text
+import asyncpg
+from sqlalchemy import Connection, event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 TENANT_SETTING = "app.tenant_id"
 POLICY_NAME = "tenant_isolation"
@@ -28,9 +31,51 @@ def enable_tenant_rls(table: str) -> list[str]:
     ]
 
 
-SET_TENANT_SQL = text(f"SELECT set_config('{TENANT_SETTING}', :tenant_id, true)")
+TENANT_INFO_KEY = "garment.tenant_id"
 
 
-async def bind_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> None:
-    """Bind the session's transaction to one tenant (local to the transaction)."""
-    await session.execute(SET_TENANT_SQL, {"tenant_id": str(tenant_id)})
+class TenantBindingConnection(asyncpg.Connection):  # type: ignore[misc]
+    """An asyncpg connection that sends the tenant binding in the same round trip as the
+    transaction's BEGIN (`BEGIN ...; SELECT set_config('app.tenant_id', '<id>', true)`, one
+    simple-query message), instead of a separate statement before the first query."""
+
+    __slots__ = ("_garment_bind_sql",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._garment_bind_sql: str | None = None
+
+    def bind_next_transaction(self, tenant_id: uuid.UUID | None) -> None:
+        if tenant_id is None:
+            self._garment_bind_sql = None
+            return
+        # A UUID renders as 36 hex digits and dashes: safe to inline, nothing else gets here.
+        value = str(uuid.UUID(str(tenant_id)))
+        self._garment_bind_sql = f"SELECT set_config('{TENANT_SETTING}', '{value}', true);"
+
+    # The signature is asyncpg's own (its `timeout`), so the override is transparent.
+    async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str:  # noqa: ASYNC109
+        bind = self._garment_bind_sql
+        if bind is not None and not args and query.startswith("BEGIN"):
+            self._garment_bind_sql = None
+            query = f"{query}{bind}"
+        result: str = await super().execute(query, *args, timeout=timeout)
+        return result
+
+
+class TenantBoundSession(Session):
+    """The ORM session of cluster databases: when a transaction begins on a connection, the
+    connection is told which tenant (if any) to bind the transaction to."""
+
+
+@event.listens_for(TenantBoundSession, "after_begin")
+def _bind_connection(session: Session, _transaction: Any, connection: Connection) -> None:
+    driver = connection.connection.driver_connection
+    if isinstance(driver, TenantBindingConnection):
+        driver.bind_next_transaction(session.info.get(TENANT_INFO_KEY))
+
+
+def bind_session_to_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    """Every transaction this session opens is bound to `tenant_id` (local to the
+    transaction: `set_config(..., true)`), so a pooled connection never carries it on."""
+    session.info[TENANT_INFO_KEY] = tenant_id

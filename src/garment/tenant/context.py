@@ -1,12 +1,20 @@
-"""The tenant context on every Tenant API request (chapter 07), as a chain of dependencies:
+"""The tenant context on every Tenant API request (chapter 07):
 
 1. RequestContext        request id, client ip, locale (middleware)
 2. Authenticate          bearer token, scope `tenant`, audience `garment-tenant`; session live
-3. SetTenantContext      X-Tenant-ID (uuid or slug) -> tenant; 400 missing, 404 unknown
-4. ValidateTenantToken   the token's `tid` must be that tenant; else 403 + mismatch activity
+3. SetTenantContext      the tenant is the token's `tid`; X-Tenant-ID must be present (400)
+4. ValidateTenantToken   X-Tenant-ID (id or slug, case and space ignored) must name that tenant;
+                         else 403 + a mismatch activity, the same answer whether or not the
+                         header names an existing tenant
 5. EnsureTenantUsable    active membership; tenant status allows the request
-6. TenantSession         transaction on the tenant's cluster, `app.tenant_id` set first
+6. TenantSession         transaction on the tenant's cluster, `app.tenant_id` set as it begins
 7. RequirePermission     the route's declared permission against the member's roles
+
+Steps 2-5 run as one dependency (`EnsureTenantUsable`), each step a named object so the incident
+playbook reads true against the code. Everything they read from a database is cached with
+invalidation that reaches every process (session liveness, the tenant row, the membership, the
+role definitions), so a request with warm caches touches no database before its handler runs:
+its only round trips are its own, on its cluster.
 
 Each route declares its permission once (`RequirePermission("members.manage")` or
 `AnyMember`); a test walks every tenant route and fails when one has none. Handlers receive a
@@ -19,22 +27,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from garment.central.auth.dependencies import (
-    Auth,
-    BearerCredentials,
-    principal_for,
-    verified_claims,
-)
+from garment.central.auth.dependencies import BearerCredentials
 from garment.central.auth.ports import AUDIENCE_TENANT, Principal, TokenScope
-from garment.central.clusters.service import ClusterConnectionManager
-from garment.central.tenancy.dependencies import Tenancy
 from garment.central.tenancy.errors import TENANT_MAINTENANCE
-from garment.central.tenancy.service import TenantRef, status_error
+from garment.central.tenancy.service import MemberRecord, TenantRef, status_error
 from garment.central.tenancy.states import TenantStatus
 from garment.platform.context import update_context
 from garment.platform.errors import (
@@ -54,8 +56,7 @@ from garment.platform.errors import (
     AppError,
     ErrorSpec,
 )
-from garment.platform.http.dependencies import CentralSession, app_services
-from garment.tenant.authz.service import RoleService
+from garment.platform.http.dependencies import app_services
 
 TENANT_HEADER = "X-Tenant-ID"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -78,6 +79,15 @@ TENANT_CHAIN_ERRORS: tuple[ErrorSpec, ...] = (
     CLUSTER_UNAVAILABLE,
     PERMISSION_DENIED,
 )
+
+TenantHeader = Annotated[
+    str | None,
+    Header(
+        alias=TENANT_HEADER,
+        max_length=64,
+        description="The selected tenant: its id or slug (the one the token was issued for).",
+    ),
+]
 
 
 @dataclass(slots=True)
@@ -105,102 +115,88 @@ class TenantMember:
         return self.tenant.cluster_key
 
 
-@dataclass(frozen=True, slots=True)
-class ResolvedTenant:
-    principal: Principal
-    tenant: TenantRef
-
-
-def _roles(request: Request) -> RoleService:
-    return cast(RoleService, app_services(request).roles)
-
-
-def _clusters(request: Request) -> ClusterConnectionManager:
-    return cast(ClusterConnectionManager, app_services(request).cluster_manager)
+def names_tenant(header: str, tenant: TenantRef) -> bool:
+    """Whether an X-Tenant-ID value names this tenant: its id in any case or spelling a UUID
+    parser accepts, or its slug; surrounding space and case are ignored."""
+    value = header.strip().lower()
+    if value == tenant.slug:
+        return True
+    try:
+        return uuid.UUID(value) == tenant.id
+    except ValueError:
+        return False
 
 
 async def authenticate_tenant(
-    auth: Auth, central: CentralSession, credentials: BearerCredentials
+    services: Any, credentials: HTTPAuthorizationCredentials | None
 ) -> Principal:
-    claims = await verified_claims(auth, credentials, AUDIENCE_TENANT)
+    """Step 2: a tenant-scoped token of a live session."""
+    if credentials is None or not credentials.credentials:
+        raise AppError(AUTH_TOKEN_MISSING)
+    auth = services.auth
+    claims = await auth.tokens.verify(credentials.credentials, AUDIENCE_TENANT)
     if claims.scope is not TokenScope.TENANT or claims.tid is None:
         raise AppError(AUTH_TOKEN_INVALID)
-    return await principal_for(auth, central, claims)
+    auth_session, user = await auth.sessions.live(claims.sid, claims.sub)
+    update_context(user_id=user.id, session_id=auth_session.id)
+    return Principal(user=user, session=auth_session, claims=claims)
 
 
 class SetTenantContext:
-    """Resolve X-Tenant-ID (uuid or slug) to a tenant."""
+    """Step 3: the request's tenant is the one the token was issued for (`tid`); the header
+    must be there so a front end always says which tenant it thinks it is in."""
 
-    async def __call__(
-        self,
-        tenancy: Tenancy,
-        central: CentralSession,
-        principal: Annotated[Principal, Depends(authenticate_tenant)],
-        x_tenant_id: Annotated[
-            str | None,
-            Header(
-                alias=TENANT_HEADER,
-                max_length=64,
-                description="The selected tenant: its id or slug.",
-            ),
-        ] = None,
-    ) -> ResolvedTenant:
-        if not x_tenant_id or not x_tenant_id.strip():
+    async def __call__(self, services: Any, principal: Principal, header: str | None) -> TenantRef:
+        if not header or not header.strip():
             raise AppError(TENANT_HEADER_MISSING)
-        tenant = await tenancy.resolve(central, x_tenant_id)
+        tenant_id = principal.claims.tid
+        assert tenant_id is not None  # authenticate_tenant checked the scope
+        tenant: TenantRef | None = await services.tenancy.tenant_ref(tenant_id)
+        if tenant is None:  # the token's own tenant no longer exists
+            raise AppError(TENANT_NOT_FOUND)
         update_context(tenant_id=tenant.id)
-        return ResolvedTenant(principal=principal, tenant=tenant)
-
-
-set_tenant_context = SetTenantContext()
+        return tenant
 
 
 class ValidateTenantToken:
-    """The token's `tid` must name the tenant the request is for (incident playbook 2)."""
+    """Step 4 (incident playbook 2): X-Tenant-ID must name the token's tenant. The header is
+    only compared, never looked up, so the answer is the same whether it names another existing
+    tenant or nothing at all: the Tenant API never reveals which tenants exist."""
 
     async def __call__(
-        self,
-        auth: Auth,
-        central: CentralSession,
-        resolved: Annotated[ResolvedTenant, Depends(set_tenant_context)],
-        x_tenant_id: Annotated[str | None, Header(alias=TENANT_HEADER, max_length=64)] = None,
-    ) -> ResolvedTenant:
-        principal = resolved.principal
-        token_tenant = principal.claims.tid
-        if token_tenant != resolved.tenant.id:
-            await auth.activities.record_tenant_mismatch(
-                central,
+        self, services: Any, principal: Principal, tenant: TenantRef, header: str
+    ) -> None:
+        if names_tenant(header, tenant):
+            return
+        async with services.central.transaction() as session:
+            await services.auth.activities.record_tenant_mismatch(
+                session,
                 user_id=principal.user.id,
                 session_id=principal.session.id,
-                token_tenant_id=token_tenant,
-                header_value=x_tenant_id or "",
-                header_tenant_id=resolved.tenant.id,
+                token_tenant_id=tenant.id,
+                header_value=header,
             )
-            # Both values are in the activity row; the answer names neither, so a header cannot
-            # be used to turn slugs into tenant ids.
-            raise AppError(TENANT_CONTEXT_MISMATCH, keep_changes=True)
-        return resolved
-
-
-validate_tenant_token = ValidateTenantToken()
+        raise AppError(TENANT_CONTEXT_MISMATCH)
 
 
 class EnsureTenantUsable:
-    """Membership still active; the tenant's status allows this request."""
+    """Step 5, and the dependency that runs steps 2-5: the membership is still active and the
+    tenant's status allows this request. `allow_suspended` opens a route to suspended tenants
+    (billing, so they can pay)."""
 
     def __init__(self, *, allow_suspended: bool = False) -> None:
         self.allow_suspended = allow_suspended
 
     async def __call__(
-        self,
-        request: Request,
-        tenancy: Tenancy,
-        central: CentralSession,
-        resolved: Annotated[ResolvedTenant, Depends(validate_tenant_token)],
+        self, request: Request, credentials: BearerCredentials, x_tenant_id: TenantHeader = None
     ) -> TenantMember:
-        tenant = resolved.tenant
-        user = resolved.principal.user
-        membership = await tenancy.membership(central, tenant.id, user.id)
+        services = app_services(request)
+        principal = await authenticate_tenant(services, credentials)
+        tenant = await set_tenant_context(services, principal, x_tenant_id)
+        await validate_tenant_token(services, principal, tenant, x_tenant_id or "")
+        membership: MemberRecord | None = await services.tenancy.member_record(
+            tenant.id, principal.user.id
+        )
         if membership is None or not membership.active:
             raise AppError(TENANT_ACCESS_DENIED)
         if not (self.allow_suspended and tenant.status is TenantStatus.SUSPENDED):
@@ -209,17 +205,20 @@ class EnsureTenantUsable:
                 raise error
         if tenant.read_only and request.method not in SAFE_METHODS:
             raise AppError(TENANT_MAINTENANCE, params={"retry_after": READ_ONLY_RETRY_SECONDS})
+        user = principal.user
         return TenantMember(
             user_id=user.id,
             email=user.email,
             name=user.name,
             locale=user.locale,
-            session_id=resolved.principal.session.id,
+            session_id=principal.session.id,
             tenant=tenant,
             role_keys=membership.role_keys,
         )
 
 
+set_tenant_context = SetTenantContext()
+validate_tenant_token = ValidateTenantToken()
 ensure_tenant_usable = EnsureTenantUsable()
 UsableTenantMember = Annotated[TenantMember, Depends(ensure_tenant_usable)]
 
@@ -228,8 +227,9 @@ async def tenant_session(
     request: Request, member: UsableTenantMember
 ) -> AsyncIterator[AsyncSession]:
     """The request's transaction on the tenant's cluster, bound to the tenant by RLS; it
-    commits before the response is sent and rolls back on any error."""
-    manager = _clusters(request)
+    commits before the response is sent and rolls back on any error. No connection is taken
+    until the first statement runs."""
+    manager = app_services(request).cluster_manager
     async with manager.tenant_transaction(member.cluster_key, member.tenant.id) as session:
         yield session
 
@@ -238,9 +238,10 @@ TenantSession = Annotated[AsyncSession, Depends(tenant_session, scope="function"
 
 
 class RequirePermission:
-    """Authorize: the member's effective permissions (union of their roles, computed once per
-    request) must include `permission`. `RequirePermission(None)` admits any active member and
-    is how a route says so explicitly."""
+    """Step 7: the member's effective permissions (the union of their roles, from cached role
+    definitions) must include `permission`. `RequirePermission(None)` admits any active member
+    and is how a route says so explicitly. It takes no database session itself: a route that
+    reads tenant data declares `TenantSession`, one that does not (`/tenant/me`) takes none."""
 
     def __init__(self, permission: str | None) -> None:
         self.permission = permission
@@ -248,12 +249,11 @@ class RequirePermission:
     def __repr__(self) -> str:
         return f"RequirePermission({self.permission!r})"
 
-    async def __call__(
-        self, request: Request, member: UsableTenantMember, db: TenantSession
-    ) -> TenantMember:
+    async def __call__(self, request: Request, member: UsableTenantMember) -> TenantMember:
         if not member.authorized:
-            member.roles, member.permissions = await _roles(request).permissions_for(
-                db, member.tenant.id, member.role_keys
+            roles = app_services(request).roles
+            member.roles, member.permissions = await roles.access(
+                member.tenant_id, member.cluster_key, member.role_keys
             )
             member.authorized = True
         if self.permission is not None and self.permission not in member.permissions:

@@ -113,7 +113,7 @@ class AccountService:
     ) -> None:
         """Same answer, same work, whether or not the email is taken."""
         self.check_password_policy(password, email, "body.password")
-        password_hash = self.auth.hashing.hash(password)
+        password_hash = await self.auth.hashing.hash_off_loop(password)
         # One atomic insert: two simultaneous registrations of one email cannot both pass a
         # lookup and collide on the unique index; the loser is treated as "already registered".
         users = UserRepository(session)
@@ -153,7 +153,7 @@ class AccountService:
                 email=email.strip(),
                 name=name,
                 locale="id",
-                password_hash=self.auth.hashing.hash(password),
+                password_hash=await self.auth.hashing.hash_off_loop(password),
                 email_verified_at=verified_at,
                 password_changed_at=verified_at,
                 is_platform_admin=platform_admin,
@@ -201,6 +201,7 @@ class AccountService:
         user = await self._consume_token(session, raw_token, VERIFY_EMAIL)
         if user.email_verified_at is None:
             user.email_verified_at = datetime.now(UTC)
+            await self.sessions.user_changed(session, user.id)
             await self.activities.record(session, ActivityType.EMAIL_VERIFIED, user_id=user.id)
         return user
 
@@ -233,7 +234,7 @@ class AccountService:
     async def reset_password(self, session: AsyncSession, raw_token: str, password: str) -> User:
         user = await self._consume_token(session, raw_token, RESET_PASSWORD)
         self.check_password_policy(password, user.email, "body.password")
-        self._set_password(user, password)
+        await self._set_password(user, password)
         # Whoever reset the password proved control of the mailbox: the account is verified.
         user.email_verified_at = user.email_verified_at or datetime.now(UTC)
         revoked = await self.sessions.revoke_all(session, user.id, RevokeReason.PASSWORD_RESET)
@@ -256,10 +257,10 @@ class AccountService:
     ) -> int:
         user = await self._user(session, principal.user.id)
         current_session_id = principal.session.id
-        if not self.auth.hashing.verify(user.password_hash, current_password):
+        if not await self.auth.hashing.verify_off_loop(user.password_hash, current_password):
             raise AppError(AUTH_PASSWORD_INCORRECT)
         self.check_password_policy(new_password, user.email, "body.new_password")
-        self._set_password(user, new_password)
+        await self._set_password(user, new_password)
         revoked = await self.sessions.revoke_all(
             session, user.id, RevokeReason.PASSWORD_CHANGED, except_session=current_session_id
         )
@@ -272,8 +273,8 @@ class AccountService:
         )
         return revoked
 
-    def _set_password(self, user: User, password: str) -> None:
-        user.password_hash = self.auth.hashing.hash(password)
+    async def _set_password(self, user: User, password: str) -> None:
+        user.password_hash = await self.auth.hashing.hash_off_loop(password)
         user.password_changed_at = datetime.now(UTC)
 
     # --- login -----------------------------------------------------------------------------
@@ -284,13 +285,15 @@ class AccountService:
         """Password step. Raises AUTH_MFA_REQUIRED (with a challenge id) when MFA is on."""
         await self._refuse_if_locked(session, email)
         user = await UserRepository(session).by_email(email)
-        valid = self.auth.hashing.verify(user.password_hash if user else None, password)
+        valid = await self.auth.hashing.verify_off_loop(
+            user.password_hash if user else None, password
+        )
         if not valid or user is None:
             await self._count_failure(session, email, user)
             raise AppError(AUTH_INVALID_CREDENTIALS, keep_changes=True)
         await self._clear_failures(session, email)
         if self.auth.hashing.needs_rehash(user.password_hash):
-            user.password_hash = self.auth.hashing.hash(password)
+            user.password_hash = await self.auth.hashing.hash_off_loop(password)
         if user.email_verified_at is None:
             raise AppError(AUTH_EMAIL_NOT_VERIFIED, keep_changes=True)
         if user.mfa_enabled:
@@ -366,7 +369,7 @@ class AccountService:
         user = await self._user(session, principal.user.id)
         session_id = principal.session.id
         await self._refuse_if_locked(session, user.email)
-        if not self.auth.hashing.verify(user.password_hash, password):
+        if not await self.auth.hashing.verify_off_loop(user.password_hash, password):
             await self._count_failure(session, user.email, user)
             raise AppError(AUTH_PASSWORD_INCORRECT, keep_changes=True)
         await self.sessions.mark_authenticated(session, session_id)
@@ -380,5 +383,6 @@ class AccountService:
             return None
         if not user.is_platform_admin:
             user.is_platform_admin = True
+            await self.sessions.user_changed(session, user.id)
             await self.activities.record(session, ActivityType.ADMIN_GRANTED, user_id=user.id)
         return user_view(user)

@@ -37,6 +37,16 @@ class ActivityFilter:
     suspicious_only: bool = False
 
 
+def request_fields() -> dict[str, Any]:
+    """What every activity row records about the request it happened in."""
+    context = current_context()
+    return {
+        "request_id": context.request_id,
+        "ip": context.client_ip,
+        "user_agent": context.user_agent,
+    }
+
+
 class ActivityService:
     def __init__(self, settings: AuthSettings) -> None:
         self.settings = settings
@@ -53,7 +63,6 @@ class ActivityService:
         suspicious: SuspiciousReason | None = None,
         details: dict[str, Any] | None = None,
     ) -> AuthActivity:
-        context = current_context()
         activity = await ActivityRepository(session).create(
             AuthActivity(
                 type=type.value,
@@ -61,9 +70,7 @@ class ActivityService:
                 session_id=session_id,
                 tenant_id=tenant_id,
                 actor_id=actor_id,
-                request_id=context.request_id,
-                ip=context.client_ip,
-                user_agent=context.user_agent,
+                **request_fields(),
                 suspicious=suspicious is not None,
                 reason=suspicious.value if suspicious else None,
                 details=details or {},
@@ -100,10 +107,11 @@ class ActivityService:
         session_id: uuid.UUID,
         token_tenant_id: uuid.UUID | None,
         header_value: str,
-        header_tenant_id: uuid.UUID | None = None,
     ) -> AuthActivity:
         """Reported by the tenant runtime (ValidateTenantToken). One mismatch is usually a front
-        end that kept a stale tenant; repeated ones within the window are suspicious."""
+        end that kept a stale tenant; repeated ones within the window are suspicious. The row
+        belongs to the token's tenant and keeps the header exactly as sent (it is never looked
+        up, so nothing here says whether it names a tenant)."""
         since = datetime.now(UTC) - timedelta(minutes=self.settings.tenant_mismatch_window_minutes)
         earlier = await ActivityRepository(session).count_since(
             user_id, ActivityType.TENANT_CONTEXT_MISMATCH, since
@@ -114,11 +122,10 @@ class ActivityService:
             ActivityType.TENANT_CONTEXT_MISMATCH,
             user_id=user_id,
             session_id=session_id,
-            tenant_id=header_tenant_id or token_tenant_id,
+            tenant_id=token_tenant_id,
             suspicious=SuspiciousReason.TENANT_MISMATCH if suspicious else None,
             details={
                 "token_tenant_id": str(token_tenant_id) if token_tenant_id else None,
                 "header_tenant": header_value[:HEADER_VALUE_LIMIT],
-                "header_tenant_id": str(header_tenant_id) if header_tenant_id else None,
             },
         )

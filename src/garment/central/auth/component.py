@@ -16,6 +16,7 @@ from garment.platform.token_hashing import TokenHasher
 @dataclass(frozen=True)
 class AuthComponents:
     settings: Settings
+    central: Database
     hashing: PasswordHashing
     keys: KeyRing
     tokens: TokenService
@@ -37,6 +38,7 @@ class AuthComponents:
         keys = KeyRing(central, SecretBox(master_key, "signing-keys"), settings.auth)
         return cls(
             settings=settings,
+            central=central,
             hashing=PasswordHashing(settings.auth),
             keys=keys,
             tokens=TokenService(keys, settings.auth),

@@ -30,7 +30,7 @@ from garment.platform.errors import (
     RATE_LIMITED,
     AppError,
 )
-from garment.platform.http.dependencies import CentralSession, app_services
+from garment.platform.http.dependencies import app_services
 from garment.platform.ratelimit import RateLimiter
 
 bearer_scheme = HTTPBearer(auto_error=False, description="Access token from POST /auth/login.")
@@ -45,7 +45,7 @@ RATE_LIMIT_ERRORS = (RATE_LIMITED,)
 BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
 
 
-def auth_service(request: Request) -> AuthService:
+async def auth_service(request: Request) -> AuthService:
     return cast(AuthService, app_services(request).auth)
 
 
@@ -62,22 +62,18 @@ async def verified_claims(
     return await auth.tokens.verify(credentials.credentials, audience)
 
 
-async def principal_for(
-    auth: AuthService, central: CentralSession, claims: AccessClaims
-) -> Principal:
+async def principal_for(auth: AuthService, claims: AccessClaims) -> Principal:
     """The live session and user behind verified claims (AUTH_SESSION_REVOKED otherwise)."""
-    auth_session, user = await auth.sessions.live_session(central, claims.sid, claims.sub)
+    auth_session, user = await auth.sessions.live(claims.sid, claims.sub)
     update_context(user_id=user.id, session_id=auth_session.id)
     return Principal(user=user, session=auth_session, claims=claims)
 
 
-async def authenticate(
-    auth: Auth, central: CentralSession, credentials: BearerCredentials
-) -> Principal:
+async def authenticate(auth: Auth, credentials: BearerCredentials) -> Principal:
     # Account-level endpoints accept the session's token in either scope: after a tenant is
     # selected the front end holds one tenant-scoped token, and signing out must still work.
     claims = await verified_claims(auth, credentials, (AUDIENCE_CORE, AUDIENCE_TENANT))
-    return await principal_for(auth, central, claims)
+    return await principal_for(auth, claims)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]

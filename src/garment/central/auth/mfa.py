@@ -89,6 +89,7 @@ class MfaService:
             raise AppError(AUTH_MFA_INVALID)
         totp.confirmed_at = datetime.now(UTC)
         user.mfa_enabled = True
+        await self.sessions.user_changed(session, user.id)
         codes = await self._replace_recovery_codes(session, user.id)
         await self.activities.record(session, ActivityType.MFA_ENROLLED, user_id=user.id)
         return codes
@@ -103,6 +104,7 @@ class MfaService:
         await mfa.remove_totp(user.id)
         await mfa.remove_recovery_codes(user.id)
         user.mfa_enabled = False
+        await self.sessions.user_changed(session, user.id)
         await self.activities.record(session, ActivityType.MFA_DISABLED, user_id=user.id)
 
     async def regenerate_recovery_codes(

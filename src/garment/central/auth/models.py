@@ -68,7 +68,15 @@ class AuthSession(CentralBase):
 
 class RefreshToken(CentralBase):
     __tablename__ = "auth_refresh_tokens"
-    __table_args__ = (Index("ix_auth_refresh_tokens_session_id", "session_id"),)
+    __table_args__ = (
+        Index("ix_auth_refresh_tokens_session_id", "session_id"),
+        # Each rotation drops the grandparent's copy of the pair by `successor_id`.
+        Index(
+            "ix_auth_refresh_tokens_successor_id",
+            "successor_id",
+            postgresql_where=text("successor_ciphertext IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
     session_id: Mapped[uuid.UUID] = mapped_column(

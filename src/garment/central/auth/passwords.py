@@ -8,10 +8,13 @@ passwords. Hashes carry their parameters, so raising them later rehashes on the 
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import anyio.to_thread
+from anyio import CapacityLimiter
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -40,6 +43,7 @@ class PasswordHashing:
         # Verifying against this when the email is unknown costs the same as a real check, so
         # response time does not reveal whether an account exists.
         self._decoy = self._hasher.hash("decoy-password-for-unknown-accounts")
+        self._limiter: CapacityLimiter | None = None
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)
@@ -49,6 +53,22 @@ class PasswordHashing:
             return self._hasher.verify(password_hash or self._decoy, password)
         except (VerificationError, InvalidHashError):
             return False
+
+    async def hash_off_loop(self, password: str) -> str:
+        """`hash` on a worker thread: argon2 releases the GIL, so the event loop keeps serving."""
+        return await anyio.to_thread.run_sync(self.hash, password, limiter=self._threads())
+
+    async def verify_off_loop(self, password_hash: str | None, password: str) -> bool:
+        return await anyio.to_thread.run_sync(
+            self.verify, password_hash, password, limiter=self._threads()
+        )
+
+    def _threads(self) -> CapacityLimiter:
+        # One argon2 computation per core: more would only queue inside the CPU while each holds
+        # its memory cost (19 MiB by default).
+        if self._limiter is None:
+            self._limiter = CapacityLimiter(os.cpu_count() or 1)
+        return self._limiter
 
     def needs_rehash(self, password_hash: str) -> bool:
         return self._hasher.check_needs_rehash(password_hash)

@@ -5,11 +5,24 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import (
+    DateTime,
+    LargeBinary,
+    Select,
+    String,
+    any_,
+    bindparam,
+    delete,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from garment.central.auth.models import (
@@ -95,34 +108,118 @@ class SessionRepository(Repository[AuthSession]):
             update(AuthSession).where(AuthSession.id == session_id).values(**values)
         )
 
+    async def mark_revoked(
+        self, session_id: uuid.UUID, reason: str, by: uuid.UUID | None, now: datetime
+    ) -> bool:
+        """End a live session; False when it had already ended."""
+        ended = await self.session.execute(
+            update(AuthSession)
+            .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+            .values(revoked_at=now, revoke_reason=reason, revoked_by=by)
+            .returning(AuthSession.id)
+            .execution_options(synchronize_session=False)
+        )
+        return ended.first() is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedToken:
+    """A presented refresh token and its session, locked for the rest of the transaction."""
+
+    token_id: uuid.UUID
+    generation: int
+    expires_at: datetime
+    used_at: datetime | None
+    successor_id: uuid.UUID | None
+    successor_ciphertext: bytes | None
+    grace_until: datetime | None
+    session_id: uuid.UUID
+    user_id: uuid.UUID
+    fingerprint_hash: str | None
+    amr: list[str]
+    last_used_at: datetime
+    absolute_expires_at: datetime
+    current_tenant_id: uuid.UUID | None
+    revoked_at: datetime | None
+
+
+# The rotation of a refresh token in two statements (besides BEGIN and COMMIT), built once:
+# lock the presented token and its session, then in one statement insert the successor, mark
+# the presented token used (with the successor pair kept encrypted for the grace window), drop
+# the grandparent's copy of the pair, touch the session and record the activity.
+CLAIM = (
+    select(
+        RefreshToken.id.label("token_id"),
+        RefreshToken.generation,
+        RefreshToken.expires_at,
+        RefreshToken.used_at,
+        RefreshToken.successor_id,
+        RefreshToken.successor_ciphertext,
+        RefreshToken.grace_until,
+        AuthSession.id.label("session_id"),
+        AuthSession.user_id,
+        AuthSession.fingerprint_hash,
+        AuthSession.amr,
+        AuthSession.last_used_at,
+        AuthSession.absolute_expires_at,
+        AuthSession.current_tenant_id,
+        AuthSession.revoked_at,
+    )
+    .join(AuthSession, AuthSession.id == RefreshToken.session_id)
+    .where(RefreshToken.token_hash == any_(bindparam("candidates", type_=ARRAY(String))))
+    .with_for_update(of=[AuthSession, RefreshToken])
+)
+ROTATE = text(
+    """
+    WITH successor AS (
+        INSERT INTO auth_refresh_tokens
+               (id, session_id, token_hash, generation, issued_at, expires_at)
+        VALUES (:successor_id, :session_id, :token_hash, :generation, :now, :expires_at)
+    ), used AS (
+        UPDATE auth_refresh_tokens
+           SET used_at = :now, successor_id = :successor_id, grace_until = :grace_until,
+               successor_ciphertext = :ciphertext
+         WHERE id = :token_id
+    ), grandparent AS (
+        UPDATE auth_refresh_tokens SET successor_ciphertext = NULL
+         WHERE successor_id = :token_id AND successor_ciphertext IS NOT NULL
+    ), touched AS (
+        UPDATE auth_sessions SET last_used_at = :now WHERE id = :session_id
+    )
+    INSERT INTO auth_activities
+           (occurred_at, type, user_id, session_id, request_id, ip, user_agent, suspicious,
+            details)
+    VALUES (:now, :activity_type, :user_id, :session_id, :request_id, :ip, :user_agent, false,
+            CAST(:details AS jsonb))
+    """
+).bindparams(
+    bindparam("successor_id", type_=UUID(as_uuid=True)),
+    bindparam("session_id", type_=UUID(as_uuid=True)),
+    bindparam("token_id", type_=UUID(as_uuid=True)),
+    bindparam("user_id", type_=UUID(as_uuid=True)),
+    bindparam("now", type_=DateTime(timezone=True)),
+    bindparam("expires_at", type_=DateTime(timezone=True)),
+    bindparam("grace_until", type_=DateTime(timezone=True)),
+    bindparam("ciphertext", type_=LargeBinary),
+)
+
 
 class RefreshTokenRepository(Repository[RefreshToken]):
     model = RefreshToken
 
-    async def claim(self, candidates: Sequence[str]) -> tuple[RefreshToken, AuthSession] | None:
+    async def claim(self, candidates: Sequence[str]) -> ClaimedToken | None:
         """The presented token and its session, both locked: N simultaneous refreshes of one
         token serialize here."""
-        row = (
-            await self.session.execute(
-                select(RefreshToken, AuthSession)
-                .join(AuthSession, AuthSession.id == RefreshToken.session_id)
-                .where(RefreshToken.token_hash.in_(candidates))
-                .with_for_update(of=[AuthSession, RefreshToken])
-            )
-        ).one_or_none()
-        return (row[0], row[1]) if row is not None else None
+        row = (await self.session.execute(CLAIM, {"candidates": list(candidates)})).one_or_none()
+        return ClaimedToken(**row._mapping) if row is not None else None
+
+    async def rotate(self, values: dict[str, Any]) -> None:
+        """Insert the successor and record the rotation (see ROTATE) in one round trip."""
+        await self.session.execute(ROTATE, values)
 
     async def used_at(self, token_id: uuid.UUID) -> datetime | None:
         statement = select(RefreshToken.used_at).where(RefreshToken.id == token_id)
         return (await self.session.execute(statement)).scalar_one_or_none()
-
-    async def forget_successor_of(self, token_id: uuid.UUID) -> None:
-        """The grandparent of a new token is no longer an immediate parent: drop its copy."""
-        await self.session.execute(
-            update(RefreshToken)
-            .where(RefreshToken.successor_id == token_id)
-            .values(successor_ciphertext=None)
-        )
 
     async def forget_successors_in(self, session_id: uuid.UUID) -> None:
         await self.session.execute(

@@ -11,6 +11,7 @@ from garment.central.auth.keys import KeyRing, TokenService
 from garment.central.auth.mfa import MfaService
 from garment.central.auth.ports import NextStep, TenantDirectory, TenantSummary
 from garment.central.auth.sessions import SessionEntry, SessionService, TokenPair
+from garment.platform.cache import InvalidationBus
 
 __all__ = [
     "ActivityFilter",
@@ -26,13 +27,18 @@ CANCELLED = "cancelled"
 
 
 class AuthService:
-    def __init__(self, components: AuthComponents, tenant_directory: TenantDirectory) -> None:
+    def __init__(
+        self,
+        components: AuthComponents,
+        tenant_directory: TenantDirectory,
+        invalidations: InvalidationBus,
+    ) -> None:
         self.components = components
         self.tenant_directory = tenant_directory
         self.keys: KeyRing = components.keys
         self.tokens: TokenService = components.tokens
         self.activities = ActivityService(components.settings.auth)
-        self.sessions = SessionService(components, self.activities)
+        self.sessions = SessionService(components, self.activities, invalidations)
         self.accounts = AccountService(components, self.sessions, self.activities)
         self.mfa = MfaService(components, self.sessions, self.activities)
 

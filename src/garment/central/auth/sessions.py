@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from garment.central.auth.activities import ActivityService
+from garment.central.auth.activities import ActivityService, request_fields
 from garment.central.auth.component import AuthComponents
 from garment.central.auth.errors import AUTH_REAUTH_REQUIRED
 from garment.central.auth.models import AuthSession, RefreshToken, User
@@ -32,11 +32,13 @@ from garment.central.auth.ports import (
     SuspiciousReason,
 )
 from garment.central.auth.repository import (
+    ClaimedToken,
     DeviceRepository,
     RefreshTokenRepository,
     SessionRepository,
     UserRepository,
 )
+from garment.platform.cache import InvalidationBus, TtlCache
 from garment.platform.context import current_context
 from garment.platform.errors import (
     AUTH_FINGERPRINT_MISMATCH,
@@ -123,11 +125,43 @@ def _seconds_until(moment: datetime, now: datetime) -> int:
     return max(0, int((moment - now).total_seconds()))
 
 
+SESSION_TOPIC = "session"
+USER_TOPIC = "user"
+LIVE_SESSION_CACHE_SECONDS = 300.0
+
+LiveSession = tuple[SessionInfo, AuthenticatedUser]
+
+
 class SessionService:
-    def __init__(self, auth: AuthComponents, activities: ActivityService) -> None:
+    def __init__(
+        self,
+        auth: AuthComponents,
+        activities: ActivityService,
+        invalidations: InvalidationBus,
+    ) -> None:
         self.auth = auth
         self.settings = auth.settings.auth
         self.activities = activities
+        self.invalidations = invalidations
+        # Session liveness (and the user behind it) for the per-request check; every change
+        # that ends a session or changes what it carries invalidates it in every process.
+        self._live: TtlCache[uuid.UUID, LiveSession] = invalidations.cache(
+            "sessions", ttl_seconds=LIVE_SESSION_CACHE_SECONDS
+        )
+        invalidations.subscribe(SESSION_TOPIC, lambda key: self._live.drop(uuid.UUID(key)))
+        invalidations.subscribe(USER_TOPIC, self._forget_user)
+
+    def _forget_user(self, key: str) -> None:
+        user_id = uuid.UUID(key)
+        self._live.drop_where(lambda _, live: live[1].id == user_id)
+
+    async def session_changed(self, session: AsyncSession, session_id: uuid.UUID) -> None:
+        """The session ended or what it carries changed: no process may serve it from cache."""
+        await self.invalidations.publish_in(session, SESSION_TOPIC, str(session_id))
+
+    async def user_changed(self, session: AsyncSession, user_id: uuid.UUID) -> None:
+        """The user's profile or flags changed: every cached session of theirs is dropped."""
+        await self.invalidations.publish_in(session, USER_TOPIC, str(user_id))
 
     # --- starting and rotating ----------------------------------------------------------------
 
@@ -225,113 +259,124 @@ class SessionService:
         claimed = await RefreshTokenRepository(session).claim(
             self.auth.token_hasher.candidates(raw_token)
         )
-        if claimed is None:
+        if claimed is None or claimed.revoked_at is not None:
             raise AppError(AUTH_REFRESH_INVALID)
-        token, auth_session = claimed
-        if auth_session.revoked_at is not None:
-            raise AppError(AUTH_REFRESH_INVALID)
-        if self._session_expired(auth_session, now):
-            await self._revoke(session, auth_session, RevokeReason.EXPIRED, now=now)
+        if self._session_expired(claimed, now):
+            await self._revoke(session, claimed.session_id, RevokeReason.EXPIRED, now=now)
             raise AppError(AUTH_REFRESH_INVALID, keep_changes=True)
-        if fingerprint_hash(fingerprint) != auth_session.fingerprint_hash:
+        if fingerprint_hash(fingerprint) != claimed.fingerprint_hash:
             await self._end_compromised_family(
                 session,
-                auth_session,
-                token,
+                claimed,
                 ActivityType.FINGERPRINT_MISMATCH,
                 SuspiciousReason.FINGERPRINT_MISMATCH,
                 now,
             )
             raise AppError(AUTH_FINGERPRINT_MISMATCH, keep_changes=True)
-        if token.used_at is not None:
-            return await self._reuse_or_replay(session, token, auth_session, now)
-        if token.expires_at <= now:
+        if claimed.used_at is not None:
+            return await self._reuse_or_replay(session, claimed, now)
+        if claimed.expires_at <= now:
             raise AppError(AUTH_REFRESH_INVALID)
-        return await self._rotate(session, token, auth_session, now)
+        return await self._rotate(session, claimed, now)
 
-    def _session_expired(self, auth_session: AuthSession, now: datetime) -> bool:
-        idle_limit = auth_session.last_used_at + timedelta(days=self.settings.session_idle_days)
-        return auth_session.absolute_expires_at <= now or idle_limit <= now
+    def _session_expired(self, claimed: ClaimedToken, now: datetime) -> bool:
+        idle_limit = claimed.last_used_at + timedelta(days=self.settings.session_idle_days)
+        return claimed.absolute_expires_at <= now or idle_limit <= now
 
     async def _rotate(
-        self, session: AsyncSession, token: RefreshToken, auth_session: AuthSession, now: datetime
+        self, session: AsyncSession, claimed: ClaimedToken, now: datetime
     ) -> TokenPair:
-        pair, successor_id = await self._issue_pair(
-            session, auth_session, generation=token.generation + 1, now=now
+        """The happy path, in Core statements: no ORM unit of work on the most frequent write
+        of the platform (every client refreshes every few minutes)."""
+        raw = new_refresh_token()
+        successor_id = uuid.uuid4()
+        expires_at = min(
+            now + timedelta(days=self.settings.refresh_token_days), claimed.absolute_expires_at
+        )
+        access, lifetime = await self.auth.tokens.issue(
+            user_id=claimed.user_id,
+            session_id=claimed.session_id,
+            amr=list(claimed.amr),
+            tenant_id=claimed.current_tenant_id,
+        )
+        pair = TokenPair(
+            access_token=access,
+            expires_in=lifetime,
+            refresh_token=raw,
+            refresh_expires_in=_seconds_until(expires_at, now),
+            session_id=claimed.session_id,
         )
         grace = self.settings.refresh_reuse_grace_seconds
-        token.used_at = now
-        token.successor_id = successor_id
-        token.grace_until = now + timedelta(seconds=grace) if grace else None
-        token.successor_ciphertext = self.auth.grace_box.encrypt(pair.to_bytes()) if grace else None
-        await RefreshTokenRepository(session).forget_successor_of(token.id)
-        auth_session.last_used_at = now
-        await self.activities.record(
-            session,
-            ActivityType.REFRESH,
-            user_id=auth_session.user_id,
-            session_id=auth_session.id,
-            details={"generation": token.generation + 1},
+        await RefreshTokenRepository(session).rotate(
+            {
+                "successor_id": successor_id,
+                "session_id": claimed.session_id,
+                "token_hash": self.auth.token_hasher.hash(raw),
+                "generation": claimed.generation + 1,
+                "now": now,
+                "expires_at": expires_at,
+                "token_id": claimed.token_id,
+                "grace_until": now + timedelta(seconds=grace) if grace else None,
+                "ciphertext": self.auth.grace_box.encrypt(pair.to_bytes()) if grace else None,
+                "activity_type": ActivityType.REFRESH.value,
+                "user_id": claimed.user_id,
+                "details": json.dumps({"generation": claimed.generation + 1}),
+                **request_fields(),
+            }
         )
         return pair
 
     async def _reuse_or_replay(
-        self, session: AsyncSession, token: RefreshToken, auth_session: AuthSession, now: datetime
+        self, session: AsyncSession, claimed: ClaimedToken, now: datetime
     ) -> TokenPair:
-        pair = await self._grace_pair(session, token, now)
+        pair = await self._grace_pair(session, claimed, now)
         if pair is not None:
             await self.activities.record(
                 session,
                 ActivityType.REFRESH_REUSE_GRACE,
-                user_id=auth_session.user_id,
-                session_id=auth_session.id,
-                details={"generation": token.generation},
+                user_id=claimed.user_id,
+                session_id=claimed.session_id,
+                details={"generation": claimed.generation},
             )
             return pair
         await self._end_compromised_family(
-            session,
-            auth_session,
-            token,
-            ActivityType.REFRESH_REPLAY,
-            SuspiciousReason.REFRESH_REPLAY,
-            now,
+            session, claimed, ActivityType.REFRESH_REPLAY, SuspiciousReason.REFRESH_REPLAY, now
         )
         raise AppError(AUTH_REFRESH_REPLAYED, keep_changes=True)
 
     async def _end_compromised_family(
         self,
         session: AsyncSession,
-        auth_session: AuthSession,
-        token: RefreshToken,
+        claimed: ClaimedToken,
         activity: ActivityType,
         reason: SuspiciousReason,
         now: datetime,
     ) -> None:
         """A stolen-looking refresh (replay, another device): the whole family ends, and a
         suspicious activity says which token generation gave it away."""
-        await self._revoke(session, auth_session, RevokeReason(reason.value), now=now)
+        await self._revoke(session, claimed.session_id, RevokeReason(reason.value), now=now)
         await self.activities.record(
             session,
             activity,
-            user_id=auth_session.user_id,
-            session_id=auth_session.id,
+            user_id=claimed.user_id,
+            session_id=claimed.session_id,
             suspicious=reason,
-            details={"generation": token.generation},
+            details={"generation": claimed.generation},
         )
 
     async def _grace_pair(
-        self, session: AsyncSession, token: RefreshToken, now: datetime
+        self, session: AsyncSession, claimed: ClaimedToken, now: datetime
     ) -> TokenPair | None:
-        """The successor pair, if `token` is the immediate parent of the live head and the
-        window is open."""
-        if token.grace_until is None or token.grace_until < now:
+        """The successor pair, if the presented token is the immediate parent of the live head
+        and the window is open."""
+        if claimed.grace_until is None or claimed.grace_until < now:
             return None
-        if token.successor_ciphertext is None or token.successor_id is None:
+        if claimed.successor_ciphertext is None or claimed.successor_id is None:
             return None
-        if await RefreshTokenRepository(session).used_at(token.successor_id) is not None:
+        if await RefreshTokenRepository(session).used_at(claimed.successor_id) is not None:
             return None
         try:
-            return TokenPair.from_bytes(self.auth.grace_box.decrypt(token.successor_ciphertext))
+            return TokenPair.from_bytes(self.auth.grace_box.decrypt(claimed.successor_ciphertext))
         except (InvalidToken, ValueError, KeyError):
             return None
 
@@ -340,19 +385,21 @@ class SessionService:
     async def _revoke(
         self,
         session: AsyncSession,
-        auth_session: AuthSession,
+        session_id: uuid.UUID,
         reason: RevokeReason,
         *,
         now: datetime | None = None,
         by: uuid.UUID | None = None,
     ) -> None:
-        if auth_session.revoked_at is not None:
+        """End a session (nothing when it already ended): its tokens stop rotating, the grace
+        copies of its pairs go, and every process forgets it."""
+        ended = await SessionRepository(session).mark_revoked(
+            session_id, reason, by, now or datetime.now(UTC)
+        )
+        if not ended:
             return
-        auth_session.revoked_at = now or datetime.now(UTC)
-        auth_session.revoke_reason = reason
-        auth_session.revoked_by = by
-        await RefreshTokenRepository(session).forget_successors_in(auth_session.id)
-        await session.flush()
+        await RefreshTokenRepository(session).forget_successors_in(session_id)
+        await self.session_changed(session, session_id)
 
     async def revoke(
         self,
@@ -368,7 +415,7 @@ class SessionService:
         auth_session = await SessionRepository(session).locked(session_id, owner)
         if auth_session is None:
             raise AppError(RESOURCE_NOT_FOUND)
-        await self._revoke(session, auth_session, reason, by=by)
+        await self._revoke(session, auth_session.id, reason, by=by)
 
     async def revoke_all(
         self,
@@ -381,7 +428,7 @@ class SessionService:
     ) -> int:
         sessions = await SessionRepository(session).live_of_user_locked(user_id, except_session)
         for auth_session in sessions:
-            await self._revoke(session, auth_session, reason, by=by)
+            await self._revoke(session, auth_session.id, reason, by=by)
         return len(sessions)
 
     async def logout(self, session: AsyncSession, principal: Principal) -> None:
@@ -447,19 +494,42 @@ class SessionService:
 
     # --- the caller behind an access token ----------------------------------------------------
 
+    async def live(self, session_id: uuid.UUID, user_id: uuid.UUID) -> LiveSession:
+        """The live session for the per-request check: from the cache when it is there (no
+        database at all), else read in a short transaction of its own and cached."""
+        cached = self._live.get(session_id)
+        if cached is not None:
+            return self._checked(cached, user_id)
+        async with self.auth.central.transaction() as session:
+            return await self.live_session(session, session_id, user_id)
+
     async def live_session(
         self, session: AsyncSession, session_id: uuid.UUID, user_id: uuid.UUID
-    ) -> tuple[SessionInfo, AuthenticatedUser]:
-        """The session behind an access token, checked on every request (one indexed join)."""
-        found = await SessionRepository(session).with_user(session_id)
-        if found is None:
+    ) -> LiveSession:
+        """The session behind an access token, checked on every request: from the cache, or
+        one indexed join (then cached until it is revoked, changed or expires)."""
+
+        async def load() -> LiveSession | None:
+            found = await SessionRepository(session).with_user(session_id)
+            if found is None or found[0].revoked_at is not None:
+                return None
+            return session_view(found[0]), user_view(found[1])
+
+        live = await self._live.load(session_id, load, ttl=self._seconds_left)
+        if live is None:
             raise AppError(AUTH_SESSION_REVOKED)
-        auth_session, user = found
-        if auth_session.user_id != user_id or auth_session.revoked_at is not None:
+        return self._checked(live, user_id)
+
+    @staticmethod
+    def _seconds_left(live: LiveSession) -> float:
+        return (live[0].absolute_expires_at - datetime.now(UTC)).total_seconds()
+
+    @staticmethod
+    def _checked(live: LiveSession, user_id: uuid.UUID) -> LiveSession:
+        info = live[0]
+        if info.user_id != user_id or info.absolute_expires_at <= datetime.now(UTC):
             raise AppError(AUTH_SESSION_REVOKED)
-        if auth_session.absolute_expires_at <= datetime.now(UTC):
-            raise AppError(AUTH_SESSION_REVOKED)
-        return session_view(auth_session), user_view(user)
+        return live
 
     async def list_for(self, session: AsyncSession, principal: Principal) -> list[SessionEntry]:
         sessions = await SessionRepository(session).live_of_user(
@@ -480,6 +550,7 @@ class SessionService:
 
     async def mark_authenticated(self, session: AsyncSession, session_id: uuid.UUID) -> None:
         await SessionRepository(session).set_values(session_id, authenticated_at=datetime.now(UTC))
+        await self.session_changed(session, session_id)
 
     def recently_authenticated(self, auth_session: SessionInfo) -> bool:
         window = timedelta(minutes=self.settings.reauth_minutes)
@@ -490,3 +561,4 @@ class SessionService:
     ) -> None:
         """Remember the tenant the session works in, so refresh keeps the tenant scope."""
         await SessionRepository(session).set_values(session_id, current_tenant_id=tenant_id)
+        await self.session_changed(session, session_id)

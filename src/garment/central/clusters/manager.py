@@ -14,7 +14,7 @@ import asyncio
 import math
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -30,7 +30,11 @@ from garment.platform.db import (
 )
 from garment.platform.dbsetup import DatabaseTarget
 from garment.platform.errors import CLUSTER_UNAVAILABLE, AppError
-from garment.platform.rls import bind_tenant
+from garment.platform.rls import (
+    TenantBindingConnection,
+    TenantBoundSession,
+    bind_session_to_tenant,
+)
 
 logger = structlog.get_logger(__name__)
 
@@ -103,6 +107,8 @@ class ClusterConnectionManager:
         self.pool = pool or PoolOptions()
         self.breaker_options = breaker or BreakerOptions()
         self._databases: dict[str, Database] = {}
+        # Run after every commit on any cluster (cache invalidations of cluster data).
+        self.after_commit_hooks: list[Callable[[AsyncSession], None]] = []
         self._breakers: dict[str, CircuitBreaker] = {}
         self._lock = asyncio.Lock()
 
@@ -119,7 +125,12 @@ class ClusterConnectionManager:
             target = self.targets.get(key)
             if target is None:
                 raise unavailable(key, 60)
-            database = Database(key, create_engine(target.app_url, self.pool))
+            database = Database(
+                key,
+                create_engine(target.app_url, self.pool, connection_class=TenantBindingConnection),
+                after_commit_hooks=list(self.after_commit_hooks),
+                session_class=TenantBoundSession,
+            )
             self._databases[key] = database
         return database
 
@@ -131,10 +142,11 @@ class ClusterConnectionManager:
         self, key: str, tenant_id: uuid.UUID
     ) -> AsyncIterator[AsyncSession]:
         """A transaction on the cluster bound to one tenant: `app.tenant_id` is set with
-        `set_config(..., true)` as its first statement, so it dies with the transaction and a
+        `set_config(..., true)` in the round trip that begins the transaction (when its first
+        statement runs; no connection is taken before), so it dies with the transaction and a
         pooled connection never carries it into another request."""
         async with self.transaction(key) as session:
-            await bind_tenant(session, tenant_id)
+            bind_session_to_tenant(session, tenant_id)
             yield session
 
     @asynccontextmanager

@@ -10,7 +10,7 @@ from garment.central.tenancy.service import TenancyService
 from garment.platform.http.dependencies import app_services
 
 
-def tenancy_service(request: Request) -> TenancyService:
+async def tenancy_service(request: Request) -> TenancyService:
     return cast(TenancyService, app_services(request).tenancy)
 
 

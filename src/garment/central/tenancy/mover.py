@@ -32,13 +32,18 @@ from garment.central.clusters.service import ClusterConnectionManager, ClusterSe
 from garment.central.clusters.states import ClusterStatus
 from garment.central.tenancy.models import Tenant
 from garment.central.tenancy.repository import TenantRepository, TenantRows, TenantTable
-from garment.central.tenancy.service import RESOLVE_CACHE_SECONDS, TenancyService, TenantRef
+from garment.central.tenancy.service import TenancyService, TenantRef
 from garment.central.tenancy.states import MOVABLE, TenantStatus
 from garment.platform.db import Database
 from garment.platform.errors import INVALID_STATE_TRANSITION, AppError, CommandError
 from garment.platform.migrations import Tree, current_revision, head_revision
 
 Progress = Callable[[str], None]
+
+# How long a move waits after marking the tenant read-only (and again after the switch) for
+# requests already in flight in other processes to finish: their caches drop the tenant at once
+# (the change is announced at commit), but a request that read it just before keeps going.
+IN_FLIGHT_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +104,7 @@ class TenantMover:
         self.clusters = clusters
         self.tables = list(tables)
         self.cache_wait_seconds = (
-            RESOLVE_CACHE_SECONDS + 1 if cache_wait_seconds is None else cache_wait_seconds
+            IN_FLIGHT_SECONDS + 1 if cache_wait_seconds is None else cache_wait_seconds
         )
 
     def with_cache_wait(self, seconds: float) -> TenantMover:
@@ -141,7 +146,7 @@ class TenantMover:
         report = MoveReport(tenant_id=tenant_id, source=source, target=target)
         try:
             if self.cache_wait_seconds:
-                say(f"read-only; waiting {self.cache_wait_seconds:.0f}s for tenant caches")
+                say(f"read-only; waiting {self.cache_wait_seconds:.0f}s for requests in flight")
                 await asyncio.sleep(self.cache_wait_seconds)
             say("clearing leftovers on the target")
             await self._delete_rows(target, tenant_id)
@@ -216,7 +221,7 @@ class TenantMover:
             if tenant.read_only:
                 raise MoveAborted("tenant is read-only: another move may be running")
             tenant.read_only = True
-            self.tenancy.forget(tenant)
+            await self.tenancy.tenant_changed(session, tenant.id)
             return tenant
 
     async def _check_target(self, target: str) -> None:
@@ -255,7 +260,7 @@ class TenantMover:
             if tenant is None or tenant.cluster_key != source:
                 raise MoveAborted("the tenant changed during the move")
             tenant.cluster_key = target
-            self.tenancy.forget(tenant)
+            await self.tenancy.tenant_changed(session, tenant.id)
 
     async def _abort(self, tenant_id: uuid.UUID, target: str) -> None:
         async with self.central.transaction() as session:
@@ -272,7 +277,7 @@ class TenantMover:
             tenant = await TenantRepository(session).get(tenant_id, for_update=True)
             if tenant is not None:
                 tenant.read_only = read_only
-                self.tenancy.forget(tenant)
+                await self.tenancy.tenant_changed(session, tenant.id)
 
 
 def _jsonable(value: Any) -> Any:

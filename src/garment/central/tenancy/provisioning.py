@@ -105,7 +105,7 @@ class ProvisioningPipeline:
                     await ProvisioningStepRepository(session).finish_unfinished(tenant_id)
                 return status
             tenant.status = TenantStatus.PROVISIONING
-            self.tenancy.forget(tenant)
+            await self.tenancy.tenant_changed(session, tenant.id)
             steps = ProvisioningStepRepository(session)
             recorded = await steps.statuses(tenant_id)
             for position, step in enumerate(PROVISIONING_STEPS):
@@ -164,7 +164,7 @@ class ProvisioningPipeline:
             if tenant is None or tenant.status != TenantStatus.PROVISIONING:
                 return
             tenant.status = TenantStatus.PROVISIONING_FAILED
-            self.tenancy.forget(tenant)
+            await self.tenancy.tenant_changed(session, tenant.id)
             await publish(
                 session, TenantProvisioningFailed(tenant_id=tenant_id, step=step, error=error[:500])
             )
@@ -244,6 +244,7 @@ class ProvisioningPipeline:
                 raise ProvisioningError(ProvisioningStepName.GRANT_OWNER, "owner is not a member")
             if OWNER_ROLE not in membership.role_keys:
                 membership.role_keys = sorted({*membership.role_keys, OWNER_ROLE})
+                await self.tenancy.member_changed(session, tenant_id, tenant.owner_user_id)
             return {"roles": sorted(membership.role_keys)}
 
     async def activate(self, tenant_id: uuid.UUID) -> dict[str, Any]:
@@ -253,7 +254,7 @@ class ProvisioningPipeline:
                 raise ProvisioningError(ProvisioningStepName.ACTIVATE, "tenant not found")
             if tenant.status != TenantStatus.ACTIVE:
                 tenant.status, tenant.provisioned_at = TenantStatus.ACTIVE, datetime.now(UTC)
-                self.tenancy.forget(tenant)
+                await self.tenancy.tenant_changed(session, tenant.id)
                 await publish(session, TenantProvisioned(tenant_id=tenant_id))
             # Recorded in the same transaction: whoever sees the tenant active (a client polling
             # its progress) also sees every step done.

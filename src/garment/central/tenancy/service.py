@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -59,6 +58,8 @@ from garment.central.tenancy.states import (
     TenantStatus,
     can_transition,
 )
+from garment.platform.cache import InvalidationBus, TtlCache
+from garment.platform.db import Database
 from garment.platform.errors import (
     AUTH_EMAIL_NOT_VERIFIED,
     CONFLICT,
@@ -98,8 +99,10 @@ RESERVED_SLUGS = frozenset(
     }
 )
 INVITATION_DAYS = 7
-RESOLVE_CACHE_SECONDS = 5.0
 OWNER_ROLE = "owner"
+TENANT_TOPIC = "tenant"
+MEMBER_TOPIC = "member"
+CACHE_SECONDS = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,14 +245,47 @@ class TenancyService:
         jobs: JobQueue,
         hasher: TokenHasher,
         directory: MembershipDirectory,
+        invalidations: InvalidationBus,
+        central: Database,
     ) -> None:
+        self.central = central
         self.auth = auth
         self.clusters = clusters
         self.plans = plans
         self.jobs = jobs
         self.hasher = hasher
         self.directory = directory
-        self._refs: dict[str, tuple[float, TenantRef]] = {}
+        self.invalidations = invalidations
+        # What the tenant context reads on every request, kept until a change invalidates it
+        # in every process (tenant rows by id; memberships and member counts per tenant).
+        self._tenants: TtlCache[uuid.UUID, TenantRef] = invalidations.cache(
+            "tenants", ttl_seconds=CACHE_SECONDS
+        )
+        self._members: TtlCache[tuple[uuid.UUID, uuid.UUID], MemberRecord] = invalidations.cache(
+            "members", ttl_seconds=CACHE_SECONDS
+        )
+        self._member_counts: TtlCache[uuid.UUID, int] = invalidations.cache(
+            "member_counts", ttl_seconds=CACHE_SECONDS
+        )
+        invalidations.subscribe(TENANT_TOPIC, lambda key: self._tenants.drop(uuid.UUID(key)))
+        invalidations.subscribe(MEMBER_TOPIC, self._forget_member)
+
+    def _forget_member(self, key: str) -> None:
+        tenant, _, user = key.partition(":")
+        tenant_id = uuid.UUID(tenant)
+        self._members.drop((tenant_id, uuid.UUID(user)))
+        self._member_counts.drop(tenant_id)
+
+    async def tenant_changed(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
+        """The tenant row changed (status, cluster, read-only, plan): every process drops it
+        when this transaction commits."""
+        await self.invalidations.publish_in(session, TENANT_TOPIC, str(tenant_id))
+
+    async def member_changed(
+        self, session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID
+    ) -> None:
+        """A membership changed (status or roles): every process drops it at commit."""
+        await self.invalidations.publish_in(session, MEMBER_TOPIC, f"{tenant_id}:{user_id}")
 
     # --- onboarding ------------------------------------------------------------------------
 
@@ -399,38 +435,59 @@ class TenancyService:
             return await tenants.by_slug(value)
         return await tenants.get(tenant_id)
 
-    async def resolve(self, session: AsyncSession, id_or_slug: str) -> TenantRef:
-        """The tenant named by an X-Tenant-ID header (uuid or slug), cached a few seconds so
-        the hot path does not read the registry on every request; status changes in this
-        process invalidate at once."""
-        key = id_or_slug.strip().lower()
-        cached = self._refs.get(key)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
-        ref = await self.find(session, key)
-        if ref is None:
-            raise AppError(TENANT_NOT_FOUND)
-        expires = time.monotonic() + RESOLVE_CACHE_SECONDS
-        if len(self._refs) > 10_000:
-            self._refs.clear()
-        self._refs[key] = (expires, ref)
-        self._refs[str(ref.id)] = (expires, ref)
-        self._refs[ref.slug] = (expires, ref)
-        return ref
+    async def tenant_ref(self, tenant_id: uuid.UUID) -> TenantRef | None:
+        """The tenant for the tenant context: from the cache (no database at all), else read
+        in a short transaction of its own and cached until it changes."""
+        cached = self._tenants.get(tenant_id)
+        if cached is not None:
+            return cached
+        async with self.central.transaction() as session:
+            return await self.tenant(session, tenant_id)
 
-    def forget(self, tenant: Tenant | TenantRef) -> None:
-        """Drop a tenant from this process's cache (after a status or placement change)."""
-        for key in (str(tenant.id), tenant.slug):
-            self._refs.pop(key, None)
+    async def tenant(self, session: AsyncSession, tenant_id: uuid.UUID) -> TenantRef | None:
+        """The tenant by id, cached until it changes."""
+
+        async def load() -> TenantRef | None:
+            tenant = await TenantRepository(session).get(tenant_id)
+            return ref_of(tenant) if tenant else None
+
+        return await self._tenants.load(tenant_id, load)
+
+    async def member_record(self, tenant_id: uuid.UUID, user_id: uuid.UUID) -> MemberRecord | None:
+        """The membership for the tenant context, cache first (like `tenant_ref`)."""
+        cached = self._members.get((tenant_id, user_id))
+        if cached is not None:
+            return cached
+        async with self.central.transaction() as session:
+            return await self.membership(session, tenant_id, user_id)
+
+    async def member_count(self, tenant_id: uuid.UUID) -> int:
+        """Active members of the tenant, cache first (like `tenant_ref`)."""
+        cached = self._member_counts.get(tenant_id)
+        if cached is not None:
+            return cached
+        async with self.central.transaction() as session:
+            return await self.count_members(session, tenant_id)
 
     async def membership(
         self, session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID
     ) -> MemberRecord | None:
-        membership = await MembershipRepository(session).of(tenant_id, user_id)
-        return record_of(membership) if membership else None
+        """The user's membership of the tenant (status and role keys), cached until it
+        changes."""
+
+        async def load() -> MemberRecord | None:
+            membership = await MembershipRepository(session).of(tenant_id, user_id)
+            return record_of(membership) if membership else None
+
+        return await self._members.load((tenant_id, user_id), load)
 
     async def count_members(self, session: AsyncSession, tenant_id: uuid.UUID) -> int:
-        return await MembershipRepository(session).count_active(tenant_id)
+        """Active members of the tenant, cached until a membership of it changes."""
+
+        async def load() -> int | None:
+            return await MembershipRepository(session).count_active(tenant_id)
+
+        return await self._member_counts.load(tenant_id, load) or 0
 
     # --- placement -------------------------------------------------------------------------
 
@@ -509,7 +566,7 @@ class TenancyService:
             raise AppError(INVALID_STATE_TRANSITION, params={"current": current, "target": target})
         tenant.status = target
         tenant.suspended_at = datetime.now(UTC) if target is TenantStatus.SUSPENDED else None
-        self.forget(tenant)
+        await self.tenant_changed(session, tenant.id)
         await publish(session, event)
         return ref_of(tenant)
 
@@ -621,7 +678,34 @@ class TenancyService:
             membership.status = MembershipStatus.ACTIVE
             membership.role_keys = sorted(set(membership.role_keys) | set(invitation.role_keys))
         await session.flush()
+        await self.member_changed(session, tenant.id, user.id)
         return summary_of(tenant, membership.role_keys)
+
+    async def set_member_roles(
+        self,
+        session: AsyncSession,
+        tenant_id: uuid.UUID,
+        user_id: uuid.UUID,
+        role_keys: list[str],
+    ) -> MemberRecord:
+        """Give an active member exactly these roles (the caller checked they may be granted);
+        effective on the member's next request, in every process."""
+        membership = await MembershipRepository(session).of(tenant_id, user_id, for_update=True)
+        if membership is None or membership.status != MembershipStatus.ACTIVE:
+            raise AppError(RESOURCE_NOT_FOUND)
+        membership.role_keys = sorted(set(role_keys))
+        await self.member_changed(session, tenant_id, user_id)
+        return record_of(membership)
+
+    async def remove_member(
+        self, session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID
+    ) -> None:
+        """End a membership: the member's next request is refused, in every process."""
+        membership = await MembershipRepository(session).of(tenant_id, user_id, for_update=True)
+        if membership is None or membership.status == MembershipStatus.REMOVED:
+            raise AppError(RESOURCE_NOT_FOUND)
+        membership.status = MembershipStatus.REMOVED
+        await self.member_changed(session, tenant_id, user_id)
 
     # --- operator views ----------------------------------------------------------------------
 

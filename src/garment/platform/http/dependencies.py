@@ -22,7 +22,7 @@ def app_services(request: Request) -> Any:
     return request.app.state.runtime
 
 
-def settings_of(request: Request) -> Settings:
+async def settings_of(request: Request) -> Settings:
     return cast(Settings, app_services(request).settings)
 
 

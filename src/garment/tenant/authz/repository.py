@@ -62,6 +62,24 @@ class RoleRepository(Repository[Role]):
         if rows:
             await self.session.execute(insert(RolePermission).values(rows).on_conflict_do_nothing())
 
+    async def all_permissions_by_role(self, tenant_id: uuid.UUID) -> dict[str, frozenset[str]]:
+        """Every role of the tenant with its permissions."""
+        rows = await self.session.execute(
+            select(Role.key, RolePermission.permission)
+            .join(
+                RolePermission,
+                (RolePermission.role_id == Role.id) & (RolePermission.tenant_id == Role.tenant_id),
+                isouter=True,
+            )
+            .where(Role.tenant_id == tenant_id)
+        )
+        granted: dict[str, set[str]] = {}
+        for key, permission in rows:
+            permissions = granted.setdefault(key, set())
+            if permission is not None:
+                permissions.add(permission)
+        return {key: frozenset(permissions) for key, permissions in granted.items()}
+
     async def permissions_by_role(
         self, tenant_id: uuid.UUID, keys: Iterable[str]
     ) -> dict[str, set[str]]:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from garment.central.billing.service import PlanCatalogue
 from garment.central.tenancy.dependencies import Tenancy
 from garment.central.tenancy.schemas import MeOut, TenantOut
-from garment.platform.http.dependencies import CentralSession, app_services
+from garment.platform.http.dependencies import app_services
 from garment.platform.http.openapi import error_responses
 from garment.tenant.authz.permissions import PERMISSIONS
 from garment.tenant.authz.schemas import PermissionList, PermissionOut
@@ -18,7 +18,7 @@ from garment.tenant.context import TENANT_CHAIN_ERRORS, AnyMember, member_summar
 router = APIRouter(prefix="/tenant", tags=["tenant"])
 
 
-def plan_catalogue(request: Request) -> PlanCatalogue:
+async def plan_catalogue(request: Request) -> PlanCatalogue:
     return cast(PlanCatalogue, app_services(request).plans)
 
 
@@ -31,7 +31,7 @@ Plans = Annotated[PlanCatalogue, Depends(plan_catalogue)]
     summary="The member: profile, roles, effective permissions, plan entitlements and usage",
     responses=error_responses(*TENANT_CHAIN_ERRORS),
 )
-async def me(member: AnyMember, tenancy: Tenancy, plans: Plans, central: CentralSession) -> MeOut:
+async def me(member: AnyMember, tenancy: Tenancy, plans: Plans) -> MeOut:
     tenant = member.tenant
     return MeOut(
         user=member_summary(member),
@@ -47,7 +47,7 @@ async def me(member: AnyMember, tenancy: Tenancy, plans: Plans, central: Central
         roles=member.roles,
         permissions=sorted(member.permissions),
         entitlements=plans.entitlements(tenant.plan_code),
-        usage={"members": await tenancy.count_members(central, tenant.id)},
+        usage={"members": await tenancy.member_count(tenant.id)},
     )
 
 

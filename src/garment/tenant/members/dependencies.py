@@ -10,7 +10,7 @@ from garment.platform.http.dependencies import app_services
 from garment.tenant.members.service import MemberService
 
 
-def member_service(request: Request) -> MemberService:
+async def member_service(request: Request) -> MemberService:
     return cast(MemberService, app_services(request).members)
 
 

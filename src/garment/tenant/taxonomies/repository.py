@@ -2,12 +2,40 @@
 
 from __future__ import annotations
 
+import uuid
+from functools import cache
 from typing import Any
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 
+from garment.platform.pagination import KeysetQuery, PageParams
 from garment.platform.repository import Repository, affected_rows
 from garment.tenant.taxonomies.models import TaxonomyTerm
+
+# Terms in the order pickers show them; `id` makes the key unique for cursors.
+TERM_ORDER = (TaxonomyTerm.type, TaxonomyTerm.sort_order, TaxonomyTerm.id)
+TERM_COLUMNS = (
+    TaxonomyTerm.id,
+    TaxonomyTerm.type,
+    TaxonomyTerm.code,
+    TaxonomyTerm.parent_id,
+    TaxonomyTerm.label_id,
+    TaxonomyTerm.label_en,
+    TaxonomyTerm.sort_order,
+    TaxonomyTerm.archived,
+)
+
+
+@cache
+def term_list(by_type: bool, include_archived: bool) -> KeysetQuery:
+    """The term list for one combination of filters, built once."""
+    statement = select(*TERM_COLUMNS).where(TaxonomyTerm.tenant_id == bindparam("tenant_id"))
+    if by_type:
+        statement = statement.where(TaxonomyTerm.type == bindparam("term_type"))
+    if not include_archived:
+        statement = statement.where(TaxonomyTerm.archived.is_(False))
+    return KeysetQuery.build(statement, TERM_ORDER)
 
 
 class TaxonomyTermRepository(Repository[TaxonomyTerm]):
@@ -25,3 +53,18 @@ class TaxonomyTermRepository(Repository[TaxonomyTerm]):
             )
         )
         return affected_rows(result)
+
+    async def listed(
+        self,
+        tenant_id: uuid.UUID,
+        *,
+        term_type: str | None,
+        include_archived: bool,
+        page: PageParams,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of terms as rows of `TERM_COLUMNS` (no ORM objects: a read-only list)."""
+        filters: dict[str, Any] = {"tenant_id": tenant_id}
+        if term_type is not None:
+            filters["term_type"] = term_type
+        query = term_list(term_type is not None, include_archived)
+        return await query.page(self.session, page, filters)

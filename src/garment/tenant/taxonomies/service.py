@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from garment.platform.pagination import PageParams
 from garment.tenant.taxonomies.defaults import DEFAULT_TERMS
 from garment.tenant.taxonomies.repository import TaxonomyTermRepository
 
@@ -26,3 +28,17 @@ class TaxonomyService:
             for position, (term_type, code, label_id, label_en) in enumerate(DEFAULT_TERMS)
         ]
         return await TaxonomyTermRepository(session).insert_missing(rows)
+
+    async def list_terms(
+        self,
+        session: AsyncSession,
+        tenant_id: uuid.UUID,
+        *,
+        term_type: str | None = None,
+        include_archived: bool = False,
+        page: PageParams,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the tenant's terms in picker order (type, position), as rows."""
+        return await TaxonomyTermRepository(session).listed(
+            tenant_id, term_type=term_type, include_archived=include_archived, page=page
+        )
