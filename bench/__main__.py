@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 
-from bench import refresh_rotation, tenant_read
+from bench import http, refresh_rotation, tenant_read
 
 
-async def main() -> None:
+async def in_process() -> None:
     await refresh_rotation.main()
     await tenant_read.main()
 
 
+def main() -> None:
+    asyncio.run(in_process())
+    http.main([])  # real servers over HTTP, driven from other processes
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

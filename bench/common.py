@@ -10,12 +10,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from garment.central.clusters.service import ClusterService
 from garment.config import Environment, Settings
 from garment.platform.dbsetup import EMBEDDED_LAYOUT, Targets, ensure_layout
 from garment.platform.embedded import EmbeddedPostgres
 from garment.platform.logging import configure_logging
-from garment.runtime import Runtime, migrate_all
+from garment.platform.migrations import migrate_all
+from garment.runtime import Runtime
 
 
 @asynccontextmanager
@@ -50,7 +50,7 @@ async def embedded_runtime(**overrides: object) -> AsyncIterator[tuple[Runtime, 
             configure_logging(settings.log)
             runtime = await Runtime.create(settings, migrate=False)
             async with runtime.central.transaction() as session:
-                await ClusterService().ensure_registered(
+                await runtime.cluster_registry.ensure_registered(
                     session, list(targets.clusters), capacity=100_000
                 )
             try:

@@ -131,6 +131,7 @@ class Runtime:
                 self.limiter,
                 master_key=secret,
                 token_hasher=self.token_hasher,
+                invalidations=self.invalidations,
             ),
             tenant_directory=directory,
             invalidations=self.invalidations,

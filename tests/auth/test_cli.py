@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
@@ -87,3 +88,35 @@ async def test_keys_rotate_keeps_old_tokens_valid(
     new_kid = runtime.auth.components.tokens.inspect(after["access_token"])["header"]["kid"]
     assert new_kid != old_kid
     assert new_kid == kids[0]
+
+
+@pytest.mark.usefixtures("cli_env")
+async def test_keys_rotate_revoke_previous_ends_its_tokens_in_every_process(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    user = await make_user(runtime)
+    before = await login(client, user)
+    old = bearer(before["access_token"])
+    # Verified once, so this process holds the token in its verification cache.
+    assert (await client.get("/api/v1/auth/me", headers=old)).status_code == 200
+    # The command runs its own runtime: this process hears of it only through NOTIFY.
+    result = await garment("auth", "keys", "rotate", "--revoke-previous")
+    assert result.exit_code == 0, result.output
+    assert "no longer verifies" in result.output
+    deadline = asyncio.get_running_loop().time() + 1.0
+    while (refused := await client.get("/api/v1/auth/me", headers=old)).status_code == 200:
+        assert asyncio.get_running_loop().time() < deadline, "old token still accepted after 1 s"
+        await asyncio.sleep(0.02)
+    assert refused.json()["code"] == "AUTH_TOKEN_INVALID"
+    old_kid = runtime.auth.components.tokens.inspect(before["access_token"])["header"]["kid"]
+    jwks = (await client.get("/.well-known/jwks.json")).json()
+    assert old_kid not in [key["kid"] for key in jwks["keys"]]
+    # The session itself is fine: a refresh gets a token from the new key.
+    refreshed = await client.post(
+        "/api/v1/auth/refresh",
+        json={"refresh_token": before["refresh_token"]},
+        headers={"X-Device-Fingerprint": "device-A"},
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    new = bearer(refreshed.json()["access_token"])
+    assert (await client.get("/api/v1/auth/me", headers=new)).status_code == 200

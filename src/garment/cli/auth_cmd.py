@@ -23,15 +23,25 @@ app.add_typer(auth_app, name="auth")
 
 
 @keys_app.command("rotate")
-def rotate_keys() -> None:
+def rotate_keys(
+    revoke_previous: Annotated[
+        bool,
+        typer.Option(
+            "--revoke-previous",
+            help="The previous key leaked: stop accepting its tokens now, in every process "
+            "(clients refresh and get tokens from the new key).",
+        ),
+    ] = False,
+) -> None:
     """Add a new signing key; the previous one keeps verifying until its tokens expire."""
 
     async def action(runtime: Runtime) -> str:
         async with runtime.central.transaction() as session:
-            return await runtime.auth.keys.rotate(session)
+            return await runtime.auth.keys.rotate(session, revoke_previous=revoke_previous)
 
     kid = execute(action)
-    console.print(f"new signing key [bold]{kid}[/bold]; previous key verifies until expiry")
+    previous = "no longer verifies" if revoke_previous else "verifies until its tokens expire"
+    console.print(f"new signing key [bold]{kid}[/bold]; the previous key {previous}")
 
 
 @keys_app.command("list")

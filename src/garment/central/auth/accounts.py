@@ -26,7 +26,7 @@ from garment.central.auth.events import (
     RegistrationAttemptedForExistingAccount,
     UserRegistered,
 )
-from garment.central.auth.models import MfaChallenge, OneTimeToken, User
+from garment.central.auth.models import LoginThrottle, MfaChallenge, OneTimeToken, User
 from garment.central.auth.passwords import password_violations
 from garment.central.auth.ports import (
     ActivityType,
@@ -283,7 +283,7 @@ class AccountService:
         self, session: AsyncSession, *, email: str, password: str, fingerprint: str | None
     ) -> LoginResult:
         """Password step. Raises AUTH_MFA_REQUIRED (with a challenge id) when MFA is on."""
-        await self._refuse_if_locked(session, email)
+        throttle = await self._refuse_if_locked(session, email)
         user = await UserRepository(session).by_email(email)
         valid = await self.auth.hashing.verify_off_loop(
             user.password_hash if user else None, password
@@ -291,7 +291,8 @@ class AccountService:
         if not valid or user is None:
             await self._count_failure(session, email, user)
             raise AppError(AUTH_INVALID_CREDENTIALS, keep_changes=True)
-        await self._clear_failures(session, email)
+        if throttle is not None:  # earlier failures are forgiven by a success
+            await LoginThrottleRepository(session).delete(throttle)
         if self.auth.hashing.needs_rehash(user.password_hash):
             user.password_hash = await self.auth.hashing.hash_off_loop(password)
         if user.email_verified_at is None:
@@ -313,11 +314,13 @@ class AccountService:
         tokens = await self.sessions.start(session, user, fingerprint=fingerprint, amr=["pwd"])
         return LoginResult(user=user_view(user), tokens=tokens)
 
-    async def _refuse_if_locked(self, session: AsyncSession, email: str) -> None:
+    async def _refuse_if_locked(self, session: AsyncSession, email: str) -> LoginThrottle | None:
+        """The email's failure record, if any; refuses while it locks the account."""
         throttle = await LoginThrottleRepository(session).get(email_hash(email))
         now = datetime.now(UTC)
         if throttle is not None and throttle.locked_until and throttle.locked_until > now:
             raise self._locked_error(throttle.locked_until, now)
+        return throttle
 
     def _locked_error(self, locked_until: datetime, now: datetime) -> AppError:
         retry_after = max(1, int((locked_until - now).total_seconds()) + 1)
@@ -355,12 +358,6 @@ class AccountService:
             await session.flush()
             raise self._locked_error(throttle.locked_until, now)
         await session.flush()
-
-    async def _clear_failures(self, session: AsyncSession, email: str) -> None:
-        throttles = LoginThrottleRepository(session)
-        throttle = await throttles.get(email_hash(email))
-        if throttle is not None:
-            await throttles.delete(throttle)
 
     async def reauthenticate(
         self, session: AsyncSession, principal: Principal, password: str

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from garment.central.auth.keys import KeyRing, TokenService
 from garment.central.auth.passwords import PasswordHashing
 from garment.config import Settings
+from garment.platform.cache import InvalidationBus
 from garment.platform.db import Database
 from garment.platform.ratelimit import RateLimiter
 from garment.platform.secretbox import SecretBox
@@ -34,14 +35,15 @@ class AuthComponents:
         *,
         master_key: str,
         token_hasher: TokenHasher,
+        invalidations: InvalidationBus,
     ) -> AuthComponents:
-        keys = KeyRing(central, SecretBox(master_key, "signing-keys"), settings.auth)
+        keys = KeyRing(central, SecretBox(master_key, "signing-keys"), settings.auth, invalidations)
         return cls(
             settings=settings,
             central=central,
             hashing=PasswordHashing(settings.auth),
             keys=keys,
-            tokens=TokenService(keys, settings.auth),
+            tokens=TokenService(keys, settings.auth, invalidations),
             grace_box=SecretBox(master_key, "refresh-grace"),
             mfa_box=SecretBox(master_key, "mfa-totp"),
             limiter=limiter,

@@ -7,8 +7,10 @@ still verify, so any JOSE library can check our tokens from the JWKS alone.
 
 Verification is strict: EdDSA only (no `none`, no HS*), a known `kid`, `typ` at+jwt, `iss`,
 `aud`, `exp`/`nbf`/`iat` with `auth.clock_skew_seconds` leeway, and the claims we rely on present.
-Verified tokens are cached until they expire; the session behind them is still checked on every
-request, so a revoked session stops working at once.
+Verified tokens are cached until they expire, and forgotten in every process when the keys
+change (`keys:*` invalidation, ADR 0011); the session behind them is still checked on every
+request, so a revoked session stops working at once. `rotate --revoke-previous` ends a leaked
+key's tokens everywhere at once.
 """
 
 from __future__ import annotations
@@ -29,13 +31,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from garment.central.auth.models import SigningKey
 from garment.central.auth.ports import AUDIENCE_CORE, AUDIENCE_TENANT, AccessClaims, TokenScope
-
-__all__ = ["AUDIENCE_CORE", "AUDIENCE_TENANT", "KeyRing", "LoadedKey", "TokenService"]
 from garment.central.auth.repository import SigningKeyRepository
 from garment.config import AuthSettings
+from garment.platform.cache import EVERYTHING, InvalidationBus
 from garment.platform.db import Database
 from garment.platform.errors import AUTH_TOKEN_EXPIRED, AUTH_TOKEN_INVALID, AppError
 from garment.platform.secretbox import InvalidToken, SecretBox
+
+__all__ = ["AUDIENCE_CORE", "AUDIENCE_TENANT", "KeyRing", "LoadedKey", "TokenService"]
 
 logger = structlog.get_logger(__name__)
 
@@ -44,6 +47,7 @@ TOKEN_TYPE = "at+jwt"
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "sid", "jti", "aud", "iss", "scope"]
 RELOAD_INTERVAL_SECONDS = 60.0
 UNKNOWN_KID_RELOAD_SECONDS = 5.0
+KEYS_TOPIC = "keys"
 
 
 def _b64url(data: bytes) -> str:
@@ -96,13 +100,24 @@ class LoadedKey:
 
 
 class KeyRing:
-    def __init__(self, database: Database, box: SecretBox, settings: AuthSettings) -> None:
+    def __init__(
+        self,
+        database: Database,
+        box: SecretBox,
+        settings: AuthSettings,
+        invalidations: InvalidationBus,
+    ) -> None:
         self.database = database
         self.box = box
         self.settings = settings
+        self.invalidations = invalidations
         self._keys: dict[str, LoadedKey] = {}
         self._loaded_at = 0.0
         self._lock = asyncio.Lock()
+        invalidations.subscribe(KEYS_TOPIC, self._forget)
+
+    def _forget(self, _key: str) -> None:
+        self._loaded_at = 0.0  # the next use reloads
 
     async def ensure_loaded(self) -> None:
         if self._keys and time.monotonic() - self._loaded_at < RELOAD_INTERVAL_SECONDS:
@@ -119,15 +134,19 @@ class KeyRing:
             self._keys = {key.kid: key for key in keys}
             self._loaded_at = time.monotonic()
 
-    async def rotate(self, session: AsyncSession) -> str:
-        """Retire the signing key (it verifies until its tokens expire) and add a new one."""
+    async def rotate(self, session: AsyncSession, *, revoke_previous: bool = False) -> str:
+        """Retire the signing key and add a new one. The retired key keeps verifying until its
+        tokens expire, or, with `revoke_previous` (a leaked key), stops at once: every access
+        token it signed fails in every process and clients refresh. Every process reloads its
+        keys and forgets the tokens it verified."""
         now = datetime.now(UTC)
         verify_for = timedelta(
             minutes=self.settings.access_token_minutes, seconds=self.settings.clock_skew_seconds
         )
-        await SigningKeyRepository(session).retire_active(now, now + verify_for)
+        verify_until = now if revoke_previous else now + verify_for
+        await SigningKeyRepository(session).retire_active(now, verify_until)
         kid = await self._add_key(session)
-        self._loaded_at = 0.0  # the next use reloads
+        await self.invalidations.publish_in(session, KEYS_TOPIC, EVERYTHING)
         return kid
 
     async def _add_key(self, session: AsyncSession) -> str:
@@ -205,11 +224,22 @@ class KeyRing:
 
 
 class TokenService:
-    def __init__(self, keys: KeyRing, settings: AuthSettings, cache_size: int = 10_000) -> None:
+    def __init__(
+        self,
+        keys: KeyRing,
+        settings: AuthSettings,
+        invalidations: InvalidationBus,
+        cache_size: int = 10_000,
+    ) -> None:
         self.keys = keys
         self.settings = settings
         self._cache: OrderedDict[tuple[str, tuple[str, ...]], AccessClaims] = OrderedDict()
         self._cache_size = cache_size
+        self.invalidations = invalidations
+        invalidations.subscribe(KEYS_TOPIC, self._forget_verified)
+
+    def _forget_verified(self, _key: str) -> None:
+        self._cache.clear()
 
     async def issue(
         self,
@@ -252,7 +282,8 @@ class TokenService:
         """Verified claims of `token` for one of the accepted audiences (cached until exp)."""
         audiences = (audience,) if isinstance(audience, str) else audience
         key = (token, audiences)
-        cached = self._cache.get(key)
+        # Like every cache here, only while this process would hear of a key change.
+        cached = self._cache.get(key) if self.invalidations.listening else None
         now = time.time()
         if cached is not None:
             if cached.exp + self.settings.clock_skew_seconds > now:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -28,7 +28,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from garment.central.auth.models import (
     AuthActivity,
     AuthSession,
-    KnownDevice,
     LoginThrottle,
     MfaChallenge,
     MfaTotp,
@@ -69,6 +68,11 @@ class UserRepository(Repository[User]):
 
 class SessionRepository(Repository[AuthSession]):
     model = AuthSession
+
+    async def start(self, values: dict[str, Any]) -> bool:
+        """Insert the session, its first refresh token and the device (see START); whether the
+        device is new for a user who had others."""
+        return bool((await self.session.execute(START, values)).scalar_one())
 
     async def with_user(self, session_id: uuid.UUID) -> tuple[AuthSession, User] | None:
         row = (await self.session.execute(LIVE_SESSION, {"session_id": session_id})).one_or_none()
@@ -204,6 +208,44 @@ ROTATE = text(
 )
 
 
+# A new session, its first refresh token and the device, in one round trip. `known` reads the
+# devices as they were before this statement (every part of a statement shares one snapshot),
+# so `new_device` is true only for a user with earlier devices, none of them this one. The
+# refresh token's foreign key is checked at the end of the statement, after the session exists.
+START = text(
+    """
+    WITH known AS (
+        SELECT count(*) > 0 AS any_device,
+               coalesce(bool_or(fingerprint_hash = :device), false) AS this_device
+          FROM auth_known_devices WHERE user_id = :user_id
+    ), started AS (
+        INSERT INTO auth_sessions
+               (id, user_id, fingerprint_hash, user_agent, ip, amr, created_at, last_used_at,
+                authenticated_at, absolute_expires_at)
+        VALUES (:session_id, :user_id, :device, :user_agent, :ip, CAST(:amr AS jsonb), :now, :now,
+                :now, :absolute_expires_at)
+    ), first_token AS (
+        INSERT INTO auth_refresh_tokens
+               (id, session_id, token_hash, generation, issued_at, expires_at)
+        VALUES (:token_id, :session_id, :token_hash, 0, :now, :expires_at)
+    ), device AS (
+        INSERT INTO auth_known_devices (user_id, fingerprint_hash, first_seen_at, last_seen_at)
+        SELECT :user_id, :device, :now, :now WHERE CAST(:device AS varchar) IS NOT NULL
+        ON CONFLICT (user_id, fingerprint_hash) DO UPDATE SET last_seen_at = :now
+    )
+    SELECT CAST(:device AS varchar) IS NOT NULL AND any_device AND NOT this_device AS new_device
+      FROM known
+    """
+).bindparams(
+    bindparam("session_id", type_=UUID(as_uuid=True)),
+    bindparam("user_id", type_=UUID(as_uuid=True)),
+    bindparam("token_id", type_=UUID(as_uuid=True)),
+    bindparam("now", type_=DateTime(timezone=True)),
+    bindparam("absolute_expires_at", type_=DateTime(timezone=True)),
+    bindparam("expires_at", type_=DateTime(timezone=True)),
+)
+
+
 class RefreshTokenRepository(Repository[RefreshToken]):
     model = RefreshToken
 
@@ -226,23 +268,6 @@ class RefreshTokenRepository(Repository[RefreshToken]):
             update(RefreshToken)
             .where(RefreshToken.session_id == session_id)
             .values(successor_ciphertext=None)
-        )
-
-
-class DeviceRepository(Repository[KnownDevice]):
-    model = KnownDevice
-
-    async def known_fingerprints(self, user_id: uuid.UUID) -> list[str]:
-        statement = select(KnownDevice.fingerprint_hash).where(KnownDevice.user_id == user_id)
-        return list((await self.session.execute(statement)).scalars().all())
-
-    async def remember(self, user_id: uuid.UUID, fingerprint_hash: str) -> None:
-        statement = insert(KnownDevice).values(user_id=user_id, fingerprint_hash=fingerprint_hash)
-        await self.session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[KnownDevice.user_id, KnownDevice.fingerprint_hash],
-                set_={"last_seen_at": datetime.now(UTC)},
-            )
         )
 
 

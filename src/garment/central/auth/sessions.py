@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from garment.central.auth.activities import ActivityService, request_fields
 from garment.central.auth.component import AuthComponents
 from garment.central.auth.errors import AUTH_REAUTH_REQUIRED
-from garment.central.auth.models import AuthSession, RefreshToken, User
+from garment.central.auth.models import AuthSession, User
 from garment.central.auth.ports import (
     ActivityType,
     AuthenticatedUser,
@@ -33,7 +33,6 @@ from garment.central.auth.ports import (
 )
 from garment.central.auth.repository import (
     ClaimedToken,
-    DeviceRepository,
     RefreshTokenRepository,
     SessionRepository,
     UserRepository,
@@ -173,84 +172,50 @@ class SessionService:
         fingerprint: str | None,
         amr: list[str],
     ) -> TokenPair:
-        """Open a session after a successful login (password, and MFA when enabled)."""
+        """Open a session after a successful login (password, and MFA when enabled): the
+        session, its first refresh token and the device in one statement, then the activity."""
         now = datetime.now(UTC)
         context = current_context()
         device = fingerprint_hash(fingerprint)
-        auth_session = await SessionRepository(session).create(
-            AuthSession(
-                id=uuid.uuid4(),
-                user_id=user.id,
-                fingerprint_hash=device,
-                user_agent=context.user_agent,
-                ip=context.client_ip,
-                amr=amr,
-                created_at=now,
-                last_used_at=now,
-                authenticated_at=now,
-                absolute_expires_at=now + timedelta(days=self.settings.session_absolute_days),
-            )
+        session_id = uuid.uuid4()
+        absolute_expires_at = now + timedelta(days=self.settings.session_absolute_days)
+        raw = new_refresh_token()
+        expires_at = min(
+            now + timedelta(days=self.settings.refresh_token_days), absolute_expires_at
         )
-        pair, _ = await self._issue_pair(session, auth_session, generation=0, now=now)
-        new_device = await self._remember_device(session, user.id, device)
+        new_device = await SessionRepository(session).start(
+            {
+                "session_id": session_id,
+                "user_id": user.id,
+                "device": device,
+                "user_agent": context.user_agent,
+                "ip": context.client_ip,
+                "amr": json.dumps(amr),
+                "now": now,
+                "absolute_expires_at": absolute_expires_at,
+                "token_id": uuid.uuid4(),
+                "token_hash": self.auth.token_hasher.hash(raw),
+                "expires_at": expires_at,
+            }
+        )
         await self.activities.record(
             session,
             ActivityType.LOGIN_SUCCEEDED,
             user_id=user.id,
-            session_id=auth_session.id,
+            session_id=session_id,
             suspicious=SuspiciousReason.NEW_DEVICE if new_device else None,
             details={"amr": amr},
         )
-        return pair
-
-    async def _remember_device(
-        self, session: AsyncSession, user_id: uuid.UUID, device: str | None
-    ) -> bool:
-        """True when this user has logged in before, but never from this device."""
-        if device is None:
-            return False
-        devices = DeviceRepository(session)
-        known = await devices.known_fingerprints(user_id)
-        await devices.remember(user_id, device)
-        return bool(known) and device not in known
-
-    async def _issue_pair(
-        self,
-        session: AsyncSession,
-        auth_session: AuthSession,
-        *,
-        generation: int,
-        now: datetime,
-    ) -> tuple[TokenPair, uuid.UUID]:
-        raw = new_refresh_token()
-        expires_at = min(
-            now + timedelta(days=self.settings.refresh_token_days),
-            auth_session.absolute_expires_at,
-        )
-        token = await RefreshTokenRepository(session).create(
-            RefreshToken(
-                id=uuid.uuid4(),
-                session_id=auth_session.id,
-                token_hash=self.auth.token_hasher.hash(raw),
-                generation=generation,
-                issued_at=now,
-                expires_at=expires_at,
-            )
-        )
         access, lifetime = await self.auth.tokens.issue(
-            user_id=auth_session.user_id,
-            session_id=auth_session.id,
-            amr=list(auth_session.amr),
-            tenant_id=auth_session.current_tenant_id,
+            user_id=user.id, session_id=session_id, amr=amr
         )
-        pair = TokenPair(
+        return TokenPair(
             access_token=access,
             expires_in=lifetime,
             refresh_token=raw,
             refresh_expires_in=_seconds_until(expires_at, now),
-            session_id=auth_session.id,
+            session_id=session_id,
         )
-        return pair, token.id
 
     async def refresh(
         self, session: AsyncSession, raw_token: str, fingerprint: str | None

@@ -1,0 +1,618 @@
+"""The scenarios of `python -m bench.http`, each a ratio measured in one run.
+
+Rounds alternate A B A B (ours, bare, ours, bare) after a warm-up of each; the headline of a
+scenario is the median over rounds of ours/bare. Server CPU time is read from /proc (psutil)
+around every round, so per-core figures are requests divided by the CPU seconds the server used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+from bench.http.load import LoadOptions, LoadResult, RequestSpec, run_load
+from bench.http.servers import (
+    ProcessTree,
+    Service,
+    embedded_targets,
+    postgres_tree,
+    start_bare,
+    start_garment,
+)
+from garment.central.auth.passwords import PasswordHashing
+from garment.config import AuthSettings
+
+API = "/api/v1"
+TENANT_LIST_PATH = f"{API}/tenant/taxonomies?limit=20"
+TENANT_ME_PATH = f"{API}/tenant/me"
+BARE_LIST_PATH = "/tenant-list?limit=20"
+BARE_ME_PATH = "/tenant-me"
+FINGERPRINT = "bench-http-device"
+SCENARIOS = ("list", "me", "refresh", "login", "workers")
+JSON = {"Content-Type": "application/json"}
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    load: LoadOptions
+    rounds: int
+    warmup: float
+    only: tuple[str, ...]
+    keep: bool = False
+
+
+@dataclass
+class TokenPool:
+    """Heads of refresh-token chains; topped up (new sessions) before every round."""
+
+    minimum: int
+    make: Callable[[int], list[str]]
+    tokens: list[str] = field(default_factory=list)
+
+    def take(self) -> list[str]:
+        if len(self.tokens) < self.minimum:
+            self.tokens += self.make(self.minimum - len(self.tokens))
+        taken, self.tokens = self.tokens, []
+        return taken
+
+    def give(self, tokens: list[str]) -> None:
+        self.tokens = tokens
+
+
+@dataclass
+class Target:
+    label: str
+    service: Service
+    spec: RequestSpec
+    pool: TokenPool | None = None
+    pg: ProcessTree | None = None  # its PostgreSQL, when not the main one
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    label: str
+    result: LoadResult
+    server_cpu: float  # CPU seconds of the server's processes during the round
+    server_cpu_total: float  # ... until it had served what was in flight at the end
+    pg_cpu: float
+    other_cpu: float  # everything else on the machine (not ours, PostgreSQL or the load)
+    wall: float
+    split: list[float] = field(default_factory=list)  # cores per busy server process
+
+    @property
+    def per_core(self) -> float:
+        """Requests per CPU second of the server (= req/s divided by the cores it used)."""
+        if not self.server_cpu_total:
+            return 0.0
+        return self.result.sent / self.server_cpu_total
+
+
+@dataclass
+class Context:
+    options: Options
+    ours: Service
+    bare: Service
+    pg: ProcessTree
+    data_dir: Path
+    email: str
+    password: str
+    tenant_id: str
+    client: httpx.Client
+    summary: list[tuple[str, str, str]] = field(default_factory=list)
+    busiest_other: float = 0.0  # most cores anything else used during a round
+
+    def login(self, fingerprint: str = FINGERPRINT) -> dict[str, Any]:
+        return login_as(self.client, self.ours.base_url, self.email, self.password, fingerprint)
+
+    def tenant_headers(self, service: Service | None = None) -> dict[str, str]:
+        """A tenant-scoped token of the demo tenant, from `service` (default: ours) with the
+        demo admin of that server's data directory."""
+        if service is None:
+            return tenant_headers(self.client, self.ours.base_url, self.email, self.password)
+        assert service.data_dir is not None
+        password = (service.data_dir / "demo-admin-password").read_text().strip()
+        return tenant_headers(self.client, service.base_url, self.email, password)
+
+
+def login_as(
+    client: httpx.Client, base_url: str, email: str, password: str, fingerprint: str
+) -> dict[str, Any]:
+    response = client.post(
+        f"{base_url}{API}/auth/login",
+        json={"email": email, "password": password},
+        headers={"X-Device-Fingerprint": fingerprint},
+    )
+    response.raise_for_status()
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def tenant_headers(
+    client: httpx.Client, base_url: str, email: str, password: str
+) -> dict[str, str]:
+    signed_in = login_as(client, base_url, email, password, FINGERPRINT)
+    tenant_id = next(t["id"] for t in signed_in["tenants"] if t["slug"] == "demo")
+    response = client.post(
+        f"{base_url}{API}/auth/tenant-token",
+        json={"tenant_id": tenant_id},
+        headers={"Authorization": f"Bearer {signed_in['access_token']}"},
+    )
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['access_token']}", "X-Tenant-ID": "demo"}
+
+
+def settle(services: list[Service], timeout: float = 30, idle_cores: float = 0.05) -> None:
+    """Wait until every server is idle: requests a load generator abandoned at the end of a run
+    (in flight, or queued behind a slow one) would otherwise run into the next round."""
+    deadline = time.monotonic() + timeout
+    trees = [service.tree for service in services]
+    while time.monotonic() < deadline:
+        before = sum(tree.cpu_seconds() for tree in trees)
+        time.sleep(0.25)
+        if sum(tree.cpu_seconds() for tree in trees) - before < idle_cores * 0.25:
+            return
+
+
+def system_busy_seconds() -> float:
+    """CPU seconds all processes of the machine used (every core), from /proc/stat."""
+    times = psutil.cpu_times()
+    return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
+
+
+def measure(ctx: Context, target: Target, duration: float | None = None) -> Measured:
+    options = ctx.options.load
+    if duration is not None:
+        options = LoadOptions(
+            threads=options.threads,
+            connections=options.connections,
+            duration=duration,
+            timeout=options.timeout,
+            tool=options.tool,
+        )
+    tokens = target.pool.take() if target.pool else None
+    tree, pg = target.service.tree, target.pg or ctx.pg
+    settle([ctx.ours, ctx.bare, target.service])
+    cpu, pg_cpu, busy = tree.cpu_seconds(), pg.cpu_seconds(), system_busy_seconds()
+    split = tree.cpu_by_pid()
+    started = time.perf_counter()
+    result = run_load(target.service.base_url, target.spec, options, tokens)
+    wall = time.perf_counter() - started
+    server_cpu, pg_used = tree.cpu_seconds() - cpu, pg.cpu_seconds() - pg_cpu
+    other = system_busy_seconds() - busy - server_cpu - pg_used - result.loadgen_cpu
+    split = {
+        pid: used - split.get(pid, 0.0) for pid, used in tree.cpu_by_pid().items() if pid in split
+    }
+    # Requests in flight at the end are abandoned by the load generator but still served:
+    # their CPU counts, so per-core figures use requests sent and CPU until the server is idle.
+    settle([target.service])
+    measured = Measured(
+        label=target.label,
+        result=result,
+        server_cpu=server_cpu,
+        server_cpu_total=tree.cpu_seconds() - cpu,
+        pg_cpu=pg_used,
+        other_cpu=max(0.0, other),
+        wall=wall,
+        split=sorted((used / wall for used in split.values() if used > 0.02 * wall), reverse=True),
+    )
+    if target.pool:
+        target.pool.give(result.tokens)
+    if duration is None:
+        ctx.busiest_other = max(ctx.busiest_other, measured.other_cpu / wall)
+    return measured
+
+
+HEADER = (
+    f"  {'round':<6}{'target':<24}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+    f"{'srv cores':>11}{'req/core-s':>12}{'pg cores':>10}{'load cores':>12}{'other':>7}"
+)
+
+
+def print_round(index: int, measured: Measured) -> None:
+    r = measured.result
+    print(
+        f"  {index:<6}{measured.label:<24}{r.rps:>9.0f}{r.p50_ms:>9.1f}{r.p99_ms:>9.1f}"
+        f"{r.errors:>8}{measured.server_cpu / measured.wall:>11.2f}{measured.per_core:>12.0f}"
+        f"{measured.pg_cpu / measured.wall:>10.2f}{r.loadgen_cpu / measured.wall:>12.2f}"
+        f"{measured.other_cpu / measured.wall:>7.2f}"
+        + (
+            "   per process: " + " + ".join(f"{x:.2f}" for x in measured.split)
+            if len(measured.split) > 1
+            else ""
+        )
+        + (f"   errors: {r.error_detail}" if r.error_detail else ""),
+        flush=True,
+    )
+
+
+def rss_line(services: list[Service], before: dict[str, int]) -> str:
+    parts = []
+    for service in services:
+        after = service.tree.rss_bytes()
+        parts.append(
+            f"{service.name} {before[service.name] / 2**20:.0f} -> {after / 2**20:.0f} MiB"
+        )
+    return "  RSS (sum over the server's processes): " + "; ".join(parts)
+
+
+def rounds(ctx: Context, targets: list[Target]) -> list[list[Measured]]:
+    """Warm each target up, then A B A B ...; returns one list of rounds per target."""
+    for target in targets:
+        measure(ctx, target, duration=ctx.options.warmup)
+    results: list[list[Measured]] = [[] for _ in targets]
+    print(HEADER)
+    for index in range(1, ctx.options.rounds + 1):
+        for position, target in enumerate(targets):
+            measured = measure(ctx, target)
+            results[position].append(measured)
+            print_round(index, measured)
+    return results
+
+
+def ratio(a: list[Measured], b: list[Measured]) -> float:
+    return statistics.median(x.result.rps / y.result.rps for x, y in zip(a, b, strict=True))
+
+
+def title(text: str, ctx: Context) -> None:
+    o = ctx.options.load
+    print(
+        f"\n== {text}\n   ({o.resolved_tool}, {o.threads} threads, {o.connections} connections, "
+        f"{o.duration:g} s per round, {ctx.options.rounds} rounds each, "
+        f"warm-up {ctx.options.warmup:g} s)",
+        flush=True,
+    )
+
+
+def versus_bare(ctx: Context, name: str, label: str, ours: Target, bare: Target) -> None:
+    before = {s.name: s.tree.rss_bytes() for s in (ctx.ours, ctx.bare)}
+    title(f"{name}: {label} vs bare {bare.spec.method} {bare.spec.path}", ctx)
+    a, b = rounds(ctx, [ours, bare])
+    value = ratio(a, b)
+    print(f"  ours/bare (median of rounds): {value:.2f}x")
+    print(rss_line([ctx.ours, ctx.bare], before))
+    ctx.summary.append((name, f"{value:.2f}x ours/bare", ""))
+
+
+# --- scenarios ------------------------------------------------------------------------------
+
+
+def tenant_list(ctx: Context) -> None:
+    headers = ctx.tenant_headers()
+    probe = ctx.client.get(ctx.ours.base_url + TENANT_LIST_PATH, headers=headers)
+    if probe.status_code != 200:
+        is_json = "json" in probe.headers.get("content-type", "")
+        code = probe.json().get("code", "") if is_json else ""
+        print(
+            f"\n== list: skipped, GET {TENANT_LIST_PATH} answers {probe.status_code} {code} "
+            "(the tenant list endpoint is not there yet)"
+        )
+        ctx.summary.append(("list", "skipped", f"endpoint answers {probe.status_code}"))
+        return
+    seed_bare_member(ctx, headers)
+    versus_bare(
+        ctx,
+        "list",
+        f"GET {TENANT_LIST_PATH}",
+        Target("ours GET taxonomies", ctx.ours, RequestSpec("GET", TENANT_LIST_PATH, headers)),
+        Target("bare GET /tenant-list", ctx.bare, RequestSpec("GET", BARE_LIST_PATH, headers)),
+    )
+
+
+def seed_bare_member(ctx: Context, headers: dict[str, str]) -> None:
+    """Give the bare server what ours caches for this token's member: ours' own `/tenant/me`
+    answer (the bare chain then verifies the same token and serves the member from a dict)."""
+    me = ctx.client.get(ctx.ours.base_url + TENANT_ME_PATH, headers=headers)
+    me.raise_for_status()
+    token = headers["Authorization"].removeprefix("Bearer ")
+    seeded = ctx.client.post(
+        ctx.bare.base_url + "/seed-member", json={"token": token, "me": me.json()}
+    )
+    seeded.raise_for_status()
+    bare = ctx.client.get(ctx.bare.base_url + BARE_ME_PATH, headers=headers)
+    bare.raise_for_status()
+    if bare.json() != me.json():
+        raise RuntimeError("the bare /tenant-me does not answer what ours answers")
+
+
+def tenant_me(ctx: Context) -> None:
+    headers = ctx.tenant_headers()
+    seed_bare_member(ctx, headers)
+    versus_bare(
+        ctx,
+        "me",
+        f"GET {TENANT_ME_PATH}",
+        Target("ours GET /tenant/me", ctx.ours, RequestSpec("GET", TENANT_ME_PATH, headers)),
+        Target("bare GET /tenant-me", ctx.bare, RequestSpec("GET", BARE_ME_PATH, headers)),
+    )
+
+
+def refresh(ctx: Context) -> None:
+    options = ctx.options.load
+    # Each thread's pool must stay larger than its connections (one token in flight each).
+    minimum = max(2 * options.connections, options.connections + 8 * options.threads)
+
+    def our_chains(count: int) -> list[str]:
+        with ThreadPoolExecutor(8) as pool:
+            return [r["refresh_token"] for r in pool.map(lambda _: ctx.login(), range(count))]
+
+    def bare_chains(count: int) -> list[str]:
+        response = ctx.client.post(
+            ctx.bare.base_url + "/seed-chains",
+            json={"count": count, "fingerprint": FINGERPRINT, "email": ctx.email},
+        )
+        response.raise_for_status()
+        tokens: list[str] = response.json()["tokens"]
+        return tokens
+
+    headers = {**JSON, "X-Device-Fingerprint": FINGERPRINT}
+    ours = Target(
+        "ours POST /auth/refresh",
+        ctx.ours,
+        RequestSpec("POST", f"{API}/auth/refresh", headers, chain_field="refresh_token"),
+        TokenPool(minimum, our_chains),
+    )
+    bare = Target(
+        "bare POST /refresh",
+        ctx.bare,
+        RequestSpec("POST", "/refresh", headers, chain_field="refresh_token"),
+        TokenPool(minimum, bare_chains),
+    )
+    before = {s.name: s.tree.rss_bytes() for s in (ctx.ours, ctx.bare)}
+    title(f"refresh: POST {API}/auth/refresh vs bare POST /refresh (rotating chains)", ctx)
+    a, b = rounds(ctx, [ours, bare])
+    value = ratio(a, b)
+    per_core = statistics.median(m.per_core for m in a)
+    bare_per_core = statistics.median(m.per_core for m in b)
+    print(f"  ours/bare (median of rounds): {value:.2f}x   (target >= 0.5x)")
+    print(
+        f"  rotations per server core-second: ours {per_core:.0f} (target >= 240), "
+        f"bare {bare_per_core:.0f}"
+    )
+    print(rss_line([ctx.ours, ctx.bare], before))
+    ctx.summary.append(
+        ("refresh", f"{value:.2f}x ours/bare", f"{per_core:.0f} rotations/s per core")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Argon2Cost:
+    one_thread: float  # CPU seconds per verify, one at a time on this thread
+    off_loop: float  # CPU seconds per verify the way the servers run them
+    off_loop_rate: float  # verifies per wall second that way
+
+
+def argon2_verify_cost(samples: int = 24) -> Argon2Cost:
+    """CPU time of one argon2id verify with the server's parameters (auth settings): alone on
+    this thread, and as ours and the bare login run it (`PasswordHashing.verify_off_loop`: anyio
+    worker threads, a CapacityLimiter of cpu_count, so cpu_count verifies at once), measured as
+    the process's CPU time over that many verifies (cores busy at once share caches and memory
+    bandwidth, and the thread hand-off costs too)."""
+    hashing = PasswordHashing(AuthSettings())
+    password = "bench-password-kain-2026"
+    stored = hashing.hash(password)
+    times = []
+    for _ in range(samples):
+        started = time.thread_time()
+        assert hashing.verify(stored, password)
+        times.append(time.thread_time() - started)
+
+    async def off_loop() -> None:
+        results = await asyncio.gather(
+            *(hashing.verify_off_loop(stored, password) for _ in range(samples))
+        )
+        assert all(results)
+
+    asyncio.run(off_loop())  # warm the worker threads
+    cpu, wall = time.process_time(), time.perf_counter()
+    asyncio.run(off_loop())
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    return Argon2Cost(statistics.median(times), cpu / samples, samples / wall)
+
+
+def login(ctx: Context) -> None:
+    cost = argon2_verify_cost()
+    ceiling = 1 / cost.off_loop
+    body = f'{{"email": "{ctx.email}", "password": "{ctx.password}"}}'
+    headers = {**JSON, "X-Device-Fingerprint": FINGERPRINT}
+    ours = Target(
+        "ours POST /auth/login", ctx.ours, RequestSpec("POST", f"{API}/auth/login", headers, body)
+    )
+    bare = Target("bare POST /login", ctx.bare, RequestSpec("POST", "/login", headers, body))
+    before = {s.name: s.tree.rss_bytes() for s in (ctx.ours, ctx.bare)}
+    title(f"login: POST {API}/auth/login vs bare POST /login (argon2id off the loop in both)", ctx)
+    settings = AuthSettings()
+    print(
+        f"  argon2id verify ({settings.argon2_memory_kib} KiB, t={settings.argon2_time_cost}, "
+        f"p={settings.argon2_parallelism}): {cost.one_thread * 1000:.1f} ms CPU alone; "
+        f"{cost.off_loop * 1000:.1f} ms CPU each off the loop, {os.cpu_count()} at once "
+        f"({cost.off_loop_rate:.1f}/s) -> ceiling {ceiling:.1f} logins/s per core"
+    )
+    a, b = rounds(ctx, [ours, bare])
+    value = ratio(a, b)
+    per_core = statistics.median(m.per_core for m in a)
+    bare_per_core = statistics.median(m.per_core for m in b)
+    print(f"  ours/bare (median of rounds): {value:.2f}x")
+    print(
+        f"  logins per server core-second: ours {per_core:.1f}, bare {bare_per_core:.1f} "
+        f"(ours/bare {per_core / bare_per_core:.2f}x); ours/ceiling {per_core / ceiling:.2f}x "
+        "(target >= 0.8x)"
+    )
+    print(rss_line([ctx.ours, ctx.bare], before))
+    ctx.summary.append(
+        (
+            "login",
+            f"{value:.2f}x ours/bare",
+            f"{per_core:.1f}/s per core, {per_core / ceiling:.2f}x of argon2 ceiling",
+        )
+    )
+
+
+def workers(ctx: Context) -> None:
+    """Two fresh servers, each on its own data directory (so its own embedded PostgreSQL: two
+    server processes with their pools would not fit next to the others in one server's 100
+    connections), measured alternately."""
+    one = start_garment("ours-1w", ctx.data_dir.parent / "data-1w", workers=1)
+    two: Service | None = None
+    try:
+        two = start_garment("ours-2w", ctx.data_dir.parent / "data-2w", workers=2)
+        path = TENANT_LIST_PATH
+        if ctx.client.get(one.base_url + path, headers=ctx.tenant_headers(one)).status_code != 200:
+            path = TENANT_ME_PATH  # the tenant list is not there yet
+        before = {s.name: s.tree.rss_bytes() for s in (one, two)}
+        title(f"workers: garment serve --workers 2 vs --workers 1, GET {path}", ctx)
+        one_rounds, two_rounds = rounds(
+            ctx,
+            [
+                Target(
+                    "--workers 1",
+                    one,
+                    RequestSpec("GET", path, ctx.tenant_headers(one)),
+                    pg=postgres_tree(ctx.data_dir.parent / "data-1w" / "pgdata"),
+                ),
+                Target(
+                    "--workers 2",
+                    two,
+                    RequestSpec("GET", path, ctx.tenant_headers(two)),
+                    pg=postgres_tree(ctx.data_dir.parent / "data-2w" / "pgdata"),
+                ),
+            ],
+        )
+        value = ratio(two_rounds, one_rounds)
+        print(f"  2 workers / 1 worker (median of rounds): {value:.2f}x   (target >= 1.6x)")
+        print(rss_line([one, two], before))
+        ctx.summary.append(("workers", f"{value:.2f}x 2w/1w", f"GET {path}"))
+    finally:
+        if two is not None:
+            two.stop()
+        one.stop()
+
+
+RUNNERS: dict[str, Callable[[Context], None]] = {
+    "list": tenant_list,
+    "me": tenant_me,
+    "refresh": refresh,
+    "login": login,
+    "workers": workers,
+}
+
+
+# --- main -----------------------------------------------------------------------------------
+
+
+def parse(argv: list[str] | None) -> Options:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.http",
+        description="Benchmarks over real HTTP: garment serve vs a bare Starlette baseline.",
+    )
+    parser.add_argument("--quick", action="store_true", help="smoke run: 2 s rounds, 1 round")
+    parser.add_argument("--duration", type=float, help="seconds per round (default 6)")
+    parser.add_argument("--warmup", type=float, help="warm-up seconds per target (default 2)")
+    parser.add_argument("--rounds", type=int, help="rounds per target (default 2: A B A B)")
+    parser.add_argument("--threads", type=int, default=2, help="load threads (default 2)")
+    parser.add_argument("--connections", type=int, default=32, help="connections (default 32)")
+    parser.add_argument("--timeout", type=float, default=10.0, help="request timeout seconds")
+    parser.add_argument(
+        "--load", choices=("auto", "wrk", "python"), default="auto", help="load generator"
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary directory (server logs, data)"
+    )
+    parser.add_argument(
+        "--only", default=",".join(SCENARIOS), help=f"comma-separated: {','.join(SCENARIOS)}"
+    )
+    args = parser.parse_args(argv)
+    only = tuple(x.strip() for x in args.only.split(",") if x.strip())
+    unknown = set(only) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
+    duration = args.duration or (2.0 if args.quick else 6.0)
+    return Options(
+        load=LoadOptions(
+            threads=args.threads,
+            connections=args.connections,
+            duration=duration,
+            timeout=args.timeout,
+            tool=args.load,
+        ),
+        rounds=args.rounds or (1 if args.quick else 2),
+        warmup=args.warmup if args.warmup is not None else (1.0 if args.quick else 2.0),
+        only=only,
+        keep=args.keep,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse(argv)
+    print(
+        f"bench.http {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {options.load.resolved_tool} "
+        f"load generator, scenarios: {', '.join(options.only)}",
+        flush=True,
+    )
+    root = Path(tempfile.mkdtemp(prefix="gbh-"))
+    if options.keep:
+        print(f"  keeping {root} (server logs *.log, data)")
+    try:
+        run_all(options, root)
+    finally:
+        if not options.keep:
+            shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+def run_all(options: Options, root: Path) -> None:
+    data_dir = root / "data"
+    started = time.perf_counter()
+    ours = start_garment("ours", data_dir)
+    bare: Service | None = None
+    try:
+        print(f"  garment serve ready in {time.perf_counter() - started:.1f} s", flush=True)
+        pgdata = data_dir / "pgdata"
+        bare = start_bare(embedded_targets(pgdata), root, data_dir)
+        with httpx.Client(timeout=60, trust_env=False) as client:
+            email = AuthSettings().demo_admin_email
+            ctx = Context(
+                options=options,
+                ours=ours,
+                bare=bare,
+                pg=postgres_tree(pgdata),
+                data_dir=data_dir,
+                email=email,
+                password=(data_dir / "demo-admin-password").read_text().strip(),
+                tenant_id="",
+                client=client,
+            )
+            tenants = ctx.login()["tenants"]
+            ctx.tenant_id = next(t["id"] for t in tenants if t["slug"] == "demo")
+            for name in options.only:
+                RUNNERS[name](ctx)
+            print("\n== summary (ratios from this run)")
+            for name, headline, note in ctx.summary:
+                print(f"  {name:<10}{headline:<28}{note}")
+            if ctx.busiest_other > 0.2:
+                print(
+                    f"  warning: other processes used up to {ctx.busiest_other:.2f} cores during "
+                    "a round (column `other`); rerun on a quiet machine for stable ratios"
+                )
+    finally:
+        if bare is not None:
+            bare.stop()
+        ours.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

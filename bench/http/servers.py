@@ -1,0 +1,238 @@
+"""The processes under test: the real `garment serve` on the embedded default, the bare
+Starlette baseline, and the embedded PostgreSQL they share; CPU time and RSS of each."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import httpx
+import psutil
+
+from garment.platform.db import plain_url
+from garment.platform.dbsetup import EMBEDDED_LAYOUT, Targets, targets_for_layout
+from garment.platform.secretbox import SECRET_FILE
+
+REPO = Path(__file__).resolve().parents[2]
+RATE_LIMITS = {
+    "GARMENT_AUTH__IP_RATE_LIMIT": "100000000/minute",
+    "GARMENT_AUTH__EMAIL_RATE_LIMIT": "100000000/hour",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class ProcessTree:
+    """A process and its descendants, measured together (CPU of exited children included)."""
+
+    pid: int
+    exclude: tuple[str, ...] = ()
+
+    def _members(self) -> list[psutil.Process]:
+        root = psutil.Process(self.pid)
+        members = [root]
+        for child in root.children(recursive=True):
+            try:
+                if child.name() not in self.exclude:
+                    members.append(child)
+            except psutil.NoSuchProcess:
+                continue
+        return members
+
+    def cpu_seconds(self) -> float:
+        total = 0.0
+        for index, member in enumerate(self._members()):
+            try:
+                times = member.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+            if index == 0:  # reaped children (exited workers, backends) count for the root
+                total += times.children_user + times.children_system
+        return total
+
+    def cpu_by_pid(self) -> dict[int, float]:
+        """CPU seconds of each live member (to see how work splits between workers)."""
+        split = {}
+        for member in self._members():
+            try:
+                times = member.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            split[member.pid] = times.user + times.system
+        return split
+
+    def rss_bytes(self) -> int:
+        total = 0
+        for member in self._members():
+            try:
+                total += member.memory_info().rss
+            except psutil.NoSuchProcess:
+                continue
+        return total
+
+
+@dataclass
+class Service:
+    """A server process we started, with its log files."""
+
+    name: str
+    base_url: str
+    popen: subprocess.Popen[bytes]
+    log: Path
+    logs: list[IO[bytes]] = field(default_factory=list)
+    data_dir: Path | None = None  # garment servers: GARMENT_DATA_DIR
+
+    @property
+    def tree(self) -> ProcessTree:
+        return ProcessTree(self.popen.pid, exclude=("postgres",))
+
+    def wait_ready(self, path: str, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"{self.name} exited ({self.popen.returncode}):\n{self.tail()}")
+            try:
+                if httpx.get(self.base_url + path, timeout=5, trust_env=False).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"{self.name} not ready after {timeout:.0f} s:\n{self.tail()}")
+
+    def tail(self, lines: int = 30) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self, timeout: float = 60) -> None:
+        """SIGTERM (the server stops its workers, then the embedded PostgreSQL), then wait."""
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        for handle in self.logs:
+            handle.close()
+
+
+def garment_executable() -> str:
+    """The `garment` console script of the interpreter running the benchmark (the venv's)."""
+    candidate = Path(sys.executable).with_name("garment")
+    return str(candidate) if candidate.exists() else "garment"
+
+
+def server_environment(data_dir: Path) -> dict[str, str]:
+    """The embedded default (no GARMENT_DATABASE_URL), fresh data dir, quiet, no rate limits
+    in the way; nothing from the caller's GARMENT_* configuration."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GARMENT_")}
+    env |= {
+        "GARMENT_DATA_DIR": str(data_dir),
+        "GARMENT_CONFIG_FILE": "/nonexistent",
+        "GARMENT_LOG__LEVEL": "WARNING",
+        **RATE_LIMITS,
+    }
+    return env
+
+
+def start_garment(name: str, data_dir: Path, workers: int = 1) -> Service:
+    port = free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = data_dir.parent / f"{name}.log"
+    handle = log.open("ab")
+    popen = subprocess.Popen(
+        [
+            garment_executable(),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env=server_environment(data_dir),
+        cwd=data_dir.parent,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+    )
+    service = Service(name, f"http://127.0.0.1:{port}", popen, log, [handle], data_dir)
+    try:
+        service.wait_ready("/readyz")
+    except BaseException:
+        service.stop()
+        raise
+    return service
+
+
+def embedded_targets(pgdata: Path) -> Targets:
+    """The URLs the server resolved for the embedded PostgreSQL it started: the socket directory
+    and port from `postmaster.pid`, the embedded layout's roles and databases."""
+    lines = (pgdata / "postmaster.pid").read_text().splitlines()
+    port, socket_dir = lines[3].strip(), lines[4].strip()
+    server_url = f"postgresql://postgres@/postgres?host={socket_dir}&port={port}"
+    return targets_for_layout(server_url, EMBEDDED_LAYOUT)
+
+
+def postgres_tree(pgdata: Path) -> ProcessTree:
+    lines = (pgdata / "postmaster.pid").read_text().splitlines()
+    return ProcessTree(int(lines[0]))
+
+
+def start_bare(targets: Targets, log_dir: Path, data_dir: Path) -> Service:
+    """The bare baseline on the same PostgreSQL as the server of `data_dir`, with that server's
+    secret key file (the bare refresh hashes tokens with the key ours derives from it)."""
+    port = free_port()
+    log = log_dir / "bare.log"
+    handle = log.open("ab")
+    env = {
+        **os.environ,
+        "BENCH_CENTRAL_URL": plain_url(targets.central.app_url),
+        "BENCH_CLUSTER_URL": plain_url(targets.clusters["default"].app_url),
+        "BENCH_SECRET_KEY_FILE": str(data_dir / SECRET_FILE),
+    }
+    popen = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.http.bare:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--no-access-log",
+            "--no-server-header",
+            "--no-proxy-headers",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=REPO,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+    )
+    service = Service("bare", f"http://127.0.0.1:{port}", popen, log, [handle])
+    try:
+        service.wait_ready("/healthz")
+    except BaseException:
+        service.stop()
+        raise
+    return service
