@@ -13,6 +13,7 @@ from garment.central.auth import router as auth_router
 from garment.central.tenancy import router as tenancy_router
 from garment.config import Settings, get_settings
 from garment.platform import health, meta
+from garment.platform.diagnostics import install_task_dump
 from garment.platform.http.handlers import install_exception_handlers
 from garment.platform.http.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
 from garment.platform.http.openapi import install_openapi
@@ -70,6 +71,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = runtime is None
+        if owned:
+            install_task_dump()
         active = runtime or await Runtime.create(settings)
         app.state.runtime = active
         if owned and run_background:

@@ -9,6 +9,7 @@ import structlog
 
 from garment.cli.base import app, load_cli_settings, run
 from garment.config import Settings
+from garment.platform.diagnostics import install_task_dump
 from garment.runtime import Runtime
 
 logger = structlog.get_logger("garment.worker")
@@ -20,6 +21,7 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    install_task_dump(loop)
     runtime.start_background(worker=True)
     logger.info("worker.started", concurrency=settings.jobs.worker_concurrency)
     try:

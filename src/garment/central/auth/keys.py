@@ -114,15 +114,51 @@ class KeyRing:
         self._keys: dict[str, LoadedKey] = {}
         self._loaded_at = 0.0
         self._lock = asyncio.Lock()
+        self._refreshing: asyncio.Task[None] | None = None
         invalidations.subscribe(KEYS_TOPIC, self._forget)
 
     def _forget(self, _key: str) -> None:
-        self._loaded_at = 0.0  # the next use reloads
+        self._loaded_at = 0.0
+        self._refresh_in_background()
 
     async def ensure_loaded(self) -> None:
-        if self._keys and time.monotonic() - self._loaded_at < RELOAD_INTERVAL_SECONDS:
+        """Keys to sign and verify with. Only the very first load waits for the database (the
+        runtime does it at start); later, stale keys are refreshed in the background. A caller
+        may be inside a request's transaction, holding a pooled connection: waiting here for a
+        second one would deadlock the pool under load (every connection held by a request
+        waiting for this one)."""
+        if not self._keys:
+            await self.reload()
+        elif time.monotonic() - self._loaded_at >= RELOAD_INTERVAL_SECONDS:
+            self._refresh_in_background()
+
+    async def fresh(self) -> None:
+        """Keys no older than the reload interval and any rotation this process has heard of:
+        waits for the reload. Only for callers that hold no pooled connection (the JWKS
+        endpoint, token verification in the auth dependencies, which run before a request's
+        first statement)."""
+        if not self._keys or time.monotonic() - self._loaded_at >= RELOAD_INTERVAL_SECONDS:
+            self._refresh_in_background()
+        refreshing = self._refreshing
+        if refreshing is not None and not refreshing.done():
+            await asyncio.shield(refreshing)
+        if not self._keys:  # the refresh failed and nothing was ever loaded
+            await self.reload()
+
+    def _refresh_in_background(self) -> None:
+        if self._refreshing is not None and not self._refreshing.done():
             return
-        await self.reload()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a CLI between runs): the next use reloads
+            return
+        self._refreshing = loop.create_task(self._refresh_quietly(), name="signing-keys-refresh")
+
+    async def _refresh_quietly(self) -> None:
+        try:
+            await self.reload()
+        except Exception as exc:  # the keys we hold keep working; the next use tries again
+            logger.warning("auth.keys_refresh_failed", error=f"{type(exc).__name__}: {exc}")
 
     async def reload(self) -> None:
         async with self._lock:
@@ -297,7 +333,7 @@ class TokenService:
         return claims
 
     async def _verify_uncached(self, token: str, audience: list[str]) -> AccessClaims:
-        await self.keys.ensure_loaded()
+        await self.keys.fresh()
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:

@@ -57,6 +57,9 @@ class UserRepository(Repository[User]):
             self.select().where(func.lower(User.email) == email.strip().lower())
         )
 
+    async def set_values(self, user_id: uuid.UUID, **values: Any) -> None:
+        await self.session.execute(update(User).where(User.id == user_id).values(**values))
+
     async def insert_if_new(self, values: dict[str, Any]) -> uuid.UUID | None:
         """One atomic insert: None when the email is taken (two simultaneous registrations of
         one email cannot both pass a look-up and then collide)."""
@@ -313,6 +316,11 @@ class LoginThrottleRepository(Repository[LoginThrottle]):
         throttle = await self.one_or_none(statement)
         assert throttle is not None  # inserted just above
         return throttle
+
+    async def forget(self, email_hash: str) -> None:
+        await self.session.execute(
+            delete(LoginThrottle).where(LoginThrottle.email_hash == email_hash)
+        )
 
     async def reset(self, email_hash: str) -> None:
         await self.session.execute(

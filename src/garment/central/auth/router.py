@@ -502,6 +502,6 @@ async def admin_force_logout(
     summary="Public keys that verify our access tokens",
 )
 async def jwks(response: Response, auth: Auth) -> Jwks:
-    await auth.keys.ensure_loaded()
+    await auth.keys.fresh()
     response.headers["Cache-Control"] = "public, max-age=300"
     return Jwks(**auth.keys.jwks())
