@@ -256,3 +256,11 @@ def stoppable_server_factory(
     finally:
         for server in servers:
             server.stop()
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now (for server processes a test starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port

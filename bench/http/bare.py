@@ -75,7 +75,6 @@ from garment.central.auth.ports import AUDIENCE_TENANT, ActivityType, TokenScope
 from garment.central.auth.repository import CLAIM, ROTATE
 from garment.central.auth.sessions import TokenPair, fingerprint_hash, new_refresh_token
 from garment.config import AuthSettings
-from garment.platform.pagination import encode_cursor
 from garment.platform.rls import TenantBindingConnection
 from garment.platform.token_hashing import TokenHasher, derive_hash_key
 from garment.tenant.taxonomies.repository import term_list
@@ -249,7 +248,7 @@ def create_app() -> Starlette:
         rows = [dict(record) for record in records[:limit]]
         cursor = None
         if len(records) > limit:
-            cursor = encode_cursor([rows[-1][name] for name in TERMS.key_names])
+            cursor = TERMS.keyset.encode([rows[-1][name] for name in TERMS.key_names])
         return JSONResponse(
             {
                 "data": [

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from garment import __version__
 from garment.central.auth import router as auth_router
+from garment.central.billing.service import PlanCatalogue
 from garment.central.tenancy import router as tenancy_router
 from garment.config import Settings, get_settings
 from garment.platform import health, meta
@@ -20,6 +22,8 @@ from garment.platform.http.openapi import install_openapi
 from garment.platform.logging import configure_logging
 from garment.runtime import Runtime
 from garment.tenant.authz import router as tenant_authz_router
+from garment.tenant.authz.permissions import DEFAULT_ROLE_KEYS
+from garment.tenant.context import TENANT_HEADER
 from garment.tenant.members import router as tenant_members_router
 from garment.tenant.taxonomies import router as tenant_taxonomies_router
 
@@ -113,8 +117,22 @@ def create_app(
             expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
         )
     app.add_middleware(RequestContextMiddleware, trusted_proxies=settings.http.trusted_proxies)
-    install_openapi(app)
+    install_openapi(app, rules=contract_rules(settings), required_headers={TENANT_HEADER})
     return app
+
+
+def contract_rules(settings: Settings) -> dict[str, dict[str, Any]]:
+    """The request constraints the schema classes leave to the composition root, read from the
+    sources the services validate against (ADR 0012)."""
+    return {
+        "password": {
+            "minLength": settings.auth.password_min_length,
+            "maxLength": settings.auth.password_max_length,
+        },
+        "plan_code": {"enum": PlanCatalogue().codes()},
+        # Every tenant has exactly the default roles until custom roles exist.
+        "role_key": {"enum": sorted(DEFAULT_ROLE_KEYS)},
+    }
 
 
 def print_welcome(runtime: Runtime, listen: tuple[str, int]) -> None:

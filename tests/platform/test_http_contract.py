@@ -107,6 +107,19 @@ async def test_method_not_allowed(client: httpx.AsyncClient) -> None:
     assert response.headers["allow"] == "GET"
 
 
+async def test_allow_names_every_method_of_a_path_served_by_several_routes(
+    client: httpx.AsyncClient,
+) -> None:
+    # GET and POST are two routes; Starlette alone would name only the first one's method.
+    response = await client.patch("/api/v1/tenant/members/invitations")
+    assert_problem(response, 405, "METHOD_NOT_ALLOWED")
+    assert response.headers["allow"] == "GET, POST"
+    one = await client.put(
+        "/api/v1/tenant/members/invitations/" + "0" * 8 + "-0000-0000-0000-" + "0" * 12
+    )
+    assert one.headers["allow"] == "DELETE"
+
+
 async def test_validation_errors_name_fields_in_both_locales(probe: httpx.AsyncClient) -> None:
     bad = {"name": "ab", "quantity": 0}
     body = assert_problem(

@@ -24,8 +24,7 @@ from garment.config import Settings
 from garment.platform.dbsetup import DatabaseTarget, Targets
 from garment.runtime import Runtime
 from tests.auth.conftest import PASSWORD, TestUser, bearer, login, make_user
-from tests.conftest import garment_env, make_client, settings_for
-from tests.contract.test_openapi_fuzz import free_port
+from tests.conftest import free_port, garment_env, make_client, settings_for
 from tests.roundtrips import RoundTripProxy
 from tests.tenancy.conftest import TenantSetup, select_tenant, tenant_setup
 

@@ -21,11 +21,9 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm.interfaces import ORMOption
-from sqlalchemy.sql.elements import ColumnElement
 
-from garment.platform.pagination import PageParams, paginate
+from garment.platform.pagination import Keyset, PageParams, paginate
 
 M = TypeVar("M")
 
@@ -76,17 +74,13 @@ class Repository(Generic[M]):
         self,
         statement: Select[M],
         *,
-        key_columns: Sequence[ColumnElement[Any] | InstrumentedAttribute[Any]],
+        keyset: Keyset,
         params: PageParams,
         descending: bool = True,
     ) -> tuple[list[M], str | None]:
-        """One cursor page of `statement` ordered by `key_columns` (unique together)."""
+        """One cursor page of `statement` ordered by the keyset's columns (unique together)."""
         rows, cursor = await paginate(
-            self.session,
-            statement,
-            key_columns=key_columns,
-            params=params,
-            descending=descending,
+            self.session, statement, keyset=keyset, params=params, descending=descending
         )
         return list(rows), cursor
 

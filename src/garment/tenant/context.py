@@ -59,6 +59,8 @@ from garment.platform.errors import (
 from garment.platform.http.dependencies import app_services
 
 TENANT_HEADER = "X-Tenant-ID"
+# The spaces HTTP allows around a header value; the document calls a header of only these blank.
+HEADER_SPACE = " \t"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 READ_ONLY_RETRY_SECONDS = 30
 
@@ -118,7 +120,7 @@ class TenantMember:
 def names_tenant(header: str, tenant: TenantRef) -> bool:
     """Whether an X-Tenant-ID value names this tenant: its id in any case or spelling a UUID
     parser accepts, or its slug; surrounding space and case are ignored."""
-    value = header.strip().lower()
+    value = header.strip(HEADER_SPACE).lower()
     if value == tenant.slug:
         return True
     try:
@@ -147,7 +149,7 @@ class SetTenantContext:
     must be there so a front end always says which tenant it thinks it is in."""
 
     async def __call__(self, services: Any, principal: Principal, header: str | None) -> TenantRef:
-        if not header or not header.strip():
+        if not header or not header.strip(HEADER_SPACE):
             raise AppError(TENANT_HEADER_MISSING)
         tenant_id = principal.claims.tid
         assert tenant_id is not None  # authenticate_tenant checked the scope

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from garment.central.auth.events import SuspiciousActivityDetected
 from garment.central.auth.models import AuthActivity
 from garment.central.auth.ports import ActivityType, SuspiciousReason
-from garment.central.auth.repository import ActivityRepository
+from garment.central.auth.repository import ACTIVITY_KEYSET, ActivityRepository
 from garment.config import AuthSettings
 from garment.platform.context import current_context
 from garment.platform.events import publish
@@ -48,6 +48,9 @@ def request_fields() -> dict[str, Any]:
 
 
 class ActivityService:
+    # The sort key of activity lists (newest first), and so their cursor format.
+    keyset = ACTIVITY_KEYSET
+
     def __init__(self, settings: AuthSettings) -> None:
         self.settings = settings
 

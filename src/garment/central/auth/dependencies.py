@@ -12,6 +12,7 @@ from typing import Annotated, cast
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from garment.central.auth.activities import ActivityService
 from garment.central.auth.errors import AUTH_REAUTH_REQUIRED
 from garment.central.auth.ports import (
     AUDIENCE_CORE,
@@ -31,6 +32,7 @@ from garment.platform.errors import (
     AppError,
 )
 from garment.platform.http.dependencies import app_services
+from garment.platform.pagination import PageParams
 from garment.platform.ratelimit import RateLimiter
 
 bearer_scheme = HTTPBearer(auto_error=False, description="Access token from POST /auth/login.")
@@ -116,3 +118,6 @@ DeviceFingerprint = Annotated[
         description="Opaque per-device string from the front end; only its SHA-256 is stored.",
     ),
 ]
+
+# `limit` and `cursor` of activity lists; the cursor's schema is their exact format.
+ActivityPage = Annotated[PageParams, Depends(ActivityService.keyset.params())]

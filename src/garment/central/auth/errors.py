@@ -13,7 +13,7 @@ AUTH_REAUTH_REQUIRED = define_error(
 )
 AUTH_LINK_INVALID = define_error(
     "AUTH_LINK_INVALID",
-    400,
+    404,
     id="Tautan tidak valid atau sudah kedaluwarsa. Minta tautan baru.",
     en="The link is invalid or has expired. Request a new one.",
     action="Offer to send a new verification or reset mail.",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -37,7 +37,7 @@ from garment.central.auth.models import (
     SigningKey,
     User,
 )
-from garment.platform.pagination import PageParams
+from garment.platform.pagination import Keyset, PageParams
 from garment.platform.repository import Repository
 
 # Built once: this runs whenever a session's liveness is looked up, and constructing the
@@ -357,6 +357,14 @@ class MfaRepository(Repository[MfaTotp]):
         return await self.session.get(MfaChallenge, challenge_id, with_for_update=True)
 
 
+# Newest first; the example is a realistic cursor for the API documentation.
+ACTIVITY_KEYSET = Keyset.of(
+    AuthActivity.occurred_at,
+    AuthActivity.id,
+    example=(datetime(2026, 12, 1, 1, 30, tzinfo=UTC), 4812),
+)
+
+
 class ActivityRepository(Repository[AuthActivity]):
     model = AuthActivity
 
@@ -388,9 +396,7 @@ class ActivityRepository(Repository[AuthActivity]):
     async def newest_page(
         self, statement: Select[AuthActivity], params: PageParams
     ) -> tuple[list[AuthActivity], str | None]:
-        return await self.page(
-            statement, key_columns=[AuthActivity.occurred_at, AuthActivity.id], params=params
-        )
+        return await self.page(statement, keyset=ACTIVITY_KEYSET, params=params)
 
     async def count_since(self, user_id: uuid.UUID, type: str, since: datetime) -> int:
         return await self.count(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
@@ -12,6 +11,7 @@ from pydantic import BaseModel
 
 from garment.central.auth.dependencies import (
     AUTHENTICATION_ERRORS,
+    ActivityPage,
     Auth,
     CurrentPrincipal,
     DeviceFingerprint,
@@ -26,7 +26,7 @@ from garment.central.auth.errors import (
     AUTH_PASSWORD_INCORRECT,
     AUTH_REAUTH_REQUIRED,
 )
-from garment.central.auth.ports import AuthenticatedUser
+from garment.central.auth.ports import ActivityType, AuthenticatedUser, SuspiciousReason
 from garment.central.auth.schemas import (
     Accepted,
     ActivityOut,
@@ -51,6 +51,7 @@ from garment.central.auth.schemas import (
     UserOut,
 )
 from garment.central.auth.service import ActivityFilter, AuthService, TokenPair, next_step
+from garment.platform.contract import Rfc3339
 from garment.platform.errors import (
     AUTH_ACCOUNT_LOCKED,
     AUTH_EMAIL_NOT_VERIFIED,
@@ -67,7 +68,7 @@ from garment.platform.errors import (
 )
 from garment.platform.http.dependencies import CentralSession
 from garment.platform.http.openapi import error_responses
-from garment.platform.pagination import Page, PageMeta, Pagination
+from garment.platform.pagination import Page, PageMeta
 
 router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(auth_rate_limit)])
 admin_router = APIRouter(prefix="/admin", tags=["admin"])
@@ -327,12 +328,14 @@ async def revoke_session(
 
 # --- activities -----------------------------------------------------------------------------
 
-Since = Annotated[datetime | None, Query(description="Only activities at or after (RFC 3339).")]
-Reason = Annotated[str | None, Query(max_length=48, description="Suspicious reason.")]
+Since = Annotated[
+    Rfc3339 | None, Query(description="Only activities at or after this RFC 3339 date-time.")
+]
+Reason = Annotated[SuspiciousReason | None, Query(description="Only this suspicious reason.")]
 RequestIdFilter = Annotated[
     str | None, Query(max_length=128, description="The X-Request-ID of the request.")
 ]
-TypeFilter = Annotated[str | None, Query(max_length=48, description="Activity type.")]
+TypeFilter = Annotated[ActivityType | None, Query(description="Only this activity type.")]
 
 
 def activity_page(rows: Sequence[Any], cursor: str | None, limit: int) -> Page[ActivityOut]:
@@ -352,7 +355,7 @@ async def my_activities(
     principal: CurrentPrincipal,
     auth: Auth,
     session: CentralSession,
-    page: Pagination,
+    page: ActivityPage,
     since: Since = None,
     reason: Reason = None,
     request_id: RequestIdFilter = None,
@@ -375,7 +378,7 @@ async def my_suspicious_activities(
     principal: CurrentPrincipal,
     auth: Auth,
     session: CentralSession,
-    page: Pagination,
+    page: ActivityPage,
     since: Since = None,
     reason: Reason = None,
     request_id: RequestIdFilter = None,
@@ -467,7 +470,7 @@ async def admin_suspicious_activities(
     admin: PlatformAdmin,
     auth: Auth,
     session: CentralSession,
-    page: Pagination,
+    page: ActivityPage,
     user_id: Annotated[uuid.UUID | None, Query()] = None,
     since: Since = None,
     reason: Reason = None,

@@ -6,18 +6,35 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from garment.central.auth.ports import NextStep
+from garment.platform.contract import TRIMMED_TEXT, Email, RequestBody, rule
 
-Password = Field(min_length=1, max_length=1024, description="Checked against the policy.")
+# A new password. Its lengths are the configured policy's (filled in by the composition root);
+# the policy also refuses common passwords and ones containing the email's name.
+Password = Field(
+    min_length=1,
+    max_length=1024,
+    description="A new password: at least `auth.password_min_length` characters (8 by default), "
+    "at most `auth.password_max_length`, not a common password, not containing your email's name.",
+    json_schema_extra=rule("password"),
+)
+# An opaque one-time token from a mail link, passed back exactly as received.
+LinkToken = Field(
+    min_length=1,
+    max_length=256,
+    description="The `token` parameter of the link in the mail, as received (opaque).",
+    examples=["q3fM2ZV1Qm0mcaU9Xk3bJp8h7Hc4wYt6LrN1sPzE5aA"],
+)
 
 
-class RegisterRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    email: EmailStr
+class RegisterRequest(RequestBody):
+    email: Email
     password: str = Password
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(
+        min_length=1, max_length=200, pattern=TRIMMED_TEXT, examples=["Sari Wulandari"]
+    )
     locale: Literal["id", "en"] = "id"
 
 
@@ -25,52 +42,48 @@ class Accepted(BaseModel):
     status: Literal["accepted"] = "accepted"
 
 
-class TokenBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    token: str = Field(min_length=1, max_length=256)
+class TokenBody(RequestBody):
+    token: str = LinkToken
 
 
-class EmailBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    email: str = Field(min_length=3, max_length=320)
+class EmailBody(RequestBody):
+    email: Email
 
 
-class ResetPasswordRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    token: str = Field(min_length=1, max_length=256)
+class ResetPasswordRequest(RequestBody):
+    token: str = LinkToken
     password: str = Password
 
 
-class ChangePasswordRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ChangePasswordRequest(RequestBody):
     current_password: str = Field(min_length=1, max_length=1024)
     new_password: str = Password
 
 
-class PasswordBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PasswordBody(RequestBody):
     password: str = Field(min_length=1, max_length=1024)
 
 
-class LoginRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class LoginRequest(RequestBody):
     email: str = Field(min_length=3, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
 
 
-class RefreshRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    refresh_token: str = Field(min_length=1, max_length=512)
+class RefreshRequest(RequestBody):
+    refresh_token: str = Field(
+        min_length=1,
+        max_length=512,
+        description="The `refresh_token` of the last login or refresh (opaque, single use).",
+        examples=["grt_Zk1wq2Yd0c3NRbq5uQH4xLmE8sVtA6oP9jKfGh7iWnU"],
+    )
 
 
-class MfaVerifyRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class MfaVerifyRequest(RequestBody):
     challenge_id: uuid.UUID
     code: str = Field(min_length=6, max_length=32, description="TOTP code or a recovery code.")
 
 
-class MfaCodeBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class MfaCodeBody(RequestBody):
     code: str = Field(min_length=6, max_length=32)
 
 

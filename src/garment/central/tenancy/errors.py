@@ -15,10 +15,17 @@ TENANT_MAINTENANCE = define_error(
 )
 INVITATION_INVALID = define_error(
     "INVITATION_INVALID",
-    400,
+    404,
     id="Undangan tidak valid, sudah dipakai, dicabut, atau kedaluwarsa.",
     en="The invitation is invalid, used, revoked or expired.",
     action="Ask the inviter for a new invitation.",
+)
+TENANT_SLUG_TAKEN = define_error(
+    "TENANT_SLUG_TAKEN",
+    409,
+    id="Alamat usaha (slug) ini sudah dipakai. Pilih yang lain.",
+    en="This business address (slug) is taken. Choose another one.",
+    action="Show the message on the slug field (`errors`) and suggest another slug.",
 )
 INVITATION_EMAIL_MISMATCH = define_error(
     "INVITATION_EMAIL_MISMATCH",

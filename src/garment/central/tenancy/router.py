@@ -6,11 +6,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from garment.central.auth.dependencies import AUTHENTICATION_ERRORS, CurrentPrincipal, PlatformAdmin
 from garment.central.tenancy.dependencies import Tenancy
-from garment.central.tenancy.errors import INVITATION_EMAIL_MISMATCH, INVITATION_INVALID
+from garment.central.tenancy.errors import (
+    INVITATION_EMAIL_MISMATCH,
+    INVITATION_INVALID,
+    TENANT_SLUG_TAKEN,
+)
 from garment.central.tenancy.schemas import (
     AcceptInvitationRequest,
     AdminTenantList,
@@ -37,7 +41,7 @@ from garment.platform.errors import (
     VALIDATION_FAILED,
 )
 from garment.platform.http.dependencies import CentralSession
-from garment.platform.http.openapi import error_responses
+from garment.platform.http.openapi import created, error_responses
 
 router = APIRouter(tags=["tenancy"])
 admin_router = APIRouter(prefix="/admin", tags=["admin"])
@@ -48,13 +52,20 @@ admin_router = APIRouter(prefix="/admin", tags=["admin"])
     status_code=status.HTTP_202_ACCEPTED,
     response_model=TenantOut,
     summary="Create a tenant (business); provisioning starts at once",
-    responses=error_responses(*AUTHENTICATION_ERRORS, AUTH_EMAIL_NOT_VERIFIED, VALIDATION_FAILED),
+    responses={
+        **created(202, "Registered; provisioning runs.", "The tenant: poll it for progress."),
+        **error_responses(
+            *AUTHENTICATION_ERRORS, AUTH_EMAIL_NOT_VERIFIED, TENANT_SLUG_TAKEN, VALIDATION_FAILED
+        ),
+    },
 )
 async def create_tenant(
     body: CreateTenantRequest,
     principal: CurrentPrincipal,
     tenancy: Tenancy,
     session: CentralSession,
+    request: Request,
+    response: Response,
 ) -> TenantOut:
     tenant = await tenancy.create_tenant(
         session,
@@ -65,6 +76,7 @@ async def create_tenant(
         billing_interval=body.billing_interval,
         region_hint=body.region,
     )
+    response.headers["Location"] = request.url_for("get_tenant", tenant_id=str(tenant.id)).path
     return TenantOut.model_validate(tenant)
 
 

@@ -6,11 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 
 from garment.central.auth.ports import TokenScope
 from garment.central.auth.schemas import TenantOut
 from garment.central.tenancy.states import BillingInterval, InvitationState, StepStatus
+from garment.platform.contract import TRIMMED_TEXT, Email, RequestBody, rule
 
 __all__ = [
     "AcceptInvitationRequest",
@@ -32,16 +33,57 @@ __all__ = [
 ]
 
 
-class CreateTenantRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=2, max_length=200)
-    slug: str = Field(min_length=3, max_length=63, description="URL-safe, unique: `konveksi-sari`.")
-    plan_code: str = Field(min_length=1, max_length=32, description="starter | growth | enterprise")
+SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$"
+RESERVED_SLUGS = frozenset(
+    {
+        "admin",
+        "api",
+        "app",
+        "www",
+        "billing",
+        "auth",
+        "tenant",
+        "tenants",
+        "static",
+        "docs",
+        "status",
+        "support",
+        "garment",
+        "help",
+        "mail",
+    }
+)
+RESERVED_SLUG_VALUES: list[JsonValue] = [*sorted(RESERVED_SLUGS)]
+
+
+class CreateTenantRequest(RequestBody):
+    name: str = Field(
+        min_length=2, max_length=200, pattern=TRIMMED_TEXT, examples=["Konveksi Sari"]
+    )
+    slug: str = Field(
+        min_length=3,
+        max_length=63,
+        pattern=SLUG_PATTERN,
+        description="URL-safe and unique: lowercase letters, digits and inner hyphens, not a "
+        "reserved word. Taken: `409 TENANT_SLUG_TAKEN`.",
+        examples=["konveksi-sari"],
+        json_schema_extra={"not": {"enum": RESERVED_SLUG_VALUES}},
+    )
+    plan_code: str = Field(
+        min_length=1,
+        max_length=32,
+        description="A plan of the catalogue.",
+        json_schema_extra=rule("plan_code"),
+    )
     billing_interval: BillingInterval = BillingInterval.MONTHLY
     region: str | None = Field(None, max_length=63, description="Placement hint, e.g. `jkt`.")
 
 
-RoleKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,47}$")]
+RoleKey = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,47}$"),
+    Field(json_schema_extra=rule("role_key")),
+]
 
 
 class ProvisioningStepOut(BaseModel):
@@ -63,8 +105,7 @@ class TenantList(BaseModel):
     data: list[TenantOut]
 
 
-class TenantTokenRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TenantTokenRequest(RequestBody):
     tenant_id: uuid.UUID | None = Field(
         description="The tenant to work in; null returns to a central-scope token."
     )
@@ -79,14 +120,17 @@ class TenantTokenResponse(BaseModel):
     tenant: TenantOut | None
 
 
-class AcceptInvitationRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    token: str = Field(min_length=1, max_length=256)
+class AcceptInvitationRequest(RequestBody):
+    token: str = Field(
+        min_length=1,
+        max_length=256,
+        description="The `token` parameter of the invitation link, as received (opaque).",
+        examples=["m8Qp4ZxV0bWc2Jr7Ls1Nd5Ke9Ht3Ya6Ug0Fi4Ro8Tw2"],
+    )
 
 
-class InvitationRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    email: EmailStr
+class InvitationRequest(RequestBody):
+    email: Email
     roles: list[RoleKey] = Field(
         min_length=1, max_length=10, description="Role keys, e.g. `sales`."
     )

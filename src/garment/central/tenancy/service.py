@@ -32,6 +32,7 @@ from garment.central.tenancy.errors import (
     PLAN_UNKNOWN,
     SLUG_INVALID,
     SLUG_TAKEN,
+    TENANT_SLUG_TAKEN,
 )
 from garment.central.tenancy.events import (
     MemberInvited,
@@ -47,7 +48,13 @@ from garment.central.tenancy.repository import (
     ProvisioningStepRepository,
     TenantRepository,
 )
-from garment.central.tenancy.schemas import InvitationOut, ProvisioningStepOut, TenantDetail
+from garment.central.tenancy.schemas import (
+    RESERVED_SLUGS,
+    SLUG_PATTERN,
+    InvitationOut,
+    ProvisioningStepOut,
+    TenantDetail,
+)
 from garment.central.tenancy.states import (
     NOT_PROVISIONED,
     PROVISIONING_STEPS,
@@ -78,26 +85,7 @@ from garment.platform.events import DomainEvent, publish
 from garment.platform.jobs import JobQueue
 from garment.platform.token_hashing import TokenHasher
 
-SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")
-RESERVED_SLUGS = frozenset(
-    {
-        "admin",
-        "api",
-        "app",
-        "www",
-        "billing",
-        "auth",
-        "tenant",
-        "tenants",
-        "static",
-        "docs",
-        "status",
-        "support",
-        "garment",
-        "help",
-        "mail",
-    }
-)
+SLUG = re.compile(SLUG_PATTERN)
 INVITATION_DAYS = 7
 OWNER_ROLE = "owner"
 TENANT_TOPIC = "tenant"
@@ -347,9 +335,12 @@ class TenancyService:
             problems.add("body.slug", SLUG_INVALID)
         if not self.plans.exists(plan_code):
             problems.add("body.plan_code", PLAN_UNKNOWN)
-        if not problems and await TenantRepository(session).slug_taken(slug):
-            problems.add("body.slug", SLUG_TAKEN)
         problems.raise_if_any()
+        if await TenantRepository(session).slug_taken(slug):
+            # Well formed, but another tenant has it: a conflict with what exists, not bad input.
+            taken = FieldErrors()
+            taken.add("body.slug", SLUG_TAKEN)
+            raise AppError(TENANT_SLUG_TAKEN, errors=taken.errors)
 
     # --- what members see ------------------------------------------------------------------
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import compile_path
 
 from garment.platform.context import current_context
 from garment.platform.errors import VALIDATION_FAILED, AppError, spec_for_status
@@ -18,6 +22,7 @@ from garment.platform.http.problem import (
 )
 
 logger = structlog.get_logger("garment.http")
+HTTP_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"})
 
 
 async def handle_app_error(request: Request, exc: Exception) -> Response:
@@ -30,10 +35,38 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     spec = spec_for_status(exc.status_code)
     request.scope[ERROR_CODE_SCOPE_KEY] = spec.code
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
     # Starlette's own texts ("Not Found") are English-only; the catalogue message replaces them.
     return problem_response(
-        spec, instance=request.url.path, headers=exc.headers, status=exc.status_code
+        spec, instance=request.url.path, headers=headers, status=exc.status_code
     )
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method the API document gives this path (RFC 9110: `Allow` lists them all;
+    Starlette names only those of the first route that matched the path). Empty for a path the
+    document does not list (`/docs`): Starlette's answer stands there."""
+    table: list[tuple[re.Pattern[str], frozenset[str]]] | None = getattr(
+        request.app.state, "allow_table", None
+    )
+    if table is None:
+        table = request.app.state.allow_table = _allow_table(request.app.openapi())
+    methods: set[str] = set()
+    for pattern, verbs in table:
+        if pattern.match(request.url.path):
+            methods |= verbs
+    return ", ".join(sorted(methods))
+
+
+def _allow_table(document: dict[str, Any]) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    table = []
+    for path, item in document.get("paths", {}).items():
+        regex, _, _ = compile_path(path)
+        verbs = frozenset(method.upper() for method in item if method.upper() in HTTP_METHODS)
+        table.append((regex, verbs))
+    return table
 
 
 async def handle_validation_error(request: Request, exc: Exception) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from garment.central.tenancy.schemas import InvitationList, InvitationOut, InvitationRequest
 from garment.platform.errors import (
@@ -15,7 +15,7 @@ from garment.platform.errors import (
     VALIDATION_FAILED,
 )
 from garment.platform.http.dependencies import CentralSession
-from garment.platform.http.openapi import error_responses
+from garment.platform.http.openapi import created, error_responses
 from garment.tenant.context import (
     TENANT_CHAIN_ERRORS,
     RequirePermission,
@@ -34,9 +34,10 @@ MembersManager = Annotated[TenantMember, Depends(RequirePermission("members.mana
     status_code=status.HTTP_201_CREATED,
     response_model=InvitationOut,
     summary="Invite someone by email with roles (a mail with a single-use link follows)",
-    responses=error_responses(
-        *TENANT_CHAIN_ERRORS, VALIDATION_FAILED, CONFLICT, PLAN_LIMIT_REACHED
-    ),
+    responses={
+        **created(201, "Invited.", "The invitation (DELETE it to revoke)."),
+        **error_responses(*TENANT_CHAIN_ERRORS, VALIDATION_FAILED, CONFLICT, PLAN_LIMIT_REACHED),
+    },
 )
 async def invite(
     body: InvitationRequest,
@@ -44,8 +45,10 @@ async def invite(
     members: Members,
     db: TenantSession,
     central: CentralSession,
+    request: Request,
+    response: Response,
 ) -> InvitationOut:
-    return await members.invite(
+    invitation = await members.invite(
         central,
         db,
         tenant_id=member.tenant_id,
@@ -54,6 +57,10 @@ async def invite(
         email=str(body.email),
         role_keys=list(body.roles),
     )
+    response.headers["Location"] = request.url_for(
+        "revoke_invitation", invitation_id=str(invitation.id)
+    ).path
+    return invitation
 
 
 @router.get(

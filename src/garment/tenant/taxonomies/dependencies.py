@@ -7,6 +7,7 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 
 from garment.platform.http.dependencies import app_services
+from garment.platform.pagination import PageParams
 from garment.tenant.taxonomies.service import TaxonomyService
 
 
@@ -15,3 +16,5 @@ async def taxonomy_service(request: Request) -> TaxonomyService:
 
 
 Taxonomies = Annotated[TaxonomyService, Depends(taxonomy_service)]
+# `limit` and `cursor` of the term list; the cursor's schema is the list's exact format.
+TermPage = Annotated[PageParams, Depends(TaxonomyService.keyset.params())]

@@ -9,12 +9,18 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 
-from garment.platform.pagination import KeysetQuery, PageParams
+from garment.platform.pagination import Keyset, KeysetQuery, PageParams
 from garment.platform.repository import Repository, affected_rows
 from garment.tenant.taxonomies.models import TaxonomyTerm
 
 # Terms in the order pickers show them; `id` makes the key unique for cursors.
-TERM_ORDER = (TaxonomyTerm.type, TaxonomyTerm.sort_order, TaxonomyTerm.id)
+# Picker order: type, then position; the id breaks ties.
+TERM_KEYSET = Keyset.of(
+    TaxonomyTerm.type,
+    TaxonomyTerm.sort_order,
+    TaxonomyTerm.id,
+    example=("size", 9, uuid.UUID("b6312762-3056-45ab-af74-a174a5db3829")),
+)
 TERM_COLUMNS = (
     TaxonomyTerm.id,
     TaxonomyTerm.type,
@@ -35,7 +41,7 @@ def term_list(by_type: bool, include_archived: bool) -> KeysetQuery:
         statement = statement.where(TaxonomyTerm.type == bindparam("term_type"))
     if not include_archived:
         statement = statement.where(TaxonomyTerm.archived.is_(False))
-    return KeysetQuery.build(statement, TERM_ORDER)
+    return KeysetQuery.build(statement, TERM_KEYSET)
 
 
 class TaxonomyTermRepository(Repository[TaxonomyTerm]):

@@ -8,14 +8,14 @@ from fastapi import APIRouter, Depends, Query
 
 from garment.platform.errors import VALIDATION_FAILED
 from garment.platform.http.openapi import error_responses
-from garment.platform.pagination import PageMeta, Pagination
+from garment.platform.pagination import PageMeta
 from garment.tenant.context import (
     TENANT_CHAIN_ERRORS,
     RequirePermission,
     TenantMember,
     TenantSession,
 )
-from garment.tenant.taxonomies.dependencies import Taxonomies
+from garment.tenant.taxonomies.dependencies import Taxonomies, TermPage
 from garment.tenant.taxonomies.schemas import TermList, TermOut
 
 router = APIRouter(prefix="/tenant/taxonomies", tags=["tenant"])
@@ -33,7 +33,7 @@ async def list_terms(
     member: TaxonomyViewer,
     taxonomies: Taxonomies,
     db: TenantSession,
-    page: Pagination,
+    page: TermPage,
     type: Annotated[
         str | None,
         Query(

@@ -9,10 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from garment.platform.pagination import PageParams
 from garment.tenant.taxonomies.defaults import DEFAULT_TERMS
-from garment.tenant.taxonomies.repository import TaxonomyTermRepository
+from garment.tenant.taxonomies.repository import TERM_KEYSET, TaxonomyTermRepository
 
 
 class TaxonomyService:
+    # The sort key of the term list, and so its cursor format (the router's `cursor` schema).
+    keyset = TERM_KEYSET
+
     async def seed_defaults(self, session: AsyncSession, tenant_id: uuid.UUID) -> int:
         """Insert the default terms; re-running adds nothing. Returns how many were new."""
         rows = [
