@@ -43,6 +43,35 @@ CACHE_LOOKUPS = Counter(
     "Read-through cache lookups by cache and result",
     ["cache", "result"],
 )
+AUTH_FAILURES = Counter(
+    "garment_http_auth_failures_total",
+    "401 answers by error code (expired, invalid, revoked, missing tokens; wrong passwords)",
+    ["code"],
+)
+SUSPICIOUS_ACTIVITIES = Counter(
+    "garment_suspicious_activities_total",
+    "Auth activities marked suspicious, by reason",
+    ["reason"],
+)
+JOB_OLDEST_QUEUED = Gauge(
+    "garment_job_oldest_queued_seconds",
+    "Age of the oldest job waiting to run (0 when none waits)",
+)
+BACKGROUND_ALIVE = Gauge(
+    "garment_background_alive",
+    "1 while a background loop of this process runs (job worker, outbox relay, schedulers)",
+    ["task"],
+)
+BACKGROUND_PROGRESS = Gauge(
+    "garment_background_last_progress_timestamp_seconds",
+    "Unix time a background loop last made progress (finished a cycle or a job)",
+    ["task"],
+)
+BACKGROUND_RESTARTS = Counter(
+    "garment_background_restarts_total",
+    "Restarts of a background loop after it crashed",
+    ["task"],
+)
 
 Refresher = Callable[[], Awaitable[None]]
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from garment.central.auth.events import SuspiciousActivityDetected
@@ -20,7 +21,10 @@ from garment.central.auth.repository import ACTIVITY_KEYSET, ActivityRepository
 from garment.config import AuthSettings
 from garment.platform.context import current_context
 from garment.platform.events import publish
+from garment.platform.metrics import SUSPICIOUS_ACTIVITIES
 from garment.platform.pagination import PageParams
+
+logger = structlog.get_logger(__name__)
 
 __all__ = ["ActivityFilter", "ActivityService", "ActivityType", "SuspiciousReason"]
 
@@ -80,6 +84,16 @@ class ActivityService:
             )
         )
         if suspicious is not None:
+            SUSPICIOUS_ACTIVITIES.labels(suspicious.value).inc()
+            # A security event is a warning line an operator can find by request id or user.
+            logger.warning(
+                "auth.suspicious_activity",
+                activity_id=activity.id,
+                activity_type=type.value,
+                reason=suspicious.value,
+                user_id=str(user_id) if user_id else None,
+                tenant_id=str(tenant_id) if tenant_id else None,
+            )
             await publish(
                 session,
                 SuspiciousActivityDetected(
@@ -120,7 +134,7 @@ class ActivityService:
             user_id, ActivityType.TENANT_CONTEXT_MISMATCH, since
         )
         suspicious = earlier + 1 >= self.settings.tenant_mismatch_threshold
-        return await self.record(
+        activity = await self.record(
             session,
             ActivityType.TENANT_CONTEXT_MISMATCH,
             user_id=user_id,
@@ -132,3 +146,11 @@ class ActivityService:
                 "header_tenant": header_value[:HEADER_VALUE_LIMIT],
             },
         )
+        if not suspicious:  # a suspicious one was logged by `record`
+            logger.warning(
+                "auth.tenant_context_mismatch",
+                activity_id=activity.id,
+                user_id=str(user_id),
+                tenant_id=str(token_tenant_id) if token_tenant_id else None,
+            )
+        return activity

@@ -38,7 +38,7 @@ from garment.central.auth.repository import (
     UserRepository,
 )
 from garment.platform.cache import InvalidationBus, TtlCache
-from garment.platform.context import current_context
+from garment.platform.context import current_context, update_context
 from garment.platform.errors import (
     AUTH_FINGERPRINT_MISMATCH,
     AUTH_REFRESH_INVALID,
@@ -226,6 +226,8 @@ class SessionService:
         )
         if claimed is None or claimed.revoked_at is not None:
             raise AppError(AUTH_REFRESH_INVALID)
+        # The request log line and every activity name the user and session from here on.
+        update_context(user_id=claimed.user_id, session_id=claimed.session_id)
         if self._session_expired(claimed, now):
             await self._revoke(session, claimed.session_id, RevokeReason.EXPIRED, now=now)
             raise AppError(AUTH_REFRESH_INVALID, keep_changes=True)

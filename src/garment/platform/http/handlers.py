@@ -15,6 +15,7 @@ from starlette.routing import compile_path
 from garment.platform.context import current_context
 from garment.platform.errors import VALIDATION_FAILED, AppError, spec_for_status
 from garment.platform.http.middleware import ERROR_CODE_SCOPE_KEY
+from garment.platform.metrics import AUTH_FAILURES
 from garment.platform.http.problem import (
     app_error_response,
     problem_response,
@@ -28,6 +29,8 @@ HTTP_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PA
 async def handle_app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
     request.scope[ERROR_CODE_SCOPE_KEY] = exc.code
+    if exc.spec.status == 401:
+        AUTH_FAILURES.labels(exc.code).inc()
     return app_error_response(exc, request.url.path)
 
 
