@@ -15,12 +15,12 @@ from starlette.routing import compile_path
 from garment.platform.context import current_context
 from garment.platform.errors import VALIDATION_FAILED, AppError, spec_for_status
 from garment.platform.http.middleware import ERROR_CODE_SCOPE_KEY
-from garment.platform.metrics import AUTH_FAILURES
 from garment.platform.http.problem import (
     app_error_response,
     problem_response,
     validation_field_errors,
 )
+from garment.platform.metrics import AUTH_FAILURES
 
 logger = structlog.get_logger("garment.http")
 HTTP_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"})
