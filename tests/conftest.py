@@ -135,7 +135,8 @@ def settings_for(targets: Targets, mail_dir: Path, **overrides: object) -> Setti
         "auto_migrate": False,
         "demo_data": False,
         "mail": {"directory": mail_dir},
-        "jobs": {"in_process_worker": False},
+        # No worker runs in the suites (tests run jobs themselves): queued jobs wait by design.
+        "jobs": {"in_process_worker": False, "max_queue_wait_seconds": 86400},
         "log": {"json_output": True, "level": "WARNING"},
         # Every test request comes from the same client address; the limits have their own tests.
         "auth": {
@@ -143,6 +144,7 @@ def settings_for(targets: Targets, mail_dir: Path, **overrides: object) -> Setti
             "ip_rate_limit": "100000/minute",
             "email_rate_limit": "100000/hour",
         },
+        "rate_limit": {"tenant_creation": "100000/hour"},
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -116,7 +116,11 @@ def create_app(
             allow_headers=["*"],
             expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
         )
-    app.add_middleware(RequestContextMiddleware, trusted_proxies=settings.http.trusted_proxies)
+    app.add_middleware(
+        RequestContextMiddleware,
+        trusted_proxies=settings.http.trusted_proxies,
+        max_body_bytes=settings.http.max_body_bytes,
+    )
     install_openapi(app, rules=contract_rules(settings), required_headers={TENANT_HEADER})
     return app
 

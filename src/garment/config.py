@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -59,6 +59,19 @@ class HttpSettings(BaseModel):
         description="Proxy addresses whose X-Forwarded-For is trusted for the client IP "
         "(rate limits and activity records). Empty trusts nobody.",
     )
+    max_body_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        description="Largest request body accepted (bytes); larger ones answer `413 "
+        "REQUEST_TOO_LARGE` before they are read. Routes that need no sign-in accept at most "
+        "16 KiB whatever this says.",
+    )
+    max_header_bytes: int = Field(
+        65_536,
+        ge=4096,
+        description="Largest request line plus headers accepted (bytes); larger ones answer "
+        "`431 REQUEST_HEADERS_TOO_LARGE` and the connection closes, before they are buffered.",
+    )
 
 
 class JobSettings(BaseModel):
@@ -85,6 +98,12 @@ class JobSettings(BaseModel):
     )
     outbox_retention_days: int = Field(
         7, ge=1, description="Delivered events are purged after this many days."
+    )
+    max_queue_wait_seconds: float = Field(
+        600.0,
+        gt=0,
+        description="A due job waiting longer than this for a worker makes `/readyz` answer "
+        "`degraded` and `garment doctor` fail: no worker runs, or all are stuck.",
     )
     heartbeat_timeout_seconds: float = Field(
         30.0,
@@ -129,6 +148,27 @@ class LogSettings(BaseModel):
     json_output: bool = Field(
         True,
         description="One JSON object per line (for log shippers). False prints readable lines.",
+    )
+    file: Path | None = Field(
+        None,
+        description="Also write the log, always as JSON lines, to this file, rotated by size "
+        "(`garment logs` and `garment incident timeline` search it and its backups). Only "
+        "`garment serve` and `garment worker` write it; operator commands log to stderr. Unset: "
+        "no file, except on the embedded default (no `database_url`), where it is "
+        "`data_dir/logs/garment.log`. Rotation is per process: in production give each "
+        "process its own file (`garment logs --file` reads any of them).",
+    )
+    file_max_bytes: int = Field(
+        50 * 1024 * 1024,
+        ge=1024,
+        description="Size at which the log file is rotated: it becomes `<file>.1`, older "
+        "backups move up one number.",
+    )
+    file_backups: int = Field(
+        10,
+        ge=1,
+        description="Rotated log files kept (`<file>.1` newest to `<file>.N` oldest); the "
+        "oldest is deleted at the next rotation.",
     )
 
 
@@ -231,6 +271,22 @@ class AuthSettings(BaseModel):
 
 class RateLimitSettings(BaseModel):
     enabled: bool = Field(True, description="Apply rate limits at all.")
+    per_session: str = Field(
+        "300/minute",
+        description="Requests per signed-in session to each auth endpoint (`limits` notation): "
+        "signed-in callers are counted by session, not by address, so clients behind one "
+        "address (an office NAT, a proxy) do not share a bucket.",
+    )
+    refresh_per_ip: str = Field(
+        "1200/minute",
+        description="Refreshes per client address, all devices together (each device is also "
+        "held to `auth.ip_rate_limit` on its own).",
+    )
+    tenant_creation: str = Field(
+        "10/hour",
+        description="Tenants one user may create (`limits` notation); over it `POST /tenants` "
+        "answers 429 RATE_LIMITED with Retry-After.",
+    )
     storage_url: str = Field(
         "memory://",
         description="`limits` storage. `memory://` is per process; use `redis://...` when "
@@ -340,6 +396,14 @@ class Settings(BaseSettings):
     @property
     def uses_embedded_database(self) -> bool:
         return self.database_url is None
+
+    @model_validator(mode="after")
+    def _log_file_on_the_embedded_default(self) -> Settings:
+        """The newcomer path (`make run`, no database configured) keeps its log next to its
+        data, so `garment logs` works without any configuration."""
+        if self.log.file is None and self.uses_embedded_database:
+            self.log = self.log.model_copy(update={"file": self.data_dir / "logs" / "garment.log"})
+        return self
 
     @property
     def should_auto_migrate(self) -> bool:

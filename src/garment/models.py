@@ -11,7 +11,8 @@ def central_metadata() -> MetaData:
     import garment.central.auth.models
     import garment.central.clusters.models
     import garment.central.tenancy.models
-    import garment.platform.events  # noqa: F401  (outbox tables)
+    import garment.platform.events
+    import garment.platform.supervisor  # noqa: F401  (process heartbeats)
 
     return CentralBase.metadata
 

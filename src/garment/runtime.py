@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable
 from datetime import timedelta
 
 import structlog
@@ -32,7 +31,13 @@ from garment.models import tenant_metadata
 from garment.platform import jobs as jobs_module
 from garment.platform.cache import InvalidationBus
 from garment.platform.db import Database, PoolOptions, create_engine, pool_stats
-from garment.platform.dbsetup import EMBEDDED_LAYOUT, Targets, ensure_layout, targets_from_settings
+from garment.platform.dbsetup import (
+    EMBEDDED_LAYOUT,
+    Targets,
+    ensure_layout,
+    targets_for_layout,
+    targets_from_settings,
+)
 from garment.platform.embedded import EmbeddedPostgres
 from garment.platform.events import OutboxRelay, RelayOptions, events, outbox_backlog
 from garment.platform.jobs import JobQueue, WorkerOptions
@@ -47,6 +52,7 @@ from garment.platform.metrics import (
 from garment.platform.migrations import migrate_all
 from garment.platform.ratelimit import RateLimiter
 from garment.platform.secretbox import master_key
+from garment.platform.supervisor import JOB_WORKER, OUTBOX_RELAY, Supervisor
 from garment.platform.token_hashing import TokenHasher, derive_hash_key
 from garment.tenant.authz.service import RoleService
 from garment.tenant.members.service import MemberService
@@ -56,12 +62,24 @@ from garment.tenant.taxonomies.service import TaxonomyService
 logger = structlog.get_logger(__name__)
 
 
-async def resolve_targets(settings: Settings) -> tuple[Targets, EmbeddedPostgres | None]:
-    """Where the databases are; starts (or attaches to) the embedded server when unconfigured."""
+class EmbeddedNotRunning(RuntimeError):
+    """An operator command found the embedded PostgreSQL stopped and did not start it."""
+
+
+async def resolve_targets(
+    settings: Settings, *, start_embedded: bool = True, create_layout: bool = True
+) -> tuple[Targets, EmbeddedPostgres | None]:
+    """Where the databases are; starts (or attaches to) the embedded server when unconfigured.
+    With `start_embedded=False` a stopped embedded server stays stopped (an operator command
+    must not end the outage it investigates); `create_layout=False` only computes the URLs."""
     if not settings.uses_embedded_database:
         return targets_from_settings(settings), None
     embedded = EmbeddedPostgres(settings.data_dir / "pgdata")
+    if not start_embedded and not embedded.server_is_up():
+        raise EmbeddedNotRunning(str(embedded.pgdata))
     superuser_url = await asyncio.to_thread(embedded.start)
+    if not create_layout:
+        return targets_for_layout(superuser_url, EMBEDDED_LAYOUT), embedded
     try:
         targets = await asyncio.to_thread(ensure_layout, superuser_url, EMBEDDED_LAYOUT)
     except BaseException:
@@ -177,14 +195,28 @@ class Runtime:
         self.metrics = MetricsExporter()
         self.metrics.add_refresher(self._refresh_metrics)
         self.announcements: list[str] = []
-        self._background: list[asyncio.Task[None]] = []
+        self.supervisor: Supervisor | None = None
 
     @classmethod
-    async def create(cls, settings: Settings, *, migrate: bool | None = None) -> Runtime:
+    async def create(
+        cls,
+        settings: Settings,
+        *,
+        migrate: bool | None = None,
+        start_embedded: bool = True,
+        observe: bool = False,
+    ) -> Runtime:
+        """`start_embedded=False`: attach to a running embedded server only. `observe`
+        (`garment doctor`): change nothing at all (no server started, no roles, databases,
+        migrations, signing keys, cluster registrations or demo data created)."""
         problems = settings.production_problems()
-        if problems:
+        if problems and not observe:
             raise UnsafeConfiguration("refusing to start in production: " + "; ".join(problems))
-        targets, embedded = await resolve_targets(settings)
+        targets, embedded = await resolve_targets(
+            settings, start_embedded=start_embedded and not observe, create_layout=not observe
+        )
+        if observe:
+            migrate = False
         try:
             if settings.should_auto_migrate if migrate is None else migrate:
                 report = await asyncio.to_thread(migrate_all, targets)
@@ -200,6 +232,12 @@ class Runtime:
             if embedded is not None:
                 await asyncio.to_thread(embedded.stop)
             raise
+        if observe:
+            # A pool to read the queue with (it creates nothing); an observer of an outage
+            # must start even when central is the thing that is down.
+            with contextlib.suppress(Exception):
+                await runtime.jobs.open()
+            return runtime
         try:
             await runtime.invalidations.start()
             await runtime.jobs.open()
@@ -213,30 +251,21 @@ class Runtime:
             raise
         return runtime
 
-    def start_background(self, *, worker: bool = True) -> None:
-        """The outbox relay and (optionally) a job worker, as tasks of this process."""
-        self._spawn("outbox-relay", self.relay.run_forever())
+    def start_background(self, *, worker: bool = True, role: str = "serve") -> None:
+        """The outbox relay and (optionally) a job worker, supervised: restarted with backoff
+        whenever they crash (a database blip), their liveness in metrics and heartbeats."""
+        supervisor = self.supervisor = Supervisor(self.central, role)
+        self.relay.on_progress = lambda: supervisor.progress(OUTBOX_RELAY)
+        supervisor.start(OUTBOX_RELAY, self.relay.run_forever)
         if worker:
-            self._spawn("job-worker", self.jobs.run_worker(self.settings.jobs.worker_concurrency))
-
-    def _spawn(self, name: str, coroutine: Awaitable[None]) -> None:
-        async def guarded() -> None:
-            try:
-                await coroutine
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("background.crashed", task=name)
-
-        self._background.append(asyncio.create_task(guarded(), name=name))
+            self.jobs.on_progress = lambda: supervisor.progress(JOB_WORKER)
+            concurrency = self.settings.jobs.worker_concurrency
+            supervisor.start(JOB_WORKER, lambda: self.jobs.run_worker(concurrency))
 
     async def close(self) -> None:
-        for task in self._background:
-            task.cancel()
-        for task in self._background:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._background.clear()
+        if self.supervisor is not None:
+            await self.supervisor.stop()
+            self.supervisor = None
         await self.invalidations.stop()
         await self.jobs.close()
         await self.cluster_manager.close()

@@ -8,6 +8,8 @@ from garment.cli import (  # noqa: F401
     config_cmd,
     docs_cmd,
     doctor,
+    incident_cmd,
+    logs_cmd,
     migrate,
     queue_cmd,
     serve,

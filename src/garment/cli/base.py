@@ -16,7 +16,7 @@ from rich.table import Table
 from garment.config import Settings, get_settings
 from garment.platform.errors import AppError, CommandError
 from garment.platform.logging import configure_logging
-from garment.runtime import Runtime
+from garment.runtime import EmbeddedNotRunning, Runtime
 
 T = TypeVar("T")
 
@@ -66,6 +66,14 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
         raise
     except (AppError, CommandError):
         raise
+    except EmbeddedNotRunning as exc:
+        err_console.print(
+            f"[red]EMBEDDED_DATABASE_STOPPED[/red] PostgreSQL bawaan di {exc} tidak berjalan; "
+            "perintah ini tidak menyalakannya. Jalankan `make run` atau `garment serve`.\n"
+            f"The embedded PostgreSQL at {exc} is not running; this command does not start it. "
+            "Start it with `make run` or `garment serve`."
+        )
+        raise typer.Exit(1) from exc
     except Exception as exc:
         if os.environ.get("GARMENT_DEBUG"):
             raise
@@ -129,10 +137,16 @@ def print_rows(
 
 
 async def with_runtime(
-    settings: Settings, action: Callable[[Runtime], Awaitable[T]], *, migrate: bool | None = None
+    settings: Settings,
+    action: Callable[[Runtime], Awaitable[T]],
+    *,
+    migrate: bool | None = None,
+    observe: bool = False,
 ) -> T:
-    """Run `action` with a runtime, closing it (and any embedded server we started) after."""
-    runtime = await Runtime.create(settings, migrate=migrate)
+    """Run `action` with a runtime, closing it after. An operator command attaches to a running
+    embedded PostgreSQL but never starts a stopped one (that would end the very outage being
+    investigated); `observe` (doctor) changes nothing at all."""
+    runtime = await Runtime.create(settings, migrate=migrate, start_embedded=False, observe=observe)
     try:
         return await action(runtime)
     finally:

@@ -26,6 +26,7 @@ from garment.cli.base import app, load_cli_settings, run
 from garment.config import Settings
 from garment.platform.dbsetup import Targets
 from garment.platform.embedded import EmbeddedPostgres
+from garment.platform.http.protocol import BoundedHttpToolsProtocol
 from garment.runtime import Runtime
 
 WORKER_FACTORY = "garment.app:create_app_from_env"
@@ -68,6 +69,7 @@ def serve(
         access_log=False,
         proxy_headers=False,
         server_header=False,
+        http=BoundedHttpToolsProtocol,
     )
 
 
@@ -90,6 +92,7 @@ def serve_workers(settings: Settings, bind: tuple[str, int], workers: int) -> No
             access_log=False,
             proxy_headers=False,
             server_header=False,
+            http=BoundedHttpToolsProtocol,
         )
     finally:
         # uvicorn has terminated and joined every worker by now.
@@ -121,6 +124,9 @@ def worker_environment(settings: Settings, targets: Targets, embedded: bool) -> 
         "GARMENT_DEMO_DATA": "false",
         "GARMENT_JOBS__IN_PROCESS_WORKER": json.dumps(settings.jobs.in_process_worker),
     }
+    if settings.log.file is not None:
+        # Workers get URLs, so they would not see the embedded default that chose this file.
+        environment["GARMENT_LOG__FILE"] = str(settings.log.file)
     if embedded:
         clusters = targets.clusters.values()
         environment |= {

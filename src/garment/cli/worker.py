@@ -22,7 +22,7 @@ async def run_worker(settings: Settings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     install_task_dump(loop)
-    runtime.start_background(worker=True)
+    runtime.start_background(worker=True, role="worker")
     logger.info("worker.started", concurrency=settings.jobs.worker_concurrency)
     try:
         await stop.wait()

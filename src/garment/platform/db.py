@@ -12,17 +12,19 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import ClauseElement, DateTime, Dialect, MetaData, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.pool import NullPool
 from sqlalchemy.sql import func
 
 from garment.platform.errors import AppError
@@ -165,6 +167,18 @@ async def fetch_records(
     return records
 
 
+@asynccontextmanager
+async def fresh_connection(database: Database) -> AsyncIterator[AsyncConnection]:
+    """A connection of its own, not one from the pool: a pooled connection may be one the server
+    closed long ago, and a probe must show what a new connection meets now."""
+    engine = create_async_engine(database.engine.url, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            yield connection
+    finally:
+        await engine.dispose()
+
+
 AfterCommitHook = Callable[[AsyncSession], None]
 
 
@@ -176,6 +190,11 @@ class Database:
     engine: AsyncEngine
     after_commit_hooks: list[AfterCommitHook] = field(default_factory=list)
     session_class: type[Session] = Session
+
+    @property
+    def url(self) -> str:
+        """The connection URL (with its password: for `where()` and the driver only)."""
+        return self.engine.url.render_as_string(hide_password=False)
 
     def __post_init__(self) -> None:
         self.sessionmaker = async_sessionmaker(
@@ -236,13 +255,40 @@ CONNECTION_ERROR_NAMES = frozenset(
 )
 
 
-def is_connection_failure(error: BaseException) -> bool:
-    """Errors that mean "the database is not there", as opposed to a bad query. SQLAlchemy
-    wraps driver errors (sometimes twice), so the whole cause chain is inspected."""
+# Refusals a server answers at connect time: the database is there but takes no connection
+# from us now (too many connections, database dropped or renamed, credentials rotated). For the
+# caller they are an outage like a refused socket: 503 with Retry-After, and the breaker opens.
+CONNECT_REFUSALS = frozenset({"53300", "3D000", "28P01", "28000"})
+NOT_ACCEPTING = "55000"  # "database ... is not currently accepting connections" (datallowconn)
+
+
+def _refused_at_connect(error: BaseException) -> bool:
+    sqlstate = getattr(error, "sqlstate", None)
+    if sqlstate in CONNECT_REFUSALS:
+        return True
+    return sqlstate == NOT_ACCEPTING and "accepting connections" in str(error)
+
+
+def causes(error: BaseException) -> list[BaseException]:
+    """`error` and everything behind it, following both `__cause__` and `__context__`:
+    SQLAlchemy wraps driver errors (sometimes twice), and a failure while cleaning up (a
+    rollback on a connection the server closed) hides the real one in its context."""
+    found: list[BaseException] = []
     seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
+    pending: list[BaseException] = [error]
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
         seen.add(id(current))
+        found.append(current)
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    return found
+
+
+def is_connection_failure(error: BaseException) -> bool:
+    """Errors that mean "the database is not there", as opposed to a bad query."""
+    for current in causes(error):
         if isinstance(current, OSError | TimeoutError | ConnectionError):
             return True
         if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
@@ -254,24 +300,49 @@ def is_connection_failure(error: BaseException) -> bool:
         sqlstate = getattr(current, "sqlstate", None)
         if isinstance(sqlstate, str) and sqlstate.startswith(("08", "57P")):
             return True
-        current = current.__cause__ or current.__context__
+        if _refused_at_connect(current):
+            return True
+        if type(current).__name__ == "InternalClientError" and "in progress" in str(current):
+            # The driver's state machine after the server dropped the connection mid-operation
+            # (its rollback then meets "another operation is in progress"): the connection is
+            # unusable, which for the caller is the same outage.
+            return True
     return False
+
+
+def describe_failure(error: BaseException) -> str:
+    """For operators (doctor, probe, logs): the driver error's class, SQLSTATE and first message
+    line (the innermost error with a SQLSTATE, else the innermost one). Driver messages name
+    host and port but never the password."""
+    chain = causes(error)
+    with_state = [e for e in chain if getattr(e, "sqlstate", None)]
+    innermost = with_state[-1] if with_state else chain[-1]
+    sqlstate = getattr(innermost, "sqlstate", None)
+    message = (str(innermost).strip().splitlines() or [""])[0][:300]
+    code = f" [{sqlstate}]" if sqlstate else ""
+    return f"{type(innermost).__name__}{code}: {message}" if message else type(innermost).__name__
+
+
+def where(url: str) -> str:
+    """host:port/database of a URL (no user, no password), to say where a failure happened.
+    A Unix socket directory given as `?host=` (the embedded server) counts as the host."""
+    parts = urlsplit(plain_url(url))
+    query = dict(pair.split("=", 1) for pair in (parts.query or "").split("&") if "=" in pair)
+    host = unquote(query.get("host") or parts.hostname or "localhost")
+    port = parts.port or query.get("port") or 5432
+    return f"{host}:{port}/{parts.path.lstrip('/')}"
 
 
 def is_rejected_data(error: BaseException) -> bool:
     """Input PostgreSQL cannot store (a NUL character, a lone surrogate, text too long for its
     column): SQLSTATE class 22, or a string the driver cannot encode. The request was bad, the
     server is fine."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
+    for current in causes(error):
         if isinstance(current, UnicodeEncodeError):
             return True
         sqlstate = getattr(current, "sqlstate", None)
         if isinstance(sqlstate, str) and sqlstate.startswith("22"):
             return True
-        current = current.__cause__ or current.__context__
     return False
 
 

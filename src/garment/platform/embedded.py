@@ -29,6 +29,16 @@ class EmbeddedPostgres:
     def running(self) -> bool:
         return self._server is not None
 
+    def server_is_up(self) -> bool:
+        """Whether a PostgreSQL runs on this data directory now (its postmaster is alive), as
+        opposed to one this object could start."""
+        pid_file = self.pgdata / "postmaster.pid"
+        try:
+            pid = int(pid_file.read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            return False
+        return bool(psutil.pid_exists(pid))
+
     def start(self) -> str:
         """Start (or attach to) the server and return a superuser URL."""
         if self._server is None:

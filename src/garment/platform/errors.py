@@ -349,6 +349,13 @@ REQUEST_TOO_LARGE = define_error(
     en="The request body is too large.",
     action="Show the message; send less data.",
 )
+REQUEST_HEADERS_TOO_LARGE = define_error(
+    "REQUEST_HEADERS_TOO_LARGE",
+    431,
+    id="Header permintaan terlalu besar.",
+    en="The request headers are too large.",
+    action="Fix the client request: drop oversized cookies or headers.",
+)
 UNSUPPORTED_MEDIA_TYPE = define_error(
     "UNSUPPORTED_MEDIA_TYPE",
     415,

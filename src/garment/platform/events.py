@@ -242,6 +242,7 @@ class OutboxRelay:
         self.services = services
         self.options = options or RelayOptions()
         self._wakeup = asyncio.Event()
+        self.on_progress: Callable[[], None] = _nothing
 
     def nudge(self) -> None:
         """Called after a commit that published events: deliver now instead of at next poll."""
@@ -256,6 +257,7 @@ class OutboxRelay:
             try:
                 while await self.drain_once():
                     pass
+                self.on_progress()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -465,3 +467,7 @@ PURGE_DELIVERED = text(
     "DELETE FROM outbox_events WHERE delivered_at IS NOT NULL "
     "AND delivered_at < now() - make_interval(days => :days)"
 )
+
+
+def _nothing() -> None:
+    return None

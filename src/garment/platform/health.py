@@ -10,9 +10,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from garment.platform.db import Database
+from garment.platform.db import Database, describe_failure, where
 from garment.platform.http.dependencies import app_services
-from garment.platform.metrics import DB_UP, MetricsExporter
+from garment.platform.metrics import DB_UP, JOB_OLDEST_QUEUED, MetricsExporter
+from garment.platform.supervisor import JOB_WORKER, live_processes, oldest_queued_job_seconds
 
 router = APIRouter(tags=["operations"])
 
@@ -37,16 +38,59 @@ class ReadinessStatus(StrEnum):
 class DatabaseCheck(BaseModel):
     status: ProbeStatus
     latency_ms: float | None = None
-    error: str | None = Field(None, description="Error class only; never connection details.")
+    error: str | None = Field(
+        None,
+        description="The driver's error class and SQLSTATE, e.g. `ConnectionRefusedError` or "
+        "`ObjectInUseError [55006]`. Never hosts or messages (this endpoint is public): "
+        "`garment doctor` and `garment clusters probe` show the full message and where.",
+    )
+    detail: str | None = Field(None, exclude=True)  # the operator's view, kept off the wire
+
+
+class LoopCheck(BaseModel):
+    alive: bool
+    restarts: int
+    last_progress: float | None = Field(None, description="Unix time of the last progress.")
+    last_error: str | None = Field(None, description="Why it last stopped, if it did.")
+
+
+class JobsCheck(BaseModel):
+    status: Literal["ok", "waiting", "unknown"] = Field(
+        description="`waiting`: a due job has waited longer than `jobs.max_queue_wait_seconds` "
+        "(no worker runs anywhere, or every worker is stuck)."
+    )
+    oldest_queued_seconds: float | None = None
+    live_workers: int | None = Field(
+        None, description="Processes whose job worker reported itself alive in the last 30 s."
+    )
 
 
 class Readiness(BaseModel):
     status: ReadinessStatus = Field(
-        description="`degraded`: central is up but a cluster is down; only that cluster's "
-        "tenants are affected, so the instance keeps serving."
+        description="`degraded`: the instance keeps serving, but central is up while a cluster "
+        "is down (only its tenants are affected), a background loop of this process is down, "
+        "or jobs wait too long for a worker."
     )
     central: DatabaseCheck
     clusters: dict[str, DatabaseCheck]
+    background: dict[str, LoopCheck] = Field(
+        default_factory=dict, description="This process's supervised loops (none with --no-worker)."
+    )
+    jobs: JobsCheck
+
+
+def error_class(error: BaseException) -> str:
+    """The innermost driver error's class and SQLSTATE (what /readyz may say publicly)."""
+    innermost, seen = error, set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        innermost = current
+        current = current.__cause__ or current.__context__
+    sqlstate = getattr(innermost, "sqlstate", None)
+    if isinstance(innermost, TimeoutError):
+        return "TimeoutError"
+    return type(innermost).__name__ + (f" [{sqlstate}]" if sqlstate else "")
 
 
 async def check_database(database: Database) -> DatabaseCheck:
@@ -55,7 +99,11 @@ async def check_database(database: Database) -> DatabaseCheck:
         await asyncio.wait_for(database.ping(), timeout=READINESS_TIMEOUT_SECONDS)
     except Exception as exc:
         DB_UP.labels(database.name).set(0)
-        return DatabaseCheck(status=ProbeStatus.DOWN, error=type(exc).__name__)
+        return DatabaseCheck(
+            status=ProbeStatus.DOWN,
+            error=error_class(exc),
+            detail=f"{describe_failure(exc)} (at {where(database.url)})",
+        )
     DB_UP.labels(database.name).set(1)
     latency = round((time.perf_counter() - started) * 1000, 2)
     return DatabaseCheck(status=ProbeStatus.UP, latency_ms=latency)
@@ -93,13 +141,41 @@ async def readyz(
     )
     central, clusters = results[0], dict(zip(keys, results[1:], strict=True))
     clusters_down = any(check.status is ProbeStatus.DOWN for check in clusters.values())
+    supervisor = services.supervisor
+    loops = {
+        name: LoopCheck(**state)
+        for name, state in (supervisor.loops() if supervisor else {}).items()
+    }
+    jobs = (
+        await check_jobs(central_db, services.settings.jobs.max_queue_wait_seconds)
+        if central.status is ProbeStatus.UP
+        else JobsCheck(status="unknown")
+    )
+    troubled = (
+        clusters_down or any(not loop.alive for loop in loops.values()) or jobs.status == "waiting"
+    )
     if central.status is ProbeStatus.DOWN:
         status = ReadinessStatus.NOT_READY
     else:
-        status = ReadinessStatus.DEGRADED if clusters_down else ReadinessStatus.READY
+        status = ReadinessStatus.DEGRADED if troubled else ReadinessStatus.READY
     if status is ReadinessStatus.NOT_READY or (strict and status is ReadinessStatus.DEGRADED):
         response.status_code = 503
-    return Readiness(status=status, central=central, clusters=clusters)
+    return Readiness(status=status, central=central, clusters=clusters, background=loops, jobs=jobs)
+
+
+async def check_jobs(database: Database, max_wait_seconds: float) -> JobsCheck:
+    try:
+        async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
+            async with database.transaction() as session:
+                oldest = await oldest_queued_job_seconds(session)
+                workers = [p for p in await live_processes(session) if p.runs_alive(JOB_WORKER)]
+    except Exception:  # central answered the ping a moment ago; a slow query is not an outage
+        return JobsCheck(status="unknown")
+    JOB_OLDEST_QUEUED.set(oldest)
+    status: Literal["ok", "waiting"] = "waiting" if oldest > max_wait_seconds else "ok"
+    return JobsCheck(
+        status=status, oldest_queued_seconds=round(oldest, 1), live_workers=len(workers)
+    )
 
 
 @router.get(

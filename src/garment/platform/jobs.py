@@ -130,6 +130,7 @@ class JobQueue:
         self.registry = registry
         self.services = services
         self.options = options or WorkerOptions()
+        self.on_progress: Callable[[], None] = _nothing
         self._pool: asyncpg.Pool | None = None
 
     async def open(self) -> None:
@@ -292,6 +293,7 @@ class JobQueue:
                 JOB_RUNS.labels(spec.name, "succeeded").inc()
                 log.info("job.succeeded")
             finally:
+                self.on_progress()
                 reset_context(token)
 
         return run_job
@@ -336,3 +338,7 @@ async def _enqueue(
         on_conflict="skip",
     )
     return int(ids[0]) if ids and ids[0] is not None else None
+
+
+def _nothing() -> None:
+    return None

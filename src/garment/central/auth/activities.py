@@ -7,6 +7,7 @@ from a request id found in the logs (`GET /auth/activities?request_id=`).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,6 +40,20 @@ class ActivityFilter:
     request_id: str | None = None
     type: str | None = None
     suspicious_only: bool = False
+    tenant_id: uuid.UUID | None = None
+
+
+def _where(criteria: ActivityFilter) -> dict[str, Any]:
+    """The filter as the repository's keyword arguments."""
+    return {
+        "user_id": criteria.user_id,
+        "since": criteria.since,
+        "reason": criteria.reason,
+        "request_id": criteria.request_id,
+        "type": criteria.type,
+        "suspicious_only": criteria.suspicious_only,
+        "tenant_id": criteria.tenant_id,
+    }
 
 
 def request_fields() -> dict[str, Any]:
@@ -106,15 +121,15 @@ class ActivityService:
         self, session: AsyncSession, criteria: ActivityFilter, page: PageParams
     ) -> tuple[list[AuthActivity], str | None]:
         activities = ActivityRepository(session)
-        statement = activities.filtered(
-            user_id=criteria.user_id,
-            since=criteria.since,
-            reason=criteria.reason,
-            request_id=criteria.request_id,
-            type=criteria.type,
-            suspicious_only=criteria.suspicious_only,
-        )
-        return await activities.newest_page(statement, page)
+        return await activities.newest_page(activities.filtered(**_where(criteria)), page)
+
+    async def history(
+        self, session: AsyncSession, criteria: ActivityFilter, limit: int
+    ) -> Sequence[AuthActivity]:
+        """The newest `limit` activities matching `criteria`, newest first, without a cursor
+        (operator views such as `garment incident timeline`)."""
+        activities = ActivityRepository(session)
+        return await activities.newest(activities.filtered(**_where(criteria)), limit)
 
     async def record_tenant_mismatch(
         self,

@@ -7,7 +7,7 @@ OpenAPI. The principal is plain values (`ports.Principal`), never ORM rows.
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -101,13 +101,38 @@ PlatformAdmin = Annotated[Principal, Depends(platform_admin)]
 
 
 async def auth_rate_limit(request: Request) -> None:
-    """Per client IP and endpoint, on every auth endpoint (`auth.ip_rate_limit`)."""
+    """Every auth endpoint is rate limited. A signed-in caller (a valid bearer token) is counted
+    by session (`rate_limit.per_session`); a refresh by address and device
+    (`auth.ip_rate_limit`) and by address overall (`rate_limit.refresh_per_ip`); everything
+    else by address (`auth.ip_rate_limit`)."""
     services = app_services(request)
     limiter = cast(RateLimiter, services.limiter)
+    settings = services.settings
     route = request.scope.get("route")
     path = getattr(route, "path", request.url.path)
+    session_id = await _signed_in_session(services, request)
+    if session_id is not None:
+        await limiter.enforce(settings.rate_limit.per_session, "auth-session", path, session_id)
+        return
     ip = current_context().client_ip or "unknown"
-    await limiter.enforce(services.settings.auth.ip_rate_limit, "auth", path, ip)
+    if path.endswith("/refresh"):
+        device = request.headers.get("x-device-fingerprint", "")[:128]
+        await limiter.enforce(settings.rate_limit.refresh_per_ip, "auth-refresh", ip)
+        await limiter.enforce(settings.auth.ip_rate_limit, "auth", path, ip, device)
+        return
+    await limiter.enforce(settings.auth.ip_rate_limit, "auth", path, ip)
+
+
+async def _signed_in_session(services: Any, request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    try:
+        claims = await services.auth.tokens.verify(token, (AUDIENCE_CORE, AUDIENCE_TENANT))
+    except AppError:
+        return None  # an invalid token is counted by address, and refused by the route
+    return str(claims.sid)
 
 
 DeviceFingerprint = Annotated[

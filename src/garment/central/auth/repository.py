@@ -110,6 +110,20 @@ class SessionRepository(Repository[AuthSession]):
             .order_by(AuthSession.last_used_at.desc())
         )
 
+    async def of_user_since(
+        self, user_id: uuid.UUID, since: datetime, limit: int
+    ) -> list[AuthSession]:
+        """The user's sessions that started or ended at `since` or later, newest first."""
+        return await self.all(
+            self.select()
+            .where(
+                AuthSession.user_id == user_id,
+                (AuthSession.created_at >= since) | (AuthSession.revoked_at >= since),
+            )
+            .order_by(AuthSession.created_at.desc())
+            .limit(limit)
+        )
+
     async def set_values(self, session_id: uuid.UUID, **values: Any) -> None:
         await self.session.execute(
             update(AuthSession).where(AuthSession.id == session_id).values(**values)
@@ -377,10 +391,13 @@ class ActivityRepository(Repository[AuthActivity]):
         request_id: str | None,
         type: str | None,
         suspicious_only: bool,
+        tenant_id: uuid.UUID | None = None,
     ) -> Select[AuthActivity]:
         statement = self.select()
         if user_id is not None:
             statement = statement.where(AuthActivity.user_id == user_id)
+        if tenant_id is not None:
+            statement = statement.where(AuthActivity.tenant_id == tenant_id)
         if since is not None:
             statement = statement.where(AuthActivity.occurred_at >= since)
         if reason is not None:
@@ -397,6 +414,11 @@ class ActivityRepository(Repository[AuthActivity]):
         self, statement: Select[AuthActivity], params: PageParams
     ) -> tuple[list[AuthActivity], str | None]:
         return await self.page(statement, keyset=ACTIVITY_KEYSET, params=params)
+
+    async def newest(self, statement: Select[AuthActivity], limit: int) -> list[AuthActivity]:
+        """The newest `limit` rows of `statement`, newest first (no cursor: operator reads)."""
+        newest_first = statement.order_by(AuthActivity.occurred_at.desc(), AuthActivity.id.desc())
+        return await self.all(newest_first.limit(limit))
 
     async def count_since(self, user_id: uuid.UUID, type: str, since: datetime) -> int:
         return await self.count(

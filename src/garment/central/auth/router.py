@@ -71,6 +71,9 @@ from garment.platform.http.openapi import error_responses
 from garment.platform.pagination import Page, PageMeta
 
 router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(auth_rate_limit)])
+# Routes anyone may call without signing in take small bodies only, read or not: a stranger
+# must not make the server buffer megabytes (the signed-in limit is `http.max_body_bytes`).
+PUBLIC_BODY_LIMIT = 16 * 1024
 admin_router = APIRouter(prefix="/admin", tags=["admin"])
 jwks_router = APIRouter(tags=["auth"])
 
@@ -100,6 +103,7 @@ async def login_response(
 
 @router.post(
     "/register",
+    max_body_size=PUBLIC_BODY_LIMIT,
     status_code=status.HTTP_201_CREATED,
     response_model=Accepted,
     summary="Register an account (a verification mail follows)",
@@ -114,6 +118,7 @@ async def register(body: RegisterRequest, auth: Auth, session: CentralSession) -
 
 @router.post(
     "/email/verify",
+    max_body_size=PUBLIC_BODY_LIMIT,
     response_model=StatusBody,
     summary="Verify an email address with the token from the mail",
     responses=error_responses(AUTH_LINK_INVALID, VALIDATION_FAILED, RATE_LIMITED),
@@ -125,6 +130,7 @@ async def verify_email(body: TokenBody, auth: Auth, session: CentralSession) -> 
 
 @router.post(
     "/email/resend",
+    max_body_size=PUBLIC_BODY_LIMIT,
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Accepted,
     summary="Send the verification mail again (same answer for any email)",
@@ -137,6 +143,7 @@ async def resend_verification(body: EmailBody, auth: Auth, session: CentralSessi
 
 @router.post(
     "/password/forgot",
+    max_body_size=PUBLIC_BODY_LIMIT,
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Accepted,
     summary="Mail a password reset link (same answer for any email)",
@@ -149,6 +156,7 @@ async def forgot_password(body: EmailBody, auth: Auth, session: CentralSession) 
 
 @router.post(
     "/password/reset",
+    max_body_size=PUBLIC_BODY_LIMIT,
     response_model=StatusBody,
     summary="Set a new password with the reset token; signs out every session",
     responses=error_responses(AUTH_LINK_INVALID, VALIDATION_FAILED, RATE_LIMITED),
@@ -195,6 +203,7 @@ async def me(principal: CurrentPrincipal) -> UserOut:
 
 @router.post(
     "/login",
+    max_body_size=PUBLIC_BODY_LIMIT,
     response_model=LoginResponse,
     summary="Sign in with email and password",
     responses=error_responses(
@@ -220,6 +229,7 @@ async def login(
 
 @router.post(
     "/mfa/verify",
+    max_body_size=PUBLIC_BODY_LIMIT,
     response_model=LoginResponse,
     summary="Complete a login that answered AUTH_MFA_REQUIRED",
     responses=error_responses(
@@ -238,6 +248,7 @@ async def verify_mfa(
 
 @router.post(
     "/refresh",
+    max_body_size=PUBLIC_BODY_LIMIT,
     response_model=TokenResponse,
     summary="Rotate the refresh token and get a new access token",
     responses=error_responses(

@@ -10,7 +10,7 @@ from garment.central.auth.component import AuthComponents
 from garment.central.auth.keys import KeyRing, TokenService
 from garment.central.auth.mfa import MfaService
 from garment.central.auth.ports import NextStep, TenantDirectory, TenantSummary
-from garment.central.auth.sessions import SessionEntry, SessionService, TokenPair
+from garment.central.auth.sessions import SessionEntry, SessionRecord, SessionService, TokenPair
 from garment.platform.cache import InvalidationBus
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "AuthService",
     "LoginResult",
     "SessionEntry",
+    "SessionRecord",
     "TokenPair",
     "next_step",
 ]

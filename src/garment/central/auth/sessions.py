@@ -120,6 +120,23 @@ class SessionEntry:
     current: bool
 
 
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """One session of a user as operators see it: when it started and how it ended."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    created_at: datetime
+    last_used_at: datetime
+    revoked_at: datetime | None
+    revoke_reason: str | None
+    revoked_by: uuid.UUID | None
+    ip: str | None
+    user_agent: str | None
+    amr: list[str]
+    current_tenant_id: uuid.UUID | None
+
+
 def _seconds_until(moment: datetime, now: datetime) -> int:
     return max(0, int((moment - now).total_seconds()))
 
@@ -513,6 +530,29 @@ class SessionService:
                 current=s.id == principal.session.id,
             )
             for s in sessions
+        ]
+
+    async def history_of(
+        self, session: AsyncSession, user_id: uuid.UUID, since: datetime, limit: int = 200
+    ) -> list[SessionRecord]:
+        """The user's sessions that started or ended since `since`, newest first, revoked ones
+        included (operators: `garment incident timeline --user`)."""
+        rows = await SessionRepository(session).of_user_since(user_id, since, limit)
+        return [
+            SessionRecord(
+                id=s.id,
+                user_id=s.user_id,
+                created_at=s.created_at,
+                last_used_at=s.last_used_at,
+                revoked_at=s.revoked_at,
+                revoke_reason=s.revoke_reason,
+                revoked_by=s.revoked_by,
+                ip=s.ip,
+                user_agent=s.user_agent,
+                amr=list(s.amr),
+                current_tenant_id=s.current_tenant_id,
+            )
+            for s in rows
         ]
 
     async def mark_authenticated(self, session: AsyncSession, session_id: uuid.UUID) -> None:

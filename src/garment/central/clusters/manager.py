@@ -11,6 +11,7 @@ cool-down, so a recovered cluster is used again without a restart.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 import uuid
@@ -26,6 +27,7 @@ from garment.platform.db import (
     Database,
     PoolOptions,
     create_engine,
+    describe_failure,
     is_connection_failure,
 )
 from garment.platform.dbsetup import DatabaseTarget
@@ -169,10 +171,15 @@ class ClusterConnectionManager:
                 breaker.record_success()  # the cluster answered; the failure is elsewhere
                 raise
             wait = breaker.record_failure()
+            # Every pooled connection to a server that failed is suspect (a restart or an
+            # administrator ends them all): drop them, or each later trial would meet one of
+            # them, fail, and keep the breaker open long after the cluster is back.
+            with contextlib.suppress(Exception):
+                await database.engine.dispose()
             logger.warning(
                 "cluster.unavailable",
                 cluster=key,
-                error=type(error).__name__,
+                error=describe_failure(error),
                 failures=breaker.failures,
                 state=breaker.state,
             )

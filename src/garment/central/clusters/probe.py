@@ -15,6 +15,7 @@ from typing import Any
 
 from garment.central.clusters.manager import ClusterConnectionManager
 from garment.central.clusters.repository import ClusterCatalog
+from garment.platform.db import describe_failure, fresh_connection, where
 from garment.platform.migrations import Tree, head_revision
 from garment.platform.rls import POLICY_NAME
 
@@ -71,7 +72,7 @@ async def probe_cluster(
         return result
     try:
         started = time.perf_counter()
-        async with manager.database(key).engine.connect() as connection:
+        async with fresh_connection(manager.database(key)) as connection:
             catalog = ClusterCatalog(connection)
             await catalog.ping()
             result.latency_ms = round((time.perf_counter() - started) * 1000, 2)
@@ -79,7 +80,8 @@ async def probe_cluster(
             result.server_version = await catalog.server_version()
             await _inspect(catalog, result)
     except Exception as exc:
-        result.checks.append(Check("connect", False, type(exc).__name__))
+        where_to = where(manager.database(key).url)
+        result.checks.append(Check("connect", False, f"{describe_failure(exc)} (at {where_to})"))
     return result
 
 

@@ -16,7 +16,7 @@ from garment.central.clusters.manager import ClusterConnectionManager
 from garment.central.clusters.models import Cluster
 from garment.central.clusters.probe import ProbeResult, probe_cluster
 from garment.central.clusters.repository import ClusterRepository
-from garment.central.clusters.states import CLUSTER_TRANSITIONS, ClusterStatus
+from garment.central.clusters.states import CLUSTER_TRANSITIONS, BreakerState, ClusterStatus
 from garment.platform.errors import CONFLICT, INVALID_STATE_TRANSITION, AppError
 
 __all__ = ["ClusterConnectionManager", "ClusterRow", "ClusterService", "ProbeResult"]
@@ -104,9 +104,16 @@ class ClusterService:
         return ClusterStatus(cluster.status) if cluster else None
 
     async def placeable(self, session: AsyncSession) -> list[ClusterRow]:
-        """Clusters that take new tenants: active and with a URL in config."""
+        """Clusters that take new tenants: active, with a URL in config, and not known to be
+        down right now (this process's breaker is closed), so a new tenant is not provisioned
+        onto an outage."""
         active = await ClusterRepository(session).with_status(ClusterStatus.ACTIVE)
-        return [self._row(cluster) for cluster in active if self.manager.is_configured(cluster.key)]
+        return [
+            self._row(cluster)
+            for cluster in active
+            if self.manager.is_configured(cluster.key)
+            and self.manager.breaker(cluster.key).state is BreakerState.CLOSED
+        ]
 
     async def ensure_registered(
         self, session: AsyncSession, keys: list[str], capacity: int = DEFAULT_CAPACITY

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, delete, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from garment.central.tenancy.models import Invitation, Membership, ProvisioningStep, Tenant
@@ -21,6 +22,19 @@ class TenantRepository(Repository[Tenant]):
 
     async def by_slug(self, slug: str) -> Tenant | None:
         return await self.one_or_none(self.select().where(Tenant.slug == slug))
+
+    async def claim(self, values: dict[str, Any]) -> Tenant | None:
+        """Insert the tenant unless its slug is taken; None when it is. One statement: of N
+        simultaneous creations with one slug, exactly one inserts, the others wait for it and
+        then find the slug taken (no unique violation reaches anyone)."""
+        inserted = await self.session.execute(
+            pg_insert(Tenant)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=[Tenant.slug])
+            .returning(Tenant.id)
+        )
+        tenant_id = inserted.scalar_one_or_none()
+        return await self.get(tenant_id) if tenant_id is not None else None
 
     async def slug_taken(self, slug: str) -> bool:
         found = await self.session.execute(select(Tenant.id).where(Tenant.slug == slug))
@@ -62,6 +76,17 @@ class MembershipRepository(Repository[Membership]):
         self, tenant_id: uuid.UUID, user_id: uuid.UUID, *, for_update: bool = False
     ) -> Membership | None:
         return await self.get((tenant_id, user_id), for_update=for_update)
+
+    async def listed(
+        self, *, tenant_id: uuid.UUID | None = None, user_id: uuid.UUID | None = None
+    ) -> list[Membership]:
+        """Memberships of one tenant or of one user, in every status, oldest first."""
+        statement = self.select().order_by(Membership.created_at)
+        if tenant_id is not None:
+            statement = statement.where(Membership.tenant_id == tenant_id)
+        if user_id is not None:
+            statement = statement.where(Membership.user_id == user_id)
+        return await self.all(statement)
 
     async def count_active(self, tenant_id: uuid.UUID) -> int:
         return await self.count(

@@ -33,6 +33,7 @@ from garment.platform.errors import (
     AUTH_EMAIL_NOT_VERIFIED,
     CLUSTER_UNAVAILABLE,
     PERMISSION_DENIED,
+    RATE_LIMITED,
     RESOURCE_NOT_FOUND,
     TENANT_ACCESS_DENIED,
     TENANT_CANCELLED,
@@ -55,7 +56,11 @@ admin_router = APIRouter(prefix="/admin", tags=["admin"])
     responses={
         **created(202, "Registered; provisioning runs.", "The tenant: poll it for progress."),
         **error_responses(
-            *AUTHENTICATION_ERRORS, AUTH_EMAIL_NOT_VERIFIED, TENANT_SLUG_TAKEN, VALIDATION_FAILED
+            *AUTHENTICATION_ERRORS,
+            AUTH_EMAIL_NOT_VERIFIED,
+            TENANT_SLUG_TAKEN,
+            VALIDATION_FAILED,
+            RATE_LIMITED,
         ),
     },
 )

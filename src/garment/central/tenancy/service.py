@@ -134,6 +134,51 @@ class StepRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class TenantLifecycle:
+    """When a tenant reached each stage, as recorded on its row (operators' timelines; there
+    is no status history table, so `updated_at` is the last change of any kind)."""
+
+    id: uuid.UUID
+    slug: str
+    status: TenantStatus
+    cluster_key: str | None
+    owner_user_id: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+    provisioned_at: datetime | None
+    suspended_at: datetime | None
+    cancelled_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipHistory:
+    """A membership in any status with its timestamps (operators' timelines)."""
+
+    tenant_id: uuid.UUID
+    user_id: uuid.UUID
+    status: MembershipStatus
+    role_keys: tuple[str, ...]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationHistory:
+    """An invitation with what became of it (operators' timelines)."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    email: str
+    role_keys: tuple[str, ...]
+    invited_by: uuid.UUID | None
+    created_at: datetime
+    expires_at: datetime
+    accepted_at: datetime | None
+    accepted_by: uuid.UUID | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class TenantToken:
     access_token: str
     expires_in: int
@@ -293,19 +338,28 @@ class TenancyService:
         if not owner.email_verified:
             raise AppError(AUTH_EMAIL_NOT_VERIFIED)
         slug = slug.strip().lower()
-        await self._check_new_tenant(session, slug, plan_code)
-        tenant = await TenantRepository(session).create(
-            Tenant(
-                id=uuid.uuid4(),
-                slug=slug,
-                name=name.strip(),
-                status=TenantStatus.PROVISIONING,
-                plan_code=plan_code,
-                billing_interval=billing_interval,
-                owner_user_id=owner.id,
-                region_hint=region_hint,
-            )
+        self._check_new_tenant(slug, plan_code)
+        # Counted per user: one account must not fill a cluster with tenants.
+        await self.auth.components.limiter.enforce(
+            self.auth.components.settings.rate_limit.tenant_creation, "tenant-create", str(owner.id)
         )
+        tenant = await TenantRepository(session).claim(
+            {
+                "id": uuid.uuid4(),
+                "slug": slug,
+                "name": name.strip(),
+                "status": TenantStatus.PROVISIONING,
+                "plan_code": plan_code,
+                "billing_interval": billing_interval,
+                "owner_user_id": owner.id,
+                "region_hint": region_hint,
+            }
+        )
+        if tenant is None:
+            # Well formed, but another tenant has it: a conflict with what exists, not bad input.
+            taken = FieldErrors()
+            taken.add("body.slug", SLUG_TAKEN)
+            raise AppError(TENANT_SLUG_TAKEN, errors=taken.errors)
         MembershipRepository(session).add(
             Membership(
                 tenant_id=tenant.id,
@@ -329,18 +383,13 @@ class TenancyService:
         )
         return summary_of(tenant, [OWNER_ROLE])
 
-    async def _check_new_tenant(self, session: AsyncSession, slug: str, plan_code: str) -> None:
+    def _check_new_tenant(self, slug: str, plan_code: str) -> None:
         problems = FieldErrors()
         if not SLUG.match(slug) or slug in RESERVED_SLUGS:
             problems.add("body.slug", SLUG_INVALID)
         if not self.plans.exists(plan_code):
             problems.add("body.plan_code", PLAN_UNKNOWN)
         problems.raise_if_any()
-        if await TenantRepository(session).slug_taken(slug):
-            # Well formed, but another tenant has it: a conflict with what exists, not bad input.
-            taken = FieldErrors()
-            taken.add("body.slug", SLUG_TAKEN)
-            raise AppError(TENANT_SLUG_TAKEN, errors=taken.errors)
 
     # --- what members see ------------------------------------------------------------------
 
@@ -715,6 +764,68 @@ class TenancyService:
                 finished_at=step.finished_at,
             )
             for step in steps
+        ]
+
+    async def lifecycle(
+        self, session: AsyncSession, tenant_id: uuid.UUID
+    ) -> TenantLifecycle | None:
+        """The tenant's stage timestamps, read now (never cached)."""
+        tenant = await TenantRepository(session).get(tenant_id)
+        if tenant is None:
+            return None
+        return TenantLifecycle(
+            id=tenant.id,
+            slug=tenant.slug,
+            status=TenantStatus(tenant.status),
+            cluster_key=tenant.cluster_key,
+            owner_user_id=tenant.owner_user_id,
+            created_at=tenant.created_at,
+            updated_at=tenant.updated_at,
+            provisioned_at=tenant.provisioned_at,
+            suspended_at=tenant.suspended_at,
+            cancelled_at=tenant.cancelled_at,
+        )
+
+    async def membership_history(
+        self,
+        session: AsyncSession,
+        *,
+        tenant_id: uuid.UUID | None = None,
+        user_id: uuid.UUID | None = None,
+    ) -> list[MembershipHistory]:
+        """Memberships of a tenant or of a user in every status, oldest first."""
+        rows = await MembershipRepository(session).listed(tenant_id=tenant_id, user_id=user_id)
+        return [
+            MembershipHistory(
+                tenant_id=m.tenant_id,
+                user_id=m.user_id,
+                status=MembershipStatus(m.status),
+                role_keys=tuple(m.role_keys),
+                created_at=m.created_at,
+                updated_at=m.updated_at,
+            )
+            for m in rows
+        ]
+
+    async def invitation_history(
+        self, session: AsyncSession, tenant_id: uuid.UUID, limit: int = 200
+    ) -> list[InvitationHistory]:
+        """The tenant's newest invitations with their outcome, newest first."""
+        rows = await InvitationRepository(session).newest(tenant_id, limit=limit)
+        return [
+            InvitationHistory(
+                id=i.id,
+                tenant_id=i.tenant_id,
+                email=i.email,
+                role_keys=tuple(i.role_keys),
+                invited_by=i.invited_by,
+                created_at=i.created_at,
+                expires_at=i.expires_at,
+                accepted_at=i.accepted_at,
+                accepted_by=i.accepted_by,
+                revoked_at=i.revoked_at,
+            )
+            for i in rows
         ]
 
     async def list_tenants(

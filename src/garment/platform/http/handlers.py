@@ -39,11 +39,17 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     spec = spec_for_status(exc.status_code)
     request.scope[ERROR_CODE_SCOPE_KEY] = spec.code
     headers = dict(exc.headers or {})
+    extra: dict[str, Any] = {}
     if exc.status_code == 405:
         headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
+    if exc.status_code == 413:
+        route = request.scope.get("route")
+        limit = getattr(route, "max_body_size", None) or getattr(request.app, "max_body_size", None)
+        if limit is not None:
+            extra["limit_bytes"] = limit
     # Starlette's own texts ("Not Found") are English-only; the catalogue message replaces them.
     return problem_response(
-        spec, instance=request.url.path, headers=headers, status=exc.status_code
+        spec, instance=request.url.path, headers=headers, status=exc.status_code, extra=extra
     )
 
 

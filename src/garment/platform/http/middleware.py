@@ -9,6 +9,7 @@ import re
 import time
 import uuid
 from ipaddress import ip_address, ip_network
+from typing import Any
 
 import structlog
 from starlette.datastructures import Headers, MutableHeaders
@@ -24,6 +25,7 @@ from garment.platform.context import (
 from garment.platform.db import is_connection_failure, is_rejected_data
 from garment.platform.errors import (
     INTERNAL_ERROR,
+    REQUEST_TOO_LARGE,
     SERVICE_UNAVAILABLE,
     VALIDATION_FAILED,
     ErrorSpec,
@@ -78,9 +80,69 @@ def classify_failure(error: BaseException) -> ErrorSpec:
     return INTERNAL_ERROR
 
 
+# Headers every answer carries: no MIME sniffing of JSON into something executable, no framing
+# of the API's pages (/docs), no referrer leaking ids from URLs.
+SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+)
+
+
+def is_framework_text_413(message: Message) -> bool:
+    if message["status"] != 413:
+        return False
+    content_type = dict(message.get("headers", [])).get(b"content-type", b"")
+    return bool(content_type.startswith(b"text/plain"))
+
+
+def route_body_limit(scope: Scope) -> dict[str, Any]:
+    limit = getattr(scope.get("route"), "max_body_size", None)
+    return {"limit_bytes": limit} if limit is not None else {}
+
+
+class BodyTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
+class BodyLimit:
+    """The application-wide request body limit (`http.max_body_bytes`). A declared
+    Content-Length over it is refused before anything is read; a body without one (chunked)
+    is counted as it arrives and refused the moment it passes the limit. Routes anyone may call
+    unauthenticated set a lower limit of their own (FastAPI's `max_body_size`)."""
+
+    def __init__(self, limit: int, content_length: str | None, receive: Receive) -> None:
+        self.limit = limit
+        self.received = 0
+        self._receive = receive
+        try:
+            self.declared = int(content_length) if content_length is not None else None
+        except ValueError:
+            self.declared = None
+
+    def declared_too_large(self) -> bool:
+        return self.declared is not None and self.declared > self.limit
+
+    async def receive(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.request":
+            self.received += len(message.get("body", b""))
+            if self.received > self.limit:
+                raise BodyTooLarge(self.limit)
+        return message
+
+
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, trusted_proxies: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        trusted_proxies: list[str] | None = None,
+        max_body_bytes: int = 1_048_576,
+    ) -> None:
         self.app = app
+        self.max_body_bytes = max_body_bytes
         self.trusted_networks = [ip_network(proxy, strict=False) for proxy in trusted_proxies or []]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -99,18 +161,51 @@ class RequestContextMiddleware:
         status = 500
         response_started = False
 
+        replacing = False
+
         async def send_with_request_id(message: Message) -> None:
-            nonlocal status, response_started
+            nonlocal status, response_started, replacing
+            if message["type"] == "http.response.start" and is_framework_text_413(message):
+                # A route's own lower limit (FastAPI's `max_body_size`) answers plain text;
+                # every error of this API is problem+json with its code, here with the limit.
+                replacing = True
+                return
+            if replacing:
+                if not message.get("more_body"):
+                    replacing = False
+                    problem = problem_response(
+                        REQUEST_TOO_LARGE, instance=scope["path"], extra=route_body_limit(scope)
+                    )
+                    await problem(scope, receive, send_with_request_id)
+                return
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
                 response_headers = MutableHeaders(scope=message)
                 response_headers[REQUEST_ID_HEADER] = context.request_id
                 response_headers.add_vary_header("Accept-Language")
+                for name, value in SECURITY_HEADERS:
+                    response_headers.setdefault(name, value)
             await send(message)
 
+        limited = BodyLimit(self.max_body_bytes, headers.get("content-length"), receive)
+
         try:
-            await self.app(scope, receive, send_with_request_id)
+            if limited.declared_too_large():
+                raise BodyTooLarge(self.max_body_bytes)
+            await self.app(scope, limited.receive, send_with_request_id)
+        except BodyTooLarge as error:
+            # Refused before (or while) reading: the rest of the body is never buffered.
+            scope[ERROR_CODE_SCOPE_KEY] = REQUEST_TOO_LARGE.code
+            status = REQUEST_TOO_LARGE.status
+            if not response_started:
+                response = problem_response(
+                    REQUEST_TOO_LARGE,
+                    instance=scope["path"],
+                    extra={"limit_bytes": error.limit},
+                    headers={"Connection": "close"},
+                )
+                await response(scope, receive, send_with_request_id)
         except Exception as error:
             spec = classify_failure(error)
             log = logger.warning if spec is VALIDATION_FAILED else logger.exception
