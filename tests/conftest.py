@@ -10,9 +10,12 @@ so they never depend on the databases being empty.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import os
+import shutil
 import socket
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -34,6 +37,7 @@ from garment.cli import app as cli  # noqa: E402
 from garment.config import Environment, LogSettings, Settings, get_settings  # noqa: E402
 from garment.platform.dbsetup import (  # noqa: E402
     DatabaseLayout,
+    DatabaseTarget,
     Targets,
     drop_layout,
     ensure_layout,
@@ -42,6 +46,23 @@ from garment.platform.embedded import EmbeddedPostgres  # noqa: E402
 from garment.platform.logging import configure_logging  # noqa: E402
 from garment.platform.migrations import migrate_all  # noqa: E402
 from garment.runtime import Runtime  # noqa: E402
+from tests.roundtrips import RoundTripProxy  # noqa: E402
+
+PG_DATA_ROOT = Path(tempfile.gettempdir()) / f"garment-test-pg-{os.getuid()}"
+
+
+def pg_data_dir(prefix: str) -> Path:
+    """A short, fresh directory for an embedded PostgreSQL's data, outside pytest's temporary
+    root: pytest resets that root to mode 0700 whenever any pytest process starts, which locks
+    the unprivileged `pgserver` user out of a running server's files. Short, because Unix
+    socket paths are limited to about 107 bytes. Removed at exit."""
+    PG_DATA_ROOT.mkdir(mode=0o755, exist_ok=True)
+    PG_DATA_ROOT.chmod(0o755)
+    created = Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=PG_DATA_ROOT))
+    created.chmod(0o755)
+    atexit.register(shutil.rmtree, created, ignore_errors=True)
+    return created
+
 
 # JSON lines, warnings and up: an expected 500 in a test must not render a rich traceback.
 configure_logging(LogSettings(level="WARNING", json_output=True))
@@ -66,7 +87,7 @@ def pg_superuser_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if local_server_answers():
         yield LOCAL_SERVER
         return
-    embedded = EmbeddedPostgres(tmp_path_factory.mktemp("embedded") / "pgdata")
+    embedded = EmbeddedPostgres(pg_data_dir("embedded") / "pgdata")
     url = embedded.start()
     try:
         yield url
@@ -247,8 +268,7 @@ def stoppable_server_factory(
     servers: list[StoppableServer] = []
 
     def start() -> StoppableServer:
-        # Short path: Unix socket paths are limited to ~107 bytes.
-        embedded = EmbeddedPostgres(tmp_path_factory.mktemp("pg", numbered=True) / "d")
+        embedded = EmbeddedPostgres(pg_data_dir("pg") / "d")
         server = StoppableServer(embedded, embedded.start())
         servers.append(server)
         return server
@@ -266,3 +286,32 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@pytest.fixture
+async def proxied(
+    targets: Targets, tmp_path: Path
+) -> AsyncIterator[tuple[Runtime, RoundTripProxy, RoundTripProxy]]:
+    """A runtime whose central and `default` cluster connections go through counting proxies."""
+    central = RoundTripProxy(targets.central.app_url)
+    cluster = RoundTripProxy(targets.clusters["default"].app_url)
+    await central.start()
+    await cluster.start()
+    rerouted = Targets(
+        DatabaseTarget("central", central.url(), targets.central.owner_url),
+        {
+            **targets.clusters,
+            "default": DatabaseTarget(
+                "default", cluster.url(), targets.clusters["default"].owner_url
+            ),
+        },
+    )
+    runtime = await Runtime.create(settings_for(rerouted, tmp_path / "mail"), migrate=False)
+    async with runtime.central.transaction() as session:
+        await runtime.cluster_registry.ensure_registered(session, list(targets.clusters))
+    try:
+        yield runtime, central, cluster
+    finally:
+        await runtime.close()
+        await central.close()
+        await cluster.close()

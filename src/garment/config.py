@@ -220,6 +220,15 @@ class AuthSettings(BaseModel):
     clock_skew_seconds: int = Field(
         30, ge=0, le=300, description="Leeway for `exp`/`nbf`/`iat` when verifying tokens."
     )
+    signing_key_publish_seconds: int = Field(
+        90,
+        ge=0,
+        le=3600,
+        description="After `garment auth keys rotate`, how long the new key is published (JWKS, "
+        "every process's key ring) before it signs. Longer than the 60 s key reload, so a "
+        "process that missed the change notification still knows the key before its tokens "
+        "arrive.",
+    )
     reauth_minutes: int = Field(
         10,
         ge=1,
@@ -241,6 +250,13 @@ class AuthSettings(BaseModel):
         15, ge=1, description="Window in which failed logins are counted."
     )
     lockout_minutes: int = Field(15, ge=1, description="How long a locked account waits.")
+    mfa_max_failures: int = Field(
+        10,
+        ge=1,
+        description="Wrong MFA codes per account, over all its challenges, within "
+        "`login_failure_window_minutes` before MFA is refused (423 AUTH_ACCOUNT_LOCKED) until "
+        "the oldest of them leaves the window. Each challenge also ends after 5 wrong codes.",
+    )
     ip_rate_limit: str = Field(
         "60/minute",
         description="Requests per client IP to each auth endpoint (`limits` notation); over it "
@@ -392,6 +408,23 @@ class Settings(BaseSettings):
         if self.auth.secret_key is None:
             problems.append("auth.secret_key is not set")
         return problems
+
+    def configuration_warnings(self) -> list[str]:
+        """Settings that are accepted but probably not what the operator meant: logged at every
+        start and shown by `garment doctor`."""
+        warnings = []
+        if self.uses_embedded_database and (self.clusters or self.cluster_migration_urls):
+            warnings.append(
+                "clusters / cluster_migration_urls are set but database_url is not: on the "
+                "embedded default they are ignored (the embedded server holds central and the "
+                "`default` cluster). Set database_url to use configured clusters"
+            )
+        if self.environment is Environment.PRODUCTION and not self.http.trusted_proxies:
+            warnings.append(
+                "http.trusted_proxies is empty: behind a reverse proxy every client shares the "
+                "proxy's address (one rate-limit bucket, one IP in every audit record)"
+            )
+        return warnings
 
     @property
     def uses_embedded_database(self) -> bool:

@@ -212,6 +212,8 @@ class Runtime:
         problems = settings.production_problems()
         if problems and not observe:
             raise UnsafeConfiguration("refusing to start in production: " + "; ".join(problems))
+        for warning in settings.configuration_warnings():
+            logger.warning("config.warning", warning=warning)
         targets, embedded = await resolve_targets(
             settings, start_embedded=start_embedded and not observe, create_layout=not observe
         )

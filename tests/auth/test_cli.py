@@ -49,7 +49,14 @@ async def test_inspect_token(runtime: Runtime, client: httpx.AsyncClient) -> Non
     assert printed["claims"]["scope"] == "central"
     assert printed["header"]["alg"] == "EdDSA"
     garbage = await garment("auth", "inspect-token", "not.a.jwt")
-    assert garbage.exit_code != 0
+    assert garbage.exit_code == 1
+    assert "AUTH_TOKEN_INVALID" in garbage.output
+    assert "Traceback" not in garbage.output and len(garbage.output.splitlines()) <= 2
+    revoked = await garment("auth", "revoke-sessions", "--user", user.email)
+    assert revoked.exit_code == 0, revoked.output
+    after = await garment("auth", "inspect-token", session["access_token"])
+    assert after.exit_code == 1, after.output
+    assert json.loads(after.output)["verdict"] == "AUTH_SESSION_REVOKED"
 
 
 @pytest.mark.usefixtures("cli_env")
@@ -74,20 +81,30 @@ async def test_keys_rotate_keeps_old_tokens_valid(
     user = await make_user(runtime)
     before = await login(client, user)
     old_kid = runtime.auth.components.tokens.inspect(before["access_token"])["header"]["kid"]
-    result = await garment("auth", "keys", "rotate")
+    result = await garment("auth", "keys", "rotate", "--json")
     assert result.exit_code == 0, result.output
+    rotation = json.loads(result.output)
     await runtime.auth.components.keys.reload()
     jwks = (await client.get("/.well-known/jwks.json")).json()
     kids = [key["kid"] for key in jwks["keys"]]
     assert old_kid in kids
-    assert len(kids) >= 2
+    assert kids[0] == rotation["kid"]  # published first
     assert (
         await client.get("/api/v1/auth/me", headers=bearer(before["access_token"]))
     ).status_code == 200
-    after = await login(client, user)
-    new_kid = runtime.auth.components.tokens.inspect(after["access_token"])["header"]["kid"]
-    assert new_kid != old_kid
-    assert new_kid == kids[0]
+    during = await login(client, user)
+    assert runtime.auth.components.tokens.inspect(during["access_token"])["header"]["kid"] == (
+        old_kid
+    )
+    listed = await garment("auth", "keys", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    states = {row["kid"]: row for row in json.loads(listed.output)}
+    assert states[rotation["kid"]]["state"] == "pending"
+    assert states[rotation["kid"]]["signs_from"] == rotation["activates_at"]
+    assert states[old_kid]["state"] == "signing"
+    assert states[old_kid]["verify_until"] == rotation["previous_verify_until"]
+    table = await garment("auth", "keys", "list")
+    assert "pending" in table.output and "signing" in table.output
 
 
 @pytest.mark.usefixtures("cli_env")

@@ -79,29 +79,41 @@ async def test_tokens_verify_across_a_key_rotation(
     old_jwks = await fetch_jwks(client)
     old_kid = verify_with_jwks(before["access_token"], old_jwks, runtime).header["kid"]
 
+    ring = runtime.auth.components.keys
     async with runtime.central.transaction() as session:
-        new_kid = await runtime.auth.components.keys.rotate(session)
+        rotation = await ring.rotate(session)
+    new_kid = rotation.kid
     assert new_kid != old_kid
 
+    # Phase 1: the new key is published before anyone signs with it.
     new_jwks = await fetch_jwks(client)
     kids = [key["kid"] for key in new_jwks["keys"]]
-    assert kids[0] == new_kid and old_kid in kids  # the retired key is still published
+    assert kids[0] == new_kid and old_kid in kids  # the retiring key is still published
+    during = await login(client, user)
+    assert verify_with_jwks(during["access_token"], old_jwks, runtime).header["kid"] == old_kid
     # Tokens signed before the rotation still verify, for a JOSE library and for us.
     assert verify_with_jwks(before["access_token"], new_jwks, runtime).header["kid"] == old_kid
     assert (
         await client.get("/api/v1/auth/me", headers=bearer(before["access_token"]))
     ).status_code == 200
 
-    after = await login(client, user)
+    # Phase 2: from its activation the new key signs (simulated clock of this process).
+    real_clock = ring.clock
+    ring.clock = lambda: rotation.activates_at
+    try:
+        after = await login(client, user)
+        refreshed = await client.post(
+            "/api/v1/auth/refresh",
+            json={"refresh_token": before["refresh_token"]},
+            headers={"X-Device-Fingerprint": "device-A"},
+        )
+    finally:
+        ring.clock = real_clock
     assert verify_with_jwks(after["access_token"], new_jwks, runtime).header["kid"] == new_kid
-    # A verifier still holding the old JWKS cannot know the new kid (it must refetch).
+    # A verifier still holding a JWKS from before the rotation cannot know the new kid (it must
+    # refetch; the JWKS's max-age is shorter than the publication phase).
     with pytest.raises(InvalidKeyIdError):
         verify_with_jwks(after["access_token"], old_jwks, runtime)
-    refreshed = await client.post(
-        "/api/v1/auth/refresh",
-        json={"refresh_token": before["refresh_token"]},
-        headers={"X-Device-Fingerprint": "device-A"},
-    )
     assert refreshed.status_code == 200, refreshed.text
     assert verify_with_jwks(refreshed.json()["access_token"], new_jwks, runtime).header["kid"] == (
         new_kid

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pyotp
+from sqlalchemy import text
 
 from garment.runtime import Runtime
 from tests.auth.conftest import TestUser, bearer, login, make_user
@@ -124,3 +125,40 @@ async def test_disable_and_regenerate_need_a_recent_login(
     assert disabled.status_code == 204
     plain = await login(client, user)
     assert plain["user"]["mfa_enabled"] is False
+
+
+async def test_guesses_are_limited_per_account_not_per_challenge(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    """A password holder opening challenge after challenge gets `mfa_max_failures` guesses in
+    the window, in all; then even a right code waits (423 with Retry-After)."""
+    user = await make_user(runtime)
+    _, codes = await enrol(client, await login(client, user))
+    allowed = runtime.settings.auth.mfa_max_failures
+    guesses = 0
+    while guesses < allowed:
+        challenge_id = await challenge(client, user)
+        for _ in range(min(5, allowed - guesses)):
+            wrong = await client.post(
+                "/api/v1/auth/mfa/verify",
+                json={"challenge_id": challenge_id, "code": "000000"},
+                headers={"X-Device-Fingerprint": "device-A"},
+            )
+            assert wrong.json()["code"] == "AUTH_MFA_INVALID", wrong.text
+            guesses += 1
+    locked = await client.post(
+        "/api/v1/auth/mfa/verify",
+        json={"challenge_id": await challenge(client, user), "code": codes[0]},
+        headers={"X-Device-Fingerprint": "device-A"},
+    )
+    assert locked.status_code == 423, locked.text
+    assert locked.json()["code"] == "AUTH_ACCOUNT_LOCKED"
+    window = runtime.settings.auth.login_failure_window_minutes * 60
+    assert 0 < int(locked.headers["Retry-After"]) <= window + 1
+    # The recovery code was not spent by the refused attempt.
+    async with runtime.central.transaction() as session:
+        unused = await session.scalar(
+            text("SELECT count(*) FROM auth_recovery_codes WHERE used_at IS NULL AND user_id = :u"),
+            {"u": user.id},
+        )
+    assert unused == 10

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,35 +18,13 @@ import pytest
 
 from garment.contexts import register_contexts
 from garment.platform.db import plain_url
-from garment.platform.dbsetup import Targets, ensure_layout
+from garment.platform.dbsetup import ensure_layout
 from garment.platform.jobs import JobQueue
 from garment.platform.migrations import migrate_all
 from tests.conftest import StoppableServer, free_port, unique_layout
+from tests.drills.support import VENV_BIN, environment, stop, wait_ready
 
 pytestmark = pytest.mark.slow
-
-VENV_BIN = Path(sys.executable).parent
-
-
-def environment(targets: Targets, data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GARMENT_")}
-    clusters = targets.clusters
-    env.update(
-        {
-            "GARMENT_ENVIRONMENT": "test",
-            "GARMENT_DATABASE_URL": targets.central.app_url,
-            "GARMENT_DATABASE_MIGRATION_URL": targets.central.owner_url,
-            "GARMENT_CLUSTERS": json.dumps({k: t.app_url for k, t in clusters.items()}),
-            "GARMENT_CLUSTER_MIGRATION_URLS": json.dumps(
-                {k: t.owner_url for k, t in clusters.items()}
-            ),
-            "GARMENT_DATA_DIR": str(data_dir),
-            "GARMENT_CONFIG_FILE": "/nonexistent/garment.toml",
-            "GARMENT_AUTH__SECRET_KEY": "drill-secret-key-0123456789abcdef",
-            "GARMENT_LOG__LEVEL": "WARNING",
-        }
-    )
-    return env
 
 
 async def enqueue(central_url: str, task: str) -> int:
@@ -114,15 +89,7 @@ async def test_jobs_run_again_after_a_central_outage_and_both_probes_report_it(
     )
     try:
         async with httpx.AsyncClient(base_url=base, timeout=5) as http:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if (await http.get("/readyz")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, "the server did not become ready"
-                await asyncio.sleep(0.2)
+            await wait_ready(http)
             first = await enqueue(targets.central.app_url, "auth.cleanup")
             assert await job_done(targets.central.app_url, first, within=30)
 
@@ -152,8 +119,4 @@ async def test_jobs_run_again_after_a_central_outage_and_both_probes_report_it(
             code, findings = await asyncio.to_thread(doctor, env)
             assert findings["job workers"]["level"] == "ok", findings["job workers"]
     finally:
-        serve.send_signal(signal.SIGINT)
-        try:
-            serve.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            serve.kill()
+        stop(serve)

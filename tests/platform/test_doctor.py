@@ -121,3 +121,45 @@ async def test_doctor_never_starts_a_stopped_embedded_database(
     assert "EMBEDDED_DATABASE_STOPPED" in result.output
     assert "make run" in result.output
     assert not (tmp_path / "pgdata" / "postmaster.pid").exists()
+
+
+@pytest.fixture
+def no_garment_env(cli_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After the module's `cli_env`: these tests build their own settings from nothing."""
+    import os
+
+    for key in [key for key in os.environ if key.startswith("GARMENT_")]:
+        monkeypatch.delenv(key)
+
+
+@pytest.mark.usefixtures("no_garment_env")
+def test_clusters_configured_on_the_embedded_default_are_named_as_ignored(
+    tmp_path: Path,
+) -> None:
+    from garment.cli.doctor import config_findings
+    from garment.config import Settings
+
+    settings = Settings(
+        data_dir=tmp_path,
+        clusters={"jkt-2": "postgresql://app@127.0.0.1:5432/jkt2"},
+        _env_file=None,
+    )
+    assert settings.uses_embedded_database
+    [warning] = settings.configuration_warnings()
+    assert "ignored" in warning
+    by_check = {finding.check: finding for finding in config_findings(settings)}
+    assert by_check["clusters"].level == "warn"
+    assert "GARMENT_DATABASE_URL" in by_check["clusters"].detail
+
+
+@pytest.mark.usefixtures("no_garment_env")
+def test_an_empty_trusted_proxies_in_production_is_a_warning(tmp_path: Path) -> None:
+    from garment.config import Environment, Settings
+
+    settings = Settings(
+        environment=Environment.PRODUCTION,
+        data_dir=tmp_path,
+        database_url="postgresql://app@127.0.0.1:5432/central",
+        _env_file=None,
+    )
+    assert any("trusted_proxies" in warning for warning in settings.configuration_warnings())

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import psutil
 import psycopg
 import pytest
 
 from garment.platform.embedded import EmbeddedPostgres
+from tests.conftest import pg_data_dir
 
 pytestmark = pytest.mark.slow
 
 
-def test_start_stop_and_reuse_data(tmp_path_factory: pytest.TempPathFactory) -> None:
-    pgdata = tmp_path_factory.mktemp("emb") / "d"
+def test_start_stop_and_reuse_data() -> None:
+    pgdata = pg_data_dir("emb") / "d"
     server = EmbeddedPostgres(pgdata)
     url = server.start()
     with psycopg.connect(url, autocommit=True) as conn:
@@ -36,8 +35,8 @@ def test_start_stop_and_reuse_data(tmp_path_factory: pytest.TempPathFactory) -> 
         again.stop()
 
 
-def test_a_crashed_owner_does_not_keep_the_server_alive(tmp_path: Path) -> None:
-    pgdata = tmp_path / "d"
+def test_a_crashed_owner_does_not_keep_the_server_alive() -> None:
+    pgdata = pg_data_dir("emb") / "d"
     server = EmbeddedPostgres(pgdata)
     server.start()
     server.stop()
@@ -47,3 +46,40 @@ def test_a_crashed_owner_does_not_keep_the_server_alive(tmp_path: Path) -> None:
     server.start()
     server.stop()
     assert not (pgdata / "postmaster.pid").exists()
+
+
+def test_a_server_restarted_underneath_still_stops_with_us() -> None:
+    """The outage drill: the embedded PostgreSQL is stopped, then started again by someone
+    else (here a process that starts it and leaves it running). When our process, its last
+    user, stops, that server stops too instead of outliving Ctrl-C."""
+    import subprocess
+    import sys
+
+    from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
+
+    pgdata = pg_data_dir("emb") / "d"
+    server = EmbeddedPostgres(pgdata)
+    server.start()
+    first_pid = int((pgdata / "postmaster.pid").read_text().split()[0])
+    user = getattr(server._server, "system_user", None)
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata.resolve(), user=user)
+    assert not server.server_is_up()
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pgserver import postgres_server as p; "
+            "p.get_server(sys.argv[1], cleanup_mode=None)",
+            str(pgdata),
+        ],
+        check=True,
+        timeout=60,
+    )
+    assert server.server_is_up()
+    restarted_pid = int((pgdata / "postmaster.pid").read_text().split()[0])
+    assert restarted_pid != first_pid
+    server.stop()
+    assert not server.server_is_up()
+    assert not psutil.pid_exists(restarted_pid) or (
+        psutil.Process(restarted_pid).status() == psutil.STATUS_ZOMBIE
+    )

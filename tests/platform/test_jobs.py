@@ -115,7 +115,7 @@ async def test_exhausted_job_is_held_and_can_be_retried(queue: tuple[JobQueue, C
             break
         await asyncio.sleep(0.05)
     assert [job["entrypoint"] for job in held] == ["test.doomed"]
-    assert await jobs.retry_failed([held[0]["id"]]) == 1
+    assert await jobs.retry_failed([held[0]["id"], 10**12]) == [held[0]["id"]]
     await run_until(jobs, lambda: len(calls.runs) == 3)
     assert calls.runs[-1][2] == 1  # a fresh attempt count
 

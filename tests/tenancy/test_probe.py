@@ -284,3 +284,25 @@ async def test_the_command_exits_1_and_names_the_failing_check(
 
     single = await garment("clusters", "probe", "secondary", "--json")
     assert single.exit_code == 0, single.output  # restored
+
+
+@pytest.mark.usefixtures("probe_cli_env")
+async def test_probe_all_includes_a_registered_cluster_without_a_url(
+    probe_layout: ProbeLayout,
+) -> None:
+    central = probe_layout.targets.central.owner_url
+    with psycopg.connect(plain_url(central), autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO clusters (key, status, capacity) VALUES ('ghost', 'active', 10) "
+            "ON CONFLICT (key) DO NOTHING"
+        )
+    try:
+        result = await garment("clusters", "probe", "--all", "--json")
+        assert result.exit_code == 1, result.output
+        ghost = by_key(result.output)["ghost"]
+        assert ghost["ok"] is False
+        assert ghost["checks"][0]["name"] == "configured"
+        assert "GARMENT_CLUSTERS" in ghost["checks"][0]["detail"]
+    finally:
+        with psycopg.connect(plain_url(central), autocommit=True) as conn:
+            conn.execute("DELETE FROM clusters WHERE key = 'ghost'")

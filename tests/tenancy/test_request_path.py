@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,10 +21,9 @@ import pytest
 
 from garment.app import create_app
 from garment.config import Settings
-from garment.platform.dbsetup import DatabaseTarget, Targets
 from garment.runtime import Runtime
 from tests.auth.conftest import PASSWORD, TestUser, bearer, login, make_user
-from tests.conftest import free_port, garment_env, make_client, settings_for
+from tests.conftest import free_port, garment_env, make_client
 from tests.roundtrips import RoundTripProxy
 from tests.tenancy.conftest import TenantSetup, select_tenant, tenant_setup
 
@@ -48,35 +47,6 @@ def problem_shape(response: httpx.Response) -> tuple[int, str, str, str, tuple[s
 
 
 # --- round trips -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def proxied(
-    targets: Targets, tmp_path: Path
-) -> AsyncIterator[tuple[Runtime, RoundTripProxy, RoundTripProxy]]:
-    """A runtime whose central and `default` cluster connections go through counting proxies."""
-    central = RoundTripProxy(targets.central.app_url)
-    cluster = RoundTripProxy(targets.clusters["default"].app_url)
-    await central.start()
-    await cluster.start()
-    rerouted = Targets(
-        DatabaseTarget("central", central.url(), targets.central.owner_url),
-        {
-            **targets.clusters,
-            "default": DatabaseTarget(
-                "default", cluster.url(), targets.clusters["default"].owner_url
-            ),
-        },
-    )
-    runtime = await Runtime.create(settings_for(rerouted, tmp_path / "mail"), migrate=False)
-    async with runtime.central.transaction() as session:
-        await runtime.cluster_registry.ensure_registered(session, list(targets.clusters))
-    try:
-        yield runtime, central, cluster
-    finally:
-        await runtime.close()
-        await central.close()
-        await cluster.close()
 
 
 async def test_a_cached_tenant_request_costs_only_its_own_round_trips(

@@ -6,10 +6,17 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
+import jwt
 import typer
 from rich.table import Table
 
-from garment.central.auth.ports import AUDIENCE_CORE, AUDIENCE_TENANT
+from garment.central.auth.keys import LoadedKey, Rotation, TokenService
+from garment.central.auth.ports import (
+    AUDIENCE_CORE,
+    AUDIENCE_TENANT,
+    ActivityType,
+    SuspiciousReason,
+)
 from garment.central.auth.service import ActivityFilter
 from garment.cli.base import app, console, err_console, execute
 from garment.platform.errors import AppError
@@ -22,45 +29,90 @@ auth_app.add_typer(keys_app, name="keys")
 app.add_typer(auth_app, name="auth")
 
 
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
 @keys_app.command("rotate")
 def rotate_keys(
     revoke_previous: Annotated[
         bool,
         typer.Option(
             "--revoke-previous",
-            help="The previous key leaked: stop accepting its tokens now, in every process "
-            "(clients refresh and get tokens from the new key).",
+            help="The previous key leaked: the new key signs at once and the previous key's "
+            "tokens stop verifying now, in every process (clients refresh and get tokens from "
+            "the new key).",
         ),
     ] = False,
+    as_json: JsonOption = False,
 ) -> None:
-    """Add a new signing key; the previous one keeps verifying until its tokens expire."""
+    """Publish a new signing key. It is in the JWKS and every process's key ring for
+    `auth.signing_key_publish_seconds` before it signs; the previous key then stops signing
+    and verifies until the last token it signed has expired."""
 
-    async def action(runtime: Runtime) -> str:
+    async def action(runtime: Runtime) -> Rotation:
         async with runtime.central.transaction() as session:
             return await runtime.auth.keys.rotate(session, revoke_previous=revoke_previous)
 
-    kid = execute(action)
-    previous = "no longer verifies" if revoke_previous else "verifies until its tokens expire"
-    console.print(f"new signing key [bold]{kid}[/bold]; the previous key {previous}")
+    rotation = execute(action)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "kid": rotation.kid,
+                    "activates_at": rotation.activates_at.isoformat(),
+                    "previous_verify_until": rotation.previous_verify_until.isoformat(),
+                    "revoke_previous": revoke_previous,
+                }
+            )
+        )
+        return
+    if revoke_previous:
+        console.print(
+            f"new signing key [bold]{rotation.kid}[/bold] signs now; the previous key no longer "
+            "verifies (its tokens fail; clients refresh)"
+        )
+        return
+    console.print(
+        f"new signing key [bold]{rotation.kid}[/bold] published; it signs from "
+        f"{rotation.activates_at:%Y-%m-%d %H:%M:%S} UTC. The previous key signs until then and "
+        f"verifies until {rotation.previous_verify_until:%Y-%m-%d %H:%M:%S} UTC"
+    )
 
 
 @keys_app.command("list")
-def list_keys() -> None:
-    """Keys published in the JWKS (the active one signs)."""
+def list_keys(as_json: JsonOption = False) -> None:
+    """Keys published in the JWKS: `pending` (published, signs from `signs from`), `signing`,
+    `verifying` (retired, verifies until `verifies until`)."""
 
-    async def action(runtime: Runtime) -> list[Any]:
+    async def action(runtime: Runtime) -> tuple[datetime, list[LoadedKey]]:
         await runtime.auth.keys.reload()
-        return runtime.auth.keys.loaded_keys()
+        return runtime.auth.keys.clock(), runtime.auth.keys.loaded_keys()
 
+    now, keys = execute(action)
+    rows = [
+        {
+            "kid": key.kid,
+            "state": key.state_at(now),
+            "created_at": key.created_at.isoformat(),
+            "signs_from": key.signs_from.isoformat(),
+            "retired_at": key.retired_at.isoformat() if key.retired_at else None,
+            "verify_until": key.verify_until.isoformat() if key.verify_until else None,
+        }
+        for key in keys
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
     table = Table(title="Signing keys")
-    for column in ("kid", "created", "signing", "verifies until"):
+    for column in ("kid", "state", "created", "signs from", "verifies until"):
         table.add_column(column)
-    for key in execute(action):
+    for key in keys:
         table.add_row(
             key.kid,
-            f"{key.created_at:%Y-%m-%d %H:%M}",
-            "yes" if key.retired_at is None else "no",
-            str(key.verify_until or "-"),
+            key.state_at(now),
+            f"{key.created_at:%Y-%m-%d %H:%M:%S}",
+            f"{key.signs_from:%Y-%m-%d %H:%M:%S}",
+            f"{key.verify_until:%Y-%m-%d %H:%M:%S}" if key.verify_until else "-",
         )
     console.print(table)
 
@@ -69,33 +121,38 @@ def list_keys() -> None:
 def inspect_token(
     token: Annotated[str, typer.Argument(help="An access token (JWT).")],
 ) -> None:
-    """Verify an access token against our keys and print its claims (playbook 2: compare the
-    token's `tid` with the client's X-Tenant-ID)."""
+    """Verify an access token as a request would (signature, claims, and the session behind
+    it) and print its header, claims and verdict as JSON (playbook 2: compare the token's `tid`
+    with the client's X-Tenant-ID). Exit 0 when a request with it would be accepted, 1
+    otherwise (expired, revoked session, bad signature, or not a token at all)."""
+    try:
+        decoded = TokenService.inspect(token)
+    except jwt.PyJWTError:
+        err_console.print(
+            "[red]AUTH_TOKEN_INVALID[/red] bukan token akses (JWT) / not an access token (JWT): "
+            "expected three base64url parts separated by dots"
+        )
+        raise typer.Exit(1) from None
 
-    async def action(runtime: Runtime) -> dict[str, Any]:
-        tokens = runtime.auth.tokens
-        decoded = tokens.inspect(token)
-        audience = decoded["claims"].get("aud", AUDIENCE_CORE)
-        verdict = "valid"
+    async def action(runtime: Runtime) -> str:
+        claims = decoded["claims"]
+        audience = claims.get("aud", AUDIENCE_CORE)
         try:
-            await tokens.verify(
+            verified = await runtime.auth.tokens.verify(
                 token, audience if audience in (AUDIENCE_CORE, AUDIENCE_TENANT) else AUDIENCE_CORE
             )
+            await runtime.auth.sessions.live(verified.sid, verified.sub)
         except AppError as error:
-            verdict = error.code
-        claims = decoded["claims"]
-        for name in ("iat", "exp", "nbf"):
-            if name in claims:
-                claims[f"{name}_utc"] = datetime.fromtimestamp(claims[name], UTC).isoformat()
-        return {"verdict": verdict, **decoded}
+            return error.code
+        return "valid"
 
-    try:
-        result = execute(action)
-    except Exception as exc:
-        err_console.print(f"[red]not a JWT:[/red] {type(exc).__name__}")
-        raise typer.Exit(2) from exc
-    typer.echo(json.dumps(result, indent=2, default=str))
-    if result["verdict"] != "valid":
+    verdict = execute(action)
+    claims = decoded["claims"]
+    for name in ("iat", "exp", "nbf"):
+        if isinstance(claims.get(name), int | float):
+            claims[f"{name}_utc"] = datetime.fromtimestamp(claims[name], UTC).isoformat()
+    typer.echo(json.dumps({"verdict": verdict, **decoded}, indent=2, default=str))
+    if verdict != "valid":
         raise typer.Exit(1)
 
 
@@ -149,10 +206,10 @@ def activities(
     since: Annotated[str | None, typer.Option(help="RFC 3339 time or 30m / 12h / 7d.")] = None,
     user: Annotated[str | None, typer.Option(help="Email of one user.")] = None,
     request_id: Annotated[str | None, typer.Option(help="X-Request-ID from the logs.")] = None,
-    reason: Annotated[str | None, typer.Option(help="Suspicious reason.")] = None,
-    type_: Annotated[
-        str | None, typer.Option("--type", help="Activity type, e.g. tenant_context_mismatch.")
+    reason: Annotated[
+        SuspiciousReason | None, typer.Option(help="Only activities flagged for this reason.")
     ] = None,
+    type_: Annotated[ActivityType | None, typer.Option("--type", help="Only this type.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=100)] = 50,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:

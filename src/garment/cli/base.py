@@ -98,6 +98,9 @@ def refusal_text(error: Exception) -> str:
     if isinstance(error, AppError):
         details = f" {error.params}" if error.params else ""
         return f"[red]{error.code}[/red]{details}"
+    render = getattr(error, "render", None)  # a refusal that renders itself in id and en
+    if callable(render):
+        return str(render())
     return f"[red]refused:[/red] {error}"
 
 
@@ -109,10 +112,11 @@ def execute(
     migrate: bool | None = None,
 ) -> T:
     """Run an operator action with a runtime of its own (closed afterwards). An expected
-    refusal (one of `refusals`) prints one line, `say(error)`, and exits 1."""
+    refusal (a `CommandError` or one of `refusals`) prints one line, `say(error)`, and exits 1."""
+    expected: tuple[type[Exception], ...] = (CommandError, *refusals)
     try:
         return run(with_runtime(load_cli_settings(), action, migrate=migrate))
-    except refusals as error:
+    except expected as error:
         err_console.print(say(error))
         raise typer.Exit(1) from error
 

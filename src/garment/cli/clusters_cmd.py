@@ -99,7 +99,9 @@ def _print_probe(result: ProbeResult) -> None:
 @clusters_app.command("probe")
 def probe(
     key: Annotated[str | None, typer.Argument(help="Cluster key (omit with --all).")] = None,
-    all_clusters: Annotated[bool, typer.Option("--all", help="Every configured cluster.")] = False,
+    all_clusters: Annotated[
+        bool, typer.Option("--all", help="Every configured or registered cluster.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Connect, measure latency, compare the migration revision with head, and check that
@@ -111,8 +113,13 @@ def probe(
         raise typer.Exit(2)
 
     async def action(runtime: Runtime) -> list[ProbeResult]:
-        keys = runtime.cluster_manager.configured_keys() if all_clusters else [key or ""]
         async with runtime.central.transaction() as session:
+            keys = [key or ""]
+            if all_clusters:
+                # Registered keys too: a registered cluster without a URL is exactly the one
+                # whose tenants get 503, so `--all` must not skip it.
+                registered = [c.key for c in await runtime.tenancy.cluster_overview(session)]
+                keys = sorted(set(runtime.cluster_manager.configured_keys()) | set(registered))
             return [await runtime.tenancy.probe_cluster(session, k) for k in keys]
 
     results = execute(action)

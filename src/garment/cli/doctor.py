@@ -44,6 +44,16 @@ def config_findings(settings: Settings) -> list[Finding]:
                 f"file backend writing to {settings.mail_directory}",
             )
         )
+    if settings.uses_embedded_database and (settings.clusters or settings.cluster_migration_urls):
+        findings.append(
+            Finding(
+                "clusters",
+                "warn",
+                "GARMENT_CLUSTERS is set but ignored: without GARMENT_DATABASE_URL the embedded "
+                "server holds central and the `default` cluster. Set GARMENT_DATABASE_URL to use "
+                "configured clusters, or unset GARMENT_CLUSTERS",
+            )
+        )
     if not settings.uses_embedded_database and not settings.clusters:
         findings.append(Finding("clusters", "fail", "no cluster configured (GARMENT_CLUSTERS)"))
     if settings.rate_limit.storage_url.startswith("memory://") and production:

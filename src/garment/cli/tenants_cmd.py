@@ -17,7 +17,7 @@ from garment.central.tenancy.provisioning import ProvisioningError
 from garment.central.tenancy.service import TenantRef, describe_tenant
 from garment.central.tenancy.states import TenantStatus
 from garment.cli.base import app, console, err_console, execute, print_rows
-from garment.platform.errors import AppError
+from garment.platform.errors import AppError, CommandError
 from garment.runtime import Runtime
 
 tenants_app = typer.Typer(help="Tenants (businesses).", no_args_is_help=True)
@@ -46,6 +46,13 @@ def list_tenants(
 
     async def action(runtime: Runtime) -> list[dict[str, Any]]:
         async with runtime.central.transaction() as session:
+            if cluster is not None:
+                known = [c.key for c in await runtime.tenancy.cluster_overview(session)]
+                if cluster not in known:
+                    raise CommandError(
+                        f"CLUSTER_NOT_FOUND klaster {cluster!r} tidak terdaftar / cluster "
+                        f"{cluster!r} is not registered (registered: {', '.join(known) or '-'})"
+                    )
             tenants = await runtime.tenancy.list_tenants(session, status=status, cluster=cluster)
         return [describe_tenant(t) for t in tenants]
 

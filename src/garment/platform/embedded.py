@@ -57,6 +57,28 @@ class EmbeddedPostgres:
             return
         server, self._server = self._server, None
         server.cleanup()
+        if self._other_handles_alive() or not self.server_is_up():
+            return
+        # pgserver stops only the postmaster it saw start. One restarted underneath us (after
+        # an outage drill, by hand) would outlive Ctrl-C; we were the last user, so stop it.
+        logger.info("embedded postgres restarted underneath us; stopping it at %s", self.pgdata)
+        self._stop_postmaster(getattr(server, "system_user", None))
+
+    def _other_handles_alive(self) -> bool:
+        handles = self.pgdata / ".handle_pids.json"
+        try:
+            pids = json.loads(handles.read_text())
+        except (OSError, ValueError):
+            return False
+        return any(pid != os.getpid() and psutil.pid_exists(pid) for pid in pids)
+
+    def _stop_postmaster(self, system_user: str | None) -> None:
+        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]  # made at import
+
+        try:
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=system_user, timeout=30)
+        except Exception as exc:  # already stopping or gone: nothing left to stop
+            logger.warning("embedded postgres stop failed at %s: %s", self.pgdata, exc)
 
     def _forget_dead_handles(self) -> None:
         """pgserver counts attached processes in a file; a crashed process never detaches, and

@@ -446,16 +446,17 @@ async def dead_events(session: AsyncSession, limit: int = 100) -> list[OutboxEve
     return list((await session.execute(statement)).scalars().all())
 
 
-async def retry_dead_events(session: AsyncSession, event_ids: list[int]) -> int:
-    """Give dead events a fresh set of attempts (after fixing what made their listener fail)."""
+async def retry_dead_events(session: AsyncSession, event_ids: list[int]) -> list[int]:
+    """Give dead events a fresh set of attempts (after fixing what made their listener
+    fail); the ids that were dead and are now queued again."""
     result = await session.execute(
         text(
             "UPDATE outbox_events SET dead_at = NULL, attempts = 0, available_at = now(), "
-            "locked_until = NULL WHERE dead_at IS NOT NULL AND id = ANY(:ids)"
+            "locked_until = NULL WHERE dead_at IS NOT NULL AND id = ANY(:ids) RETURNING id"
         ),
         {"ids": event_ids},
     )
-    return affected_rows(result)
+    return sorted(int(row[0]) for row in result)
 
 
 async def purge_delivered(session: AsyncSession, older_than_days: int) -> int:

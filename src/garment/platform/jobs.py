@@ -224,14 +224,15 @@ class JobQueue:
         )
         return int(result.split()[-1])
 
-    async def retry_failed(self, job_ids: list[int]) -> int:
-        """Put held (failed) jobs back in the queue with a fresh attempt count."""
-        result = await self.pool.execute(
+    async def retry_failed(self, job_ids: list[int]) -> list[int]:
+        """Put held (failed) jobs back in the queue with a fresh attempt count; the ids that
+        were requeued (an id that is not a held job is left out)."""
+        rows = await self.pool.fetch(
             "UPDATE pgqueuer SET status = 'queued', attempts = 0, execute_after = now(), "
-            "updated = now() WHERE status = 'failed' AND id = ANY($1::bigint[])",
+            "updated = now() WHERE status = 'failed' AND id = ANY($1::bigint[]) RETURNING id",
             job_ids,
         )
-        return int(result.split()[-1])
+        return sorted(int(row["id"]) for row in rows)
 
     async def run_worker(self, concurrency: int, *, drain: bool = False) -> None:
         """Process jobs until cancelled (or, with `drain`, until the queue is empty). On

@@ -22,7 +22,7 @@ from alembic.script import ScriptDirectory
 from psycopg import sql
 from sqlalchemy import Connection, MetaData, create_engine, pool, text
 
-from garment.platform.db import driver_url
+from garment.platform.db import describe_failure, driver_url, where
 from garment.platform.dbsetup import DatabaseTarget, Targets
 
 logger = structlog.get_logger(__name__)
@@ -111,8 +111,15 @@ def migrate_cluster(target: DatabaseTarget) -> ClusterMigration:
             target.key, upgrade(Tree.TENANT, target.owner_url, target.app_role), None
         )
     except Exception as exc:
-        logger.exception("migrate.cluster_failed", cluster=target.key)
-        return ClusterMigration(target.key, None, f"{type(exc).__name__}: {exc}")
+        # One line, once: the caller prints the outcome; the traceback only when debugging.
+        error = f"{describe_failure(exc)} (at {where(target.owner_url)})"
+        logger.error(
+            "migrate.cluster_failed",
+            cluster=target.key,
+            error=error,
+            exc_info=bool(os.environ.get("GARMENT_DEBUG")),
+        )
+        return ClusterMigration(target.key, None, error)
 
 
 def migrate_all(

@@ -97,6 +97,7 @@ class Supervisor:
         self.started_at = datetime.now(UTC)
         self._loops: dict[str, LoopState] = {}
         self._heartbeat: asyncio.Task[None] | None = None
+        self._changed = asyncio.Event()  # a loop went up or down: beat now, not in 10 s
         self._stopping = False
 
     # --- loops -----------------------------------------------------------------------------
@@ -124,6 +125,7 @@ class Supervisor:
         backoff = FIRST_BACKOFF_SECONDS
         while not self._stopping:
             state.alive, state.started = True, time.monotonic()
+            self._changed.set()
             BACKGROUND_ALIVE.labels(state.name).set(1)
             self.progress(state.name)
             try:
@@ -137,6 +139,7 @@ class Supervisor:
                 logger.exception("background.crashed", task=state.name)
             finally:
                 state.alive = False
+                self._changed.set()
                 BACKGROUND_ALIVE.labels(state.name).set(0)
             if time.monotonic() - state.started >= HEALTHY_AFTER_SECONDS:
                 backoff = FIRST_BACKOFF_SECONDS
@@ -165,14 +168,21 @@ class Supervisor:
     # --- the record in central ----------------------------------------------------------------
 
     async def _beat_forever(self) -> None:
+        """Beat every HEARTBEAT_SECONDS, and at once when a loop goes up or down, so what
+        `doctor` reads is never a state the process has already left. While central is down,
+        retry every second: the first beat after it returns ends the outage for `doctor`."""
         while True:
+            self._changed.clear()
+            wait = HEARTBEAT_SECONDS
             try:
                 await self.beat()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the database is down: the loops notice on their own
                 logger.warning("background.heartbeat_failed", error=type(exc).__name__)
-            await asyncio.sleep(HEARTBEAT_SECONDS)
+                wait = 1.0
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout=wait)
 
     async def beat(self) -> None:
         now = datetime.now(UTC)

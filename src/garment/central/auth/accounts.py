@@ -42,7 +42,7 @@ from garment.central.auth.repository import (
     UserRepository,
 )
 from garment.central.auth.sessions import SessionService, TokenPair, fingerprint_hash, user_view
-from garment.platform.context import current_context
+from garment.platform.context import current_context, update_context
 from garment.platform.errors import (
     AUTH_ACCOUNT_LOCKED,
     AUTH_EMAIL_NOT_VERIFIED,
@@ -206,11 +206,11 @@ class AccountService:
         return user
 
     async def request_verification_mail(self, session: AsyncSession, email: str) -> None:
+        """Same work for every address (no look-up here): the answer must not reveal, even by
+        its timing, whether an account exists."""
         if not await self._mail_allowed(email, VERIFY_EMAIL):
             return
-        user = await UserRepository(session).by_email(email)
-        if user is not None and user.email_verified_at is None:
-            await publish(session, EmailVerificationRequested(user_id=user.id))
+        await publish(session, EmailVerificationRequested(email=email))
 
     async def _mail_allowed(self, email: str, purpose: TokenPurpose) -> bool:
         """Per-address mail budget; over it we stay silent rather than reveal anything."""
@@ -222,14 +222,49 @@ class AccountService:
     # --- passwords ---------------------------------------------------------------------------
 
     async def request_password_reset(self, session: AsyncSession, email: str) -> None:
+        """Same work for every address (no look-up here): the answer must not reveal, even by
+        its timing, whether an account exists. The listener records the activity."""
         if not await self._mail_allowed(email, RESET_PASSWORD):
             return
-        user = await UserRepository(session).by_email(email)
-        if user is not None:
+        context = current_context()
+        await publish(
+            session,
+            PasswordResetRequested(
+                email=email, ip=context.client_ip, user_agent=context.user_agent
+            ),
+        )
+
+    async def note_password_reset_requested(
+        self, session: AsyncSession, event: PasswordResetRequested
+    ) -> User | None:
+        """The account a forgot-password request named, with its activity recorded (from the
+        listener, with the request's address and agent); None for an unknown address."""
+        users = UserRepository(session)
+        if event.email is not None:
+            user = await users.by_email(event.email)
+        else:
+            user = await users.get(event.user_id) if event.user_id else None
+        if user is None:
+            return None
+        if event.email is not None:  # older events were recorded when they were published
+            update_context(client_ip=event.ip, user_agent=event.user_agent)
             await self.activities.record(
                 session, ActivityType.PASSWORD_RESET_REQUESTED, user_id=user.id
             )
-            await publish(session, PasswordResetRequested(user_id=user.id))
+        return user
+
+    async def unverified_account(
+        self, session: AsyncSession, event: EmailVerificationRequested
+    ) -> uuid.UUID | None:
+        """The unverified account a resend request named; None otherwise."""
+        users = UserRepository(session)
+        if event.email is not None:
+            user = await users.by_email(event.email)
+        else:
+            user = await users.get(event.user_id) if event.user_id else None
+        if user is None or user.email_verified_at is not None:
+            return None
+        return user.id
 
     async def reset_password(self, session: AsyncSession, raw_token: str, password: str) -> User:
         user = await self._consume_token(session, raw_token, RESET_PASSWORD)

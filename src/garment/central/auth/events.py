@@ -22,14 +22,24 @@ class RegistrationAttemptedForExistingAccount(DomainEvent):
 
 @events.event
 class EmailVerificationRequested(DomainEvent):
+    """Published for every resend request, whether the address has an unverified account or
+    not, so the request does the same work either way; the listener finds the account."""
+
     event_name = "auth.EmailVerificationRequested"
-    user_id: uuid.UUID
+    email: str | None = None
+    user_id: uuid.UUID | None = None  # events written before 2026-12-01 name the user
 
 
 @events.event
 class PasswordResetRequested(DomainEvent):
+    """Published for every forgot-password request, known address or not, so the answer takes
+    as long either way; the listener finds the account, records the activity and mails."""
+
     event_name = "auth.PasswordResetRequested"
-    user_id: uuid.UUID
+    email: str | None = None
+    user_id: uuid.UUID | None = None  # events written before 2026-12-01 name the user
+    ip: str | None = None
+    user_agent: str | None = None
 
 
 @events.event

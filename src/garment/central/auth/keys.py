@@ -1,16 +1,27 @@
 """Ed25519 signing keys and access tokens (JWT, EdDSA, `kid`, `typ: at+jwt`).
 
-Keys live in `auth_signing_keys`, private halves encrypted with the key-encryption key. The newest
-unretired key signs; `garment auth keys rotate` retires it (it keeps verifying until every token
-it signed has expired) and adds a new one. `/.well-known/jwks.json` publishes every key that may
-still verify, so any JOSE library can check our tokens from the JWKS alone.
+Keys live in `auth_signing_keys`, private halves encrypted with the key-encryption key.
+Rotation has two phases so that no process ever signs with a key another process cannot verify,
+and no token dies before its `exp` (ADR 0015):
+
+1. `garment auth keys rotate` adds the new key with `activates_at` =
+   now + `auth.signing_key_publish_seconds`. It is in the JWKS and in every process's key ring
+   (NOTIFY at once, the periodic reload at the latest) before anyone signs with it.
+2. At `activates_at` every process switches to it by the clock, without needing to hear of
+   anything. The previous key stops signing then and keeps verifying until the last token it
+   could have signed has expired: activation + one reload interval (a process that missed the
+   NOTIFY) + the token lifetime + the clock leeway.
+
+`/.well-known/jwks.json` publishes every key that may verify (pending ones included), so any JOSE
+library can check our tokens from the JWKS alone.
 
 Verification is strict: EdDSA only (no `none`, no HS*), a known `kid`, `typ` at+jwt, `iss`,
 `aud`, `exp`/`nbf`/`iat` with `auth.clock_skew_seconds` leeway, and the claims we rely on present.
 Verified tokens are cached until they expire, and forgotten in every process when the keys
 change (`keys:*` invalidation, ADR 0011); the session behind them is still checked on every
-request, so a revoked session stops working at once. `rotate --revoke-previous` ends a leaked
-key's tokens everywhere at once.
+request, so a revoked session stops working at once. `rotate --revoke-previous` (a leaked key)
+skips the publication phase: the new key signs at once and the previous key's tokens stop
+verifying everywhere.
 """
 
 from __future__ import annotations
@@ -20,6 +31,7 @@ import base64
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,7 +50,14 @@ from garment.platform.db import Database
 from garment.platform.errors import AUTH_TOKEN_EXPIRED, AUTH_TOKEN_INVALID, AppError
 from garment.platform.secretbox import InvalidToken, SecretBox
 
-__all__ = ["AUDIENCE_CORE", "AUDIENCE_TENANT", "KeyRing", "LoadedKey", "TokenService"]
+__all__ = [
+    "AUDIENCE_CORE",
+    "AUDIENCE_TENANT",
+    "KeyRing",
+    "LoadedKey",
+    "Rotation",
+    "TokenService",
+]
 
 logger = structlog.get_logger(__name__)
 
@@ -91,12 +110,43 @@ class LoadedKey:
     private_key: Ed25519PrivateKey | None  # None: unreadable with the current secret key
     public_key: Ed25519PublicKey
     created_at: datetime
+    activates_at: datetime | None  # None: signs from created_at
     retired_at: datetime | None
     verify_until: datetime | None
     jwk: dict[str, Any]
 
+    @property
+    def signs_from(self) -> datetime:
+        return self.activates_at or self.created_at
+
     def verifies_at(self, moment: datetime) -> bool:
         return self.verify_until is None or self.verify_until > moment
+
+    def signs_at(self, moment: datetime) -> bool:
+        return (
+            self.private_key is not None
+            and self.signs_from <= moment
+            and (self.retired_at is None or self.retired_at > moment)
+        )
+
+    def state_at(self, moment: datetime) -> str:
+        """`pending` (published, not signing yet), `signing`, or `verifying` (retired)."""
+        if self.signs_at(moment):
+            return "signing"
+        if self.signs_from > moment:
+            return "pending"
+        return "verifying"
+
+
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    kid: str
+    activates_at: datetime
+    previous_verify_until: datetime
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class KeyRing:
@@ -106,11 +156,13 @@ class KeyRing:
         box: SecretBox,
         settings: AuthSettings,
         invalidations: InvalidationBus,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.database = database
         self.box = box
         self.settings = settings
         self.invalidations = invalidations
+        self.clock = clock
         self._keys: dict[str, LoadedKey] = {}
         self._loaded_at = 0.0
         self._lock = asyncio.Lock()
@@ -164,43 +216,64 @@ class KeyRing:
         async with self._lock:
             async with self.database.transaction() as session:
                 keys = await self._read(session)
-                if not any(key.retired_at is None and key.private_key for key in keys):
-                    await self._add_key(session)
+                if not self._can_sign(keys):
+                    await self._add_key(session, activates_at=None)
                     keys = await self._read(session)
             self._keys = {key.kid: key for key in keys}
             self._loaded_at = time.monotonic()
 
-    async def rotate(self, session: AsyncSession, *, revoke_previous: bool = False) -> str:
-        """Retire the signing key and add a new one. The retired key keeps verifying until its
-        tokens expire, or, with `revoke_previous` (a leaked key), stops at once: every access
-        token it signed fails in every process and clients refresh. Every process reloads its
-        keys and forgets the tokens it verified."""
-        now = datetime.now(UTC)
-        verify_for = timedelta(
-            minutes=self.settings.access_token_minutes, seconds=self.settings.clock_skew_seconds
-        )
-        verify_until = now if revoke_previous else now + verify_for
-        await SigningKeyRepository(session).retire_active(now, verify_until)
-        kid = await self._add_key(session)
-        await self.invalidations.publish_in(session, KEYS_TOPIC, EVERYTHING)
-        return kid
+    def _can_sign(self, keys: list[LoadedKey]) -> bool:
+        """Some key signs now or will: a pending key with no signing one (a lost key ring
+        mid-rotation) would leave requests without a key until it activates."""
+        now = self.clock()
+        return any(key.signs_at(now) for key in keys)
 
-    async def _add_key(self, session: AsyncSession) -> str:
+    async def rotate(self, session: AsyncSession, *, revoke_previous: bool = False) -> Rotation:
+        """Publish a new key that signs from `activates_at`; the keys signing until then stop at
+        that moment and verify until their last possible token expires. With `revoke_previous`
+        (a leaked key) the new key signs at once and the previous keys stop verifying now:
+        their tokens fail in every process and clients refresh. Every process reloads its keys
+        and forgets the tokens it verified."""
+        now = self.clock()
+        if revoke_previous:
+            activates_at, verify_until = now, now
+        else:
+            activates_at = now + timedelta(seconds=self.settings.signing_key_publish_seconds)
+            verify_until = (
+                activates_at
+                + timedelta(
+                    seconds=RELOAD_INTERVAL_SECONDS,
+                    minutes=self.settings.access_token_minutes,
+                )
+                + timedelta(seconds=self.settings.clock_skew_seconds)
+            )
+        keys = SigningKeyRepository(session)
+        if revoke_previous:
+            await keys.revoke_all(now)
+        else:
+            await keys.retire_unretired(activates_at, verify_until)
+        kid = await self._add_key(session, activates_at=None if revoke_previous else activates_at)
+        await self.invalidations.publish_in(session, KEYS_TOPIC, EVERYTHING)
+        return Rotation(kid=kid, activates_at=activates_at, previous_verify_until=verify_until)
+
+    async def _add_key(self, session: AsyncSession, *, activates_at: datetime | None) -> str:
         private_key = Ed25519PrivateKey.generate()
-        kid = f"{datetime.now(UTC):%Y%m%d}-{uuid.uuid4().hex[:8]}"
+        now = self.clock()
+        kid = f"{now:%Y%m%d}-{uuid.uuid4().hex[:8]}"
         await SigningKeyRepository(session).create(
             SigningKey(
                 kid=kid,
                 algorithm=ALGORITHM,
                 public_jwk=public_jwk(kid, private_key.public_key()),
                 private_key_ciphertext=self.box.encrypt(_raw_private(private_key)),
-                created_at=datetime.now(UTC),
+                created_at=now,
+                activates_at=activates_at,
             )
         )
         return kid
 
     async def _read(self, session: AsyncSession) -> list[LoadedKey]:
-        now = datetime.now(UTC)
+        now = self.clock()
         keys = SigningKeyRepository(session)
         rows = await keys.all(keys.select())
         loaded = []
@@ -215,6 +288,7 @@ class KeyRing:
                         _b64url_decode(row.public_jwk["x"])
                     ),
                     created_at=row.created_at,
+                    activates_at=row.activates_at,
                     retired_at=row.retired_at,
                     verify_until=row.verify_until,
                     jwk=row.public_jwk,
@@ -234,14 +308,18 @@ class KeyRing:
             return None
 
     def signing_key(self) -> LoadedKey:
-        active = [key for key in self._keys.values() if key.retired_at is None and key.private_key]
-        if not active:
-            raise RuntimeError("no active signing key: KeyRing.ensure_loaded() first")
-        return max(active, key=lambda key: key.created_at)
+        """The key that signs now, chosen by the clock: every process that holds the new key
+        switches at its `activates_at` together. A process that has not heard of a rotation
+        keeps the previous key, which verifies long enough for that (see `rotate`)."""
+        now = self.clock()
+        signing = [key for key in self._keys.values() if key.signs_at(now)]
+        if not signing:
+            raise RuntimeError("no signing key: KeyRing.ensure_loaded() first")
+        return max(signing, key=lambda key: key.signs_from)
 
     def verification_key(self, kid: str) -> LoadedKey | None:
         key = self._keys.get(kid)
-        if key is None or not key.verifies_at(datetime.now(UTC)):
+        if key is None or not key.verifies_at(self.clock()):
             return None
         return key
 
@@ -249,7 +327,7 @@ class KeyRing:
         return sorted(self._keys.values(), key=lambda key: key.created_at)
 
     def jwks(self) -> dict[str, Any]:
-        now = datetime.now(UTC)
+        now = self.clock()
         keys = sorted(self._keys.values(), key=lambda key: key.created_at, reverse=True)
         return {"keys": [key.jwk for key in keys if key.verifies_at(now)]}
 
@@ -372,8 +450,10 @@ class TokenService:
         """The keys this process holds, oldest first (`garment auth keys list`)."""
         return self.keys.loaded_keys()
 
-    def inspect(self, token: str) -> dict[str, Any]:
-        """Header and claims without verification (for `garment auth inspect-token`)."""
+    @staticmethod
+    def inspect(token: str) -> dict[str, Any]:
+        """Header and claims without verification (for `garment auth inspect-token`); raises
+        `jwt.PyJWTError` for anything that is not a JWT."""
         return {
             "header": jwt.get_unverified_header(token),
             "claims": jwt.decode(token, options={"verify_signature": False}),

@@ -112,7 +112,9 @@ async def mail_verification_on_register(event: UserRegistered, context: Listener
 async def mail_verification_on_request(
     event: EmailVerificationRequested, context: ListenerContext
 ) -> None:
-    await _mail_verification(event.user_id, context)
+    user_id = await context.services.auth.accounts.unverified_account(context.session, event)
+    if user_id is not None:
+        await _mail_verification(user_id, context)
 
 
 @events.listener(RegistrationAttemptedForExistingAccount, name="auth.mail_account_exists")
@@ -132,7 +134,8 @@ async def mail_account_exists(
 
 @events.listener(PasswordResetRequested, name="auth.mail_password_reset")
 async def mail_password_reset(event: PasswordResetRequested, context: ListenerContext) -> None:
-    user = await UserRepository(context.session).get(event.user_id)
+    accounts = context.services.auth.accounts
+    user = await accounts.note_password_reset_requested(context.session, event)
     if user is None:
         return
     minutes = context.services.settings.auth.password_reset_minutes

@@ -11,7 +11,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pyotp
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,9 +25,9 @@ from garment.central.auth.ports import (
     AuthenticatedUser,
     SuspiciousReason,
 )
-from garment.central.auth.repository import MfaRepository, UserRepository
+from garment.central.auth.repository import ActivityRepository, MfaRepository, UserRepository
 from garment.central.auth.sessions import SessionService, TokenPair, fingerprint_hash, user_view
-from garment.platform.errors import CONFLICT, AppError
+from garment.platform.errors import AUTH_ACCOUNT_LOCKED, CONFLICT, AppError
 
 ISSUER = "Garment.id"
 RECOVERY_CODES = 10
@@ -131,9 +131,11 @@ class MfaService:
             or challenge.fingerprint_hash != fingerprint_hash(fingerprint)
         ):
             raise AppError(AUTH_MFA_CHALLENGE_EXPIRED)
-        user = await UserRepository(session).get(challenge.user_id)
+        # Locked: guesses for one account are counted one at a time, over all its challenges.
+        user = await UserRepository(session).get(challenge.user_id, for_update=True)
         if user is None:
             raise AppError(AUTH_MFA_CHALLENGE_EXPIRED)
+        await self._refuse_when_guessed_too_often(session, user.id, now)
         method = await self._accept_code(session, user.id, code)
         if method is None:
             challenge.attempts += 1
@@ -153,6 +155,36 @@ class MfaService:
             session, user, fingerprint=fingerprint, amr=["pwd", method]
         )
         return user_view(user), tokens
+
+    async def _refuse_when_guessed_too_often(
+        self, session: AsyncSession, user_id: uuid.UUID, now: datetime
+    ) -> None:
+        """A password holder can open challenge after challenge; the account, not the
+        challenge, bounds the guesses (even a right code waits until the window has room)."""
+        settings = self.auth.settings.auth
+        window = timedelta(minutes=settings.login_failure_window_minutes)
+        activities = ActivityRepository(session)
+        recent = await activities.newest(
+            activities.filtered(
+                user_id=user_id,
+                since=now - window,
+                reason=None,
+                request_id=None,
+                type=ActivityType.MFA_CHALLENGE_FAILED,
+                suspicious_only=False,
+            ),
+            settings.mfa_max_failures,
+        )
+        if len(recent) < settings.mfa_max_failures:
+            return
+        oldest = recent[-1].occurred_at
+        retry_after = max(1, int((oldest + window - now).total_seconds()) + 1)
+        raise AppError(
+            AUTH_ACCOUNT_LOCKED,
+            params={"retry_after": retry_after},
+            headers={"Retry-After": str(retry_after)},
+            extra={"retry_after": retry_after},
+        )
 
     async def _accept_code(
         self, session: AsyncSession, user_id: uuid.UUID, code: str

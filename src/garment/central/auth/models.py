@@ -209,6 +209,8 @@ class SigningKey(CentralBase):
     public_jwk: Mapped[dict[str, Any]] = mapped_column(JSONB)
     private_key_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
-    # Signing stops at retired_at; the key stays in the JWKS until verify_until.
+    # Published (JWKS) from created_at; signs from activates_at (NULL: from created_at) until
+    # retired_at; stays in the JWKS and verifies until verify_until.
+    activates_at: Mapped[datetime | None]
     retired_at: Mapped[datetime | None]
     verify_until: Mapped[datetime | None]

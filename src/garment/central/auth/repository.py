@@ -18,6 +18,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
+    or_,
     select,
     text,
     update,
@@ -433,11 +434,23 @@ class ActivityRepository(Repository[AuthActivity]):
 class SigningKeyRepository(Repository[SigningKey]):
     model = SigningKey
 
-    async def retire_active(self, now: datetime, verify_until: datetime) -> None:
+    async def retire_unretired(self, retire_at: datetime, verify_until: datetime) -> None:
+        """Every key still signing (or waiting to sign) stops signing at `retire_at`."""
         await self.session.execute(
             update(SigningKey)
             .where(SigningKey.retired_at.is_(None))
-            .values(retired_at=now, verify_until=verify_until)
+            .values(retired_at=retire_at, verify_until=verify_until)
+        )
+
+    async def revoke_all(self, now: datetime) -> None:
+        """Every key stops signing and verifying now, also ones already retiring (a leak)."""
+        await self.session.execute(
+            update(SigningKey)
+            .where(or_(SigningKey.verify_until.is_(None), SigningKey.verify_until > now))
+            .values(
+                retired_at=func.least(func.coalesce(SigningKey.retired_at, now), now),
+                verify_until=now,
+            )
         )
 
 

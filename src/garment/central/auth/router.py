@@ -233,7 +233,11 @@ async def login(
     response_model=LoginResponse,
     summary="Complete a login that answered AUTH_MFA_REQUIRED",
     responses=error_responses(
-        AUTH_MFA_INVALID, AUTH_MFA_CHALLENGE_EXPIRED, VALIDATION_FAILED, RATE_LIMITED
+        AUTH_MFA_INVALID,
+        AUTH_MFA_CHALLENGE_EXPIRED,
+        AUTH_ACCOUNT_LOCKED,
+        VALIDATION_FAILED,
+        RATE_LIMITED,
     ),
 )
 async def verify_mfa(
@@ -510,6 +514,9 @@ async def admin_force_logout(
 # --- JWKS -----------------------------------------------------------------------------------
 
 
+JWKS_MAX_AGE_SECONDS = 60
+
+
 @jwks_router.get(
     "/.well-known/jwks.json",
     response_model=Jwks,
@@ -517,5 +524,7 @@ async def admin_force_logout(
 )
 async def jwks(response: Response, auth: Auth) -> Jwks:
     await auth.keys.fresh()
-    response.headers["Cache-Control"] = "public, max-age=300"
+    # Shorter than `auth.signing_key_publish_seconds`: a verifier that caches the JWKS this
+    # long has the new key before any token from it arrives (two-phase rotation, ADR 0015).
+    response.headers["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE_SECONDS}"
     return Jwks(**auth.keys.jwks())

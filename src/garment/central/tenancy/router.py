@@ -141,6 +141,7 @@ async def tenant_token(
         *AUTHENTICATION_ERRORS,
         INVITATION_INVALID,
         INVITATION_EMAIL_MISMATCH,
+        TENANT_SUSPENDED,
         CLUSTER_UNAVAILABLE,
         VALIDATION_FAILED,
     ),

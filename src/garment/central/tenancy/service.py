@@ -702,6 +702,10 @@ class TenancyService:
         tenant = await TenantRepository(session).get(invitation.tenant_id)
         if tenant is None or tenant.status == TenantStatus.CANCELLED:
             raise AppError(INVITATION_INVALID)
+        if tenant.status == TenantStatus.SUSPENDED:
+            # Joining is working in the tenant: refused like every tenant request, and the
+            # invitation stays pending so it can be accepted after the tenant resumes.
+            raise AppError(TENANT_SUSPENDED)
         invitation.accepted_at, invitation.accepted_by = now, user.id
         memberships = MembershipRepository(session)
         membership = await memberships.of(tenant.id, user.id, for_update=True)
