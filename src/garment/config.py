@@ -294,6 +294,54 @@ class RateLimitSettings(BaseModel):
     )
 
 
+class BillingSettings(BaseModel):
+    """Central billing: tax, webhook ingress, dunning. Provider secrets are nested sections
+    (`billing.xendit`, `billing.midtrans`, `billing.standard_webhooks`, `billing.sandbox`)."""
+
+    ppn_rate: int = Field(
+        12, ge=0, le=100, description="Statutory PPN (VAT) rate in percent applied to the tax base."
+    )
+    ppn_base_ratio: str = Field(
+        "11/12",
+        pattern=r"^\d+/[1-9]\d*$",
+        description="Tax base as a fraction of the price (`numerator/denominator`); with the "
+        "defaults the effective rate is 11%. PPN = floor(price x rate x ratio / 100).",
+    )
+    webhook_max_body_bytes: int = Field(
+        262_144,
+        ge=1024,
+        description="Largest webhook body accepted (bytes); larger ones answer `413` and are "
+        "still recorded as a receipt (the first bytes, with the size).",
+    )
+    receipt_retention_days: int = Field(
+        180, ge=1, description="Webhook receipts older than this are purged daily."
+    )
+    processing_stuck_minutes: int = Field(
+        10,
+        ge=1,
+        description="A receipt `processing` for longer than this (its worker died) is "
+        "enqueued again by the sweep.",
+    )
+    dunning_days: list[int] = Field(
+        default_factory=lambda: [1, 3, 5, 7],
+        description="Days after an invoice's due date on which a reminder is sent.",
+    )
+    grace_days: int = Field(
+        7, ge=0, description="Days past due after which the subscription and tenant are suspended."
+    )
+    cancel_after_days: int = Field(
+        30, ge=1, description="Days suspended after which the subscription is cancelled."
+    )
+    invoice_due_days: int = Field(
+        7, ge=0, description="Days between issuing a renewal invoice and its due date."
+    )
+    default_provider: str = Field(
+        "sandbox",
+        description="Provider used for payment links (`xendit`, `midtrans`, `standard`, "
+        "`sandbox`).",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GARMENT_",
@@ -359,6 +407,9 @@ class Settings(BaseSettings):
     log: LogSettings = Field(default_factory=LogSettings, description="Logging.")
     rate_limit: RateLimitSettings = Field(
         default_factory=RateLimitSettings, description="Rate limiting."
+    )
+    billing: BillingSettings = Field(
+        default_factory=BillingSettings, description="Central billing."
     )
 
     @field_validator("database_url", "database_migration_url")
