@@ -294,6 +294,64 @@ class RateLimitSettings(BaseModel):
     )
 
 
+class XenditSettings(BaseModel):
+    callback_token: SecretStr | None = Field(
+        None,
+        description="Callback verification token of the Xendit account (dashboard: Settings > "
+        "Callbacks); compared with each callback's `x-callback-token` and the key of its "
+        "HMAC signature. Secret. Unset: Xendit callbacks are refused (`not_configured`).",
+    )
+    api_key: SecretStr | None = Field(
+        None,
+        description="Xendit secret API key (basic auth user) for creating and reading invoices. "
+        "Secret.",
+    )
+    api_url: str = Field("https://api.xendit.co", description="Xendit API base URL.")
+
+
+class MidtransSettings(BaseModel):
+    server_key: SecretStr | None = Field(
+        None,
+        description="Midtrans server key: basic auth of the API and part of each "
+        "notification's SHA-512 `signature_key`. Secret. Unset: notifications are refused.",
+    )
+    api_url: str = Field(
+        "https://api.sandbox.midtrans.com",
+        description="Midtrans Core API base URL (transaction status); production: "
+        "`https://api.midtrans.com`.",
+    )
+    snap_url: str = Field(
+        "https://app.sandbox.midtrans.com",
+        description="Midtrans Snap base URL (creating payment pages); production: "
+        "`https://app.midtrans.com`.",
+    )
+
+
+class StandardWebhooksSettings(BaseModel):
+    secret: SecretStr | None = Field(
+        None,
+        description="`whsec_...` secret of a provider signing with Standard Webhooks; several "
+        "separated by spaces while rotating (a delivery is valid when any of them verifies). "
+        "Secret. Unset, or any of them not `whsec_` + base64: deliveries are refused "
+        "(`not_configured`).",
+    )
+    api_url: str | None = Field(
+        None,
+        description="Base of the payment links of the generic provider (`{api_url}/{reference}`"
+        "). Unset: it cannot create payment links.",
+    )
+
+
+class SandboxSettings(BaseModel):
+    secret: SecretStr | None = Field(
+        None,
+        description="`whsec_...` secret of the local sandbox provider (`garment billing "
+        "simulate-payment` signs with it). Secret. Unset outside production: generated once "
+        "into `data_dir/billing_sandbox_secret`; unset in production: the sandbox refuses "
+        "every delivery.",
+    )
+
+
 class BillingSettings(BaseModel):
     """Central billing: tax, webhook ingress, dunning. Provider secrets are nested sections
     (`billing.xendit`, `billing.midtrans`, `billing.standard_webhooks`, `billing.sandbox`)."""
@@ -339,6 +397,17 @@ class BillingSettings(BaseModel):
         "sandbox",
         description="Provider used for payment links (`xendit`, `midtrans`, `standard`, "
         "`sandbox`).",
+    )
+    provider_timeout_seconds: float = Field(
+        10.0, gt=0, description="Timeout of each request to a payment provider's API."
+    )
+    xendit: XenditSettings = Field(default_factory=XenditSettings, description="Xendit.")
+    midtrans: MidtransSettings = Field(default_factory=MidtransSettings, description="Midtrans.")
+    standard_webhooks: StandardWebhooksSettings = Field(
+        default_factory=StandardWebhooksSettings, description="Standard Webhooks provider."
+    )
+    sandbox: SandboxSettings = Field(
+        default_factory=SandboxSettings, description="Local sandbox provider."
     )
 
 
