@@ -18,7 +18,13 @@ import structlog
 
 from garment.central.auth.component import AuthComponents
 from garment.central.auth.service import AuthService
-from garment.central.billing.service import PlanCatalogue
+from garment.central.billing.providers.registry import ProviderRegistry
+from garment.central.billing.service import (
+    BillingService,
+    BillingWebhookForensicService,
+    DunningService,
+    PlanCatalogue,
+)
 from garment.central.clusters.service import ClusterConnectionManager, ClusterService
 from garment.central.clusters.states import BreakerState
 from garment.central.tenancy.mover import TenantMover
@@ -136,7 +142,8 @@ class Runtime:
             ),
         )
         # --- services, each built once with its collaborators ---------------------------------
-        self.plans = PlanCatalogue()
+        self.plans = PlanCatalogue(self.central, self.invalidations)
+        self.payment_providers = ProviderRegistry.from_settings(settings)
         self.cluster_registry = ClusterService(self.cluster_manager)
         self.roles = RoleService(self.invalidations, self.cluster_manager)
         self.tenant_settings = TenantSettingsService()
@@ -180,6 +187,25 @@ class Runtime:
             tables=tenant_metadata().sorted_tables,
         )
         self.members = MemberService(tenancy=self.tenancy, roles=self.roles)
+        self.billing = BillingService(
+            settings=settings.billing,
+            plans=self.plans,
+            providers=self.payment_providers,
+            usage=self.tenancy,
+        )
+        self.billing_webhooks = BillingWebhookForensicService(
+            central=self.central,
+            settings=settings.billing,
+            providers=self.payment_providers,
+            billing=self.billing,
+            jobs=self.jobs,
+        )
+        self.dunning = DunningService(
+            central=self.central,
+            settings=settings.billing,
+            billing=self.billing,
+            providers=self.payment_providers,
+        )
         # --- background delivery ------------------------------------------------------------
         self.relay = OutboxRelay(
             self.central,
@@ -241,6 +267,7 @@ class Runtime:
         try:
             await runtime.invalidations.start()
             await runtime.jobs.open()
+            await runtime.plans.load()
             await runtime.auth.keys.ensure_loaded()
             if embedded is not None:
                 await runtime.register_embedded_clusters()
