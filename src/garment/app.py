@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from garment import __version__
 from garment.central.auth import router as auth_router
+from garment.central.billing import router as billing_router
 from garment.central.billing.service import PlanCatalogue
 from garment.central.tenancy import router as tenancy_router
 from garment.config import Settings, get_settings
@@ -46,10 +47,13 @@ def api_routers() -> list[APIRouter]:
         tenant_authz_router.router,
         tenant_taxonomies_router.router,
         tenant_members_router.router,
+        billing_router.tenant_router,
         auth_router.router,
         tenancy_router.router,
         auth_router.admin_router,
         tenancy_router.admin_router,
+        billing_router.router,
+        billing_router.admin_router,
         meta.router,
     ]
 

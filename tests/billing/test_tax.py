@@ -1,4 +1,4 @@
-"""PPN in exact integers: floor(price × rate × base ratio / 100), never rounding the base first."""
+"""PPN in exact integers: floor(price x rate x base ratio / 100), never rounding the base first."""
 
 from __future__ import annotations
 

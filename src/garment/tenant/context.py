@@ -286,9 +286,7 @@ class RequireBillingPermission(RequirePermission):
     cluster yet, so no role definitions: its members are judged by the default roles' grants
     (the owner's role grants `billing.*`)."""
 
-    async def __call__(  # type: ignore[override]
-        self, request: Request, member: BillingReachableMember
-    ) -> TenantMember:
+    async def __call__(self, request: Request, member: BillingReachableMember) -> TenantMember:
         if not member.authorized and member.tenant.cluster_key is None:
             member.roles, member.permissions = default_access(member.role_keys)
             member.authorized = True

@@ -129,7 +129,9 @@ class DunningService:
             async with self.central.transaction() as session:
                 result.renewals = await self.billing.renew_due(session, now=now)
         async with self.central.transaction() as session:
-            overdue = [invoice.id for invoice in await InvoiceRepository(session).open_due_before(now)]
+            overdue = [
+                invoice.id for invoice in await InvoiceRepository(session).open_due_before(now)
+            ]
             suspended = await self._suspended_invoices(session)
         for invoice_id in dict.fromkeys([*overdue, *suspended]):
             try:
@@ -145,7 +147,7 @@ class DunningService:
 
     async def _suspended_invoices(self, session: AsyncSession) -> list[uuid.UUID]:
         """Unpaid invoices of suspended subscriptions (cancellation counts from suspension)."""
-        found = []
+        found: list[uuid.UUID] = []
         for subscription in await SubscriptionRepository(session).listed():
             if subscription.status == SubscriptionStatus.SUSPENDED:
                 unpaid = await InvoiceRepository(session).unpaid_of_subscription(subscription.id)

@@ -348,6 +348,7 @@ class BillingWebhookForensicService:
             receipt.status = ReceiptStatus.PROCESSING
             receipt.attempts += 1
             receipt.processing_started_at = now
+            provider = receipt.provider
         try:
             async with self.central.transaction() as session:
                 receipt = await ReceiptRepository(session).get(receipt_id, for_update=True)
@@ -370,7 +371,7 @@ class BillingWebhookForensicService:
                     status=ReceiptStatus.FAILED,
                     error=f"{type(error).__name__}: {error}"[:2000],
                 )
-            self._count(receipt.provider, ReceiptStatus.FAILED)
+            self._count(provider, ReceiptStatus.FAILED)
             raise
         self._count(event.provider, final)
         return final.value

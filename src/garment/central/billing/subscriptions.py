@@ -101,6 +101,33 @@ def prorate(amount: int, remaining: timedelta, whole: timedelta) -> int:
     return amount * left // total
 
 
+def invoice_fields(invoice: Invoice) -> dict[str, Any]:
+    return {
+        column: getattr(invoice, column)
+        for column in (
+            "id",
+            "number",
+            "status",
+            "kind",
+            "plan_code",
+            "tenant_id",
+            "billing_interval",
+            "period_start",
+            "period_end",
+            "subtotal",
+            "tax_base",
+            "tax_rate",
+            "tax",
+            "total",
+            "issued_at",
+            "due_at",
+            "paid_at",
+            "provider",
+            "provider_reference",
+        )
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class PaymentOutcome:
     """What applying a payment event did: `processed` (a change) or `ignored`, and why."""
@@ -206,7 +233,7 @@ class BillingService:
         interval = subscription.billing_interval
         price = plan.yearly_price if interval == "yearly" else plan.monthly_price
         lines: list[tuple[str, str, int]] = [
-            ("plan", f"{plan.name} ({interval}) {start:%Y-%m-%d} – {end:%Y-%m-%d}", price)
+            ("plan", f"{plan.name} ({interval}) {start:%Y-%m-%d} - {end:%Y-%m-%d}", price)
         ]
         for adjustment in subscription.pending_adjustments or []:
             lines.append(("proration", str(adjustment["description"]), int(adjustment["amount"])))
@@ -252,9 +279,10 @@ class BillingService:
     ) -> Invoice:
         """Draft → open: the month's next number is taken in this transaction (gap-free)."""
         now = now or utcnow()
-        invoice.status = invoice_states.transition(invoice.status, InvoiceStatus.OPEN)
+        status = invoice_states.transition(invoice.status, InvoiceStatus.OPEN)
         month = f"{now:%Y/%m}"
-        invoice.number = invoice_number(month, await InvoiceCounterRepository(session).take(month))
+        number = await InvoiceCounterRepository(session).take(month)
+        invoice.number, invoice.status = invoice_number(month, number), status
         invoice.issued_at = now
         invoice.due_at = now + timedelta(days=self.settings.invoice_due_days)
         await session.flush()
@@ -293,9 +321,20 @@ class BillingService:
     async def invoices_of(self, session: AsyncSession, tenant_id: uuid.UUID) -> list[Invoice]:
         return await InvoiceRepository(session).of_tenant(tenant_id)
 
-    async def subscription_of(
+    async def list_plans(self, session: AsyncSession) -> list[Plan]:
+        return await self.plans.stored(session)
+
+    async def invoice_views(
         self, session: AsyncSession, tenant_id: uuid.UUID
-    ) -> Subscription:
+    ) -> list[dict[str, Any]]:
+        """The tenant's issued invoices with their lines, as the API shows them."""
+        views = []
+        for invoice in await InvoiceRepository(session).of_tenant(tenant_id):
+            lines = await InvoiceLineRepository(session).of_invoice(invoice.id)
+            views.append({**invoice_fields(invoice), "lines": lines})
+        return views
+
+    async def subscription_of(self, session: AsyncSession, tenant_id: uuid.UUID) -> Subscription:
         subscription = await SubscriptionRepository(session).of_tenant(tenant_id)
         if subscription is None:
             raise AppError(RESOURCE_NOT_FOUND)
@@ -498,9 +537,7 @@ class BillingService:
         now = now or utcnow()
         done = []
         for candidate in await SubscriptionRepository(session).period_ended(now):
-            subscription = await SubscriptionRepository(session).get(
-                candidate.id, for_update=True
-            )
+            subscription = await SubscriptionRepository(session).get(candidate.id, for_update=True)
             if subscription is None or subscription.current_period_end > now:
                 continue
             done.append(await self._renew(session, subscription, now))
@@ -588,14 +625,14 @@ class BillingService:
             adjustments = list(subscription.pending_adjustments or [])
             adjustments.append(
                 {
-                    "description": f"{target.name}: prorated {now:%Y-%m-%d} – "
+                    "description": f"{target.name}: prorated {now:%Y-%m-%d} - "
                     f"{subscription.current_period_end:%Y-%m-%d}",
                     "amount": prorate(new_price, remaining, whole),
                 }
             )
             adjustments.append(
                 {
-                    "description": f"Credit: unused {current.name} {now:%Y-%m-%d} – "
+                    "description": f"Credit: unused {current.name} {now:%Y-%m-%d} - "
                     f"{subscription.current_period_end:%Y-%m-%d}",
                     "amount": -prorate(old_price, remaining, whole),
                 }
@@ -604,9 +641,7 @@ class BillingService:
         subscription.plan_code = target.code
         if status is SubscriptionStatus.INCOMPLETE:
             # Nothing paid yet: the open first invoice is replaced by one for the new plan.
-            for invoice in await InvoiceRepository(session).unpaid_of_subscription(
-                subscription.id
-            ):
+            for invoice in await InvoiceRepository(session).unpaid_of_subscription(subscription.id):
                 locked = await InvoiceRepository(session).get(invoice.id, for_update=True)
                 if locked is not None and locked.status == InvoiceStatus.OPEN:
                     await self.void(session, locked, now)
@@ -657,9 +692,7 @@ class BillingService:
                 subscription.status, SubscriptionStatus.EXPIRED
             )
             subscription.cancelled_at = now
-            for invoice in await InvoiceRepository(session).unpaid_of_subscription(
-                subscription.id
-            ):
+            for invoice in await InvoiceRepository(session).unpaid_of_subscription(subscription.id):
                 locked = await InvoiceRepository(session).get(invoice.id, for_update=True)
                 if locked is not None and locked.status == InvoiceStatus.OPEN:
                     await self.void(session, locked, now)

@@ -3,7 +3,7 @@
 The statutory rate (`billing.ppn_rate`, 12%) applies to a tax base that is a fraction of the
 price (`billing.ppn_base_ratio`, 11/12 for non-luxury services), so the effective rate is 11%.
 PPN is rounded down to whole rupiah, computed in one integer division — never by rounding the
-base first: Rp 1.000.000 → 110.000 (not 109.999), Rp 145.000 → 15.950.
+base first: Rp 1.000.000 -> 110.000 (not 109.999), Rp 145.000 -> 15.950.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class Tax:
 
 
 def ppn(price: int, rule: TaxRule) -> Tax:
-    """floor(price × rate × num / (100 × den)); a non-positive price owes no tax."""
+    """floor(price x rate x num / (100 x den)); a non-positive price owes no tax."""
     if price <= 0:
         return Tax(0, rule.rate, 0)
     amount = (price * rule.rate * rule.base_numerator) // (100 * rule.base_denominator)
