@@ -75,7 +75,11 @@ def sandbox_delivery(
     secret = sandbox_secret(runtime.settings)
     assert secret is not None
     return build_simulated_delivery(
-        invoice.reference, invoice.total if amount is None else amount, fail=fail, secret=secret, **kw
+        invoice.reference,
+        invoice.total if amount is None else amount,
+        fail=fail,
+        secret=secret,
+        **kw,
     )
 
 
