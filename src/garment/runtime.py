@@ -20,10 +20,12 @@ from garment.central.auth.component import AuthComponents
 from garment.central.auth.service import AuthService
 from garment.central.billing.providers.registry import ProviderRegistry
 from garment.central.billing.service import (
+    BillingReport,
     BillingService,
     BillingWebhookForensicService,
     DunningService,
     PlanCatalogue,
+    Reconciler,
 )
 from garment.central.clusters.service import ClusterConnectionManager, ClusterService
 from garment.central.clusters.states import BreakerState
@@ -206,6 +208,13 @@ class Runtime:
             billing=self.billing,
             providers=self.payment_providers,
         )
+        self.reconciler = Reconciler(
+            central=self.central,
+            billing=self.billing,
+            webhooks=self.billing_webhooks,
+            providers=self.payment_providers,
+        )
+        self.billing_report = BillingReport(central=self.central, plans=self.plans)
         # --- background delivery ------------------------------------------------------------
         self.relay = OutboxRelay(
             self.central,

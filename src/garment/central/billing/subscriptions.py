@@ -202,6 +202,8 @@ class BillingService:
                 "current_period_start": now,
                 "current_period_end": end,
                 "owner_user_id": owner_user_id,
+                "created_at": now,
+                "updated_at": now,
             }
         )
         if subscription is None:  # a concurrent delivery created it
