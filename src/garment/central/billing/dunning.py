@@ -244,6 +244,8 @@ class DunningService:
         if overdue >= self.settings.grace_days:
             if status is not SubscriptionStatus.SUSPENDED:
                 step(DunningAction.SUSPEND, "suspend", days=overdue)
+            else:
+                reasons.append(f"suspended since {_iso(subscription.suspended_at)}")
         else:
             reasons.append(f"grace period: suspension on day {self.settings.grace_days}")
         suspended_at = subscription.suspended_at
