@@ -40,11 +40,13 @@ async def onboard_tenant(event: TenantCreated, context: ListenerContext) -> None
 @events.listener(SubscriptionActivated, name="billing.tenant_follows_activation")
 async def tenant_follows_activation(event: SubscriptionActivated, context: ListenerContext) -> None:
     tenancy = context.services.tenancy
+    tenant = await tenancy.tenant(context.session, event.tenant_id)
+    if tenant is None:
+        return
     if event.first:
         await tenancy.start_provisioning(context.session, event.tenant_id)
         return
-    tenant = await tenancy.tenant(context.session, event.tenant_id)
-    if tenant is not None and str(tenant.status) == SUSPENDED:
+    if str(tenant.status) == SUSPENDED:
         await tenancy.resume(context.session, event.tenant_id)
         await _mail_owner(context, event.tenant_id, "billing_resumed", {})
 
@@ -73,6 +75,8 @@ async def tenant_follows_cancellation(
 
 @events.listener(PlanChanged, name="billing.tenant_follows_plan")
 async def tenant_follows_plan(event: PlanChanged, context: ListenerContext) -> None:
+    if await context.services.tenancy.tenant(context.session, event.tenant_id) is None:
+        return
     await context.services.tenancy.set_plan(
         context.session, event.tenant_id, event.plan_code, event.billing_interval
     )
