@@ -74,9 +74,7 @@ class SubscriptionRepository(Repository[Subscription]):
         return await self.all(
             self.select()
             .where(
-                Subscription.status.in_(
-                    [SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE]
-                ),
+                Subscription.status.in_([SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE]),
                 Subscription.current_period_end <= now,
             )
             .order_by(Subscription.current_period_end)
