@@ -124,6 +124,7 @@ def create_app(
         RequestContextMiddleware,
         trusted_proxies=settings.http.trusted_proxies,
         max_body_bytes=settings.http.max_body_bytes,
+        self_limited_prefixes=(f"{API_PREFIX}{billing_router.WEBHOOK_PATH_PREFIX}",),
     )
     install_openapi(app, rules=contract_rules(settings), required_headers={TENANT_HEADER})
     return app

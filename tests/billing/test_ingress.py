@@ -240,6 +240,21 @@ async def test_an_oversized_body_is_413_and_recorded(
     assert len(bytes(kept.body)) == limit
 
 
+async def test_a_body_over_the_application_limit_is_recorded_too(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    body = b"x" * (runtime.settings.http.max_body_bytes * 2)
+    answer = await client.post(f"{WEBHOOKS}/midtrans", content=body)
+    assert answer.status_code == 413
+    kept = await receipt(runtime, answer.json()["receipt_id"])
+    assert (kept.size, kept.truncated, kept.verification_reason) == (
+        len(body),
+        True,
+        "body_too_large",
+    )
+    assert len(bytes(kept.body)) == runtime.settings.billing.webhook_max_body_bytes
+
+
 async def test_an_unknown_provider_is_404_and_recorded(
     client: httpx.AsyncClient, runtime: Runtime
 ) -> None:

@@ -57,6 +57,9 @@ admin_router = APIRouter(prefix="/admin/billing", tags=["admin"])
 BillingViewer = Annotated[TenantMember, Depends(RequireBillingPermission("billing.view"))]
 BillingManager = Annotated[TenantMember, Depends(RequireBillingPermission("billing.manage"))]
 ADMIN_ERRORS = (*AUTHENTICATION_ERRORS, PERMISSION_DENIED)
+# The ingress reads its body itself under `billing.webhook_max_body_bytes` (recording what it
+# refuses), so the application-wide body limit does not apply under this prefix.
+WEBHOOK_PATH_PREFIX = "/billing/webhooks/"
 WEBHOOK_BODY = {
     "requestBody": {
         "required": True,
