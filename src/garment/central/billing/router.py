@@ -5,7 +5,6 @@ admins' forensic view of webhook receipts."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -34,6 +33,7 @@ from garment.central.billing.schemas import (
     SubscriptionOut,
     WebhookAck,
 )
+from garment.platform.contract import Rfc3339
 from garment.platform.errors import (
     CONFLICT,
     INVALID_STATE_TRANSITION,
@@ -239,7 +239,9 @@ async def list_receipts(
     session: CentralSession,
     provider: Annotated[str | None, Query(max_length=64)] = None,
     status: Annotated[ReceiptStatus | None, Query()] = None,
-    since: Annotated[datetime | None, Query()] = None,
+    since: Annotated[
+        Rfc3339 | None, Query(description="Only receipts received at or after this RFC 3339 time.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> ReceiptList:
     records = await webhooks.list(
