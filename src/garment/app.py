@@ -110,6 +110,7 @@ def create_app(
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
+    app.include_router(billing_router.sandbox_router)
     app.include_router(auth_router.jwks_router)
     if settings.http.cors_origins:
         app.add_middleware(

@@ -51,6 +51,7 @@ from garment.platform.events import OutboxRelay, RelayOptions, events, outbox_ba
 from garment.platform.jobs import JobQueue, WorkerOptions
 from garment.platform.mail.mailer import Mailer, create_mailer
 from garment.platform.metrics import (
+    BILLING_WEBHOOK_RECEIPTS_STORED,
     CLUSTER_BREAKER_OPEN,
     DB_POOL,
     JOBS,
@@ -345,6 +346,10 @@ class Runtime:
         for key in self.cluster_manager.configured_keys():
             is_open = self.cluster_manager.breaker(key).state is not BreakerState.CLOSED
             CLUSTER_BREAKER_OPEN.labels(key).set(1 if is_open else 0)
+        async with self.central.transaction() as session:
+            receipts = await self.billing_webhooks.counts(session)
+        for (provider, status), count in receipts.items():
+            BILLING_WEBHOOK_RECEIPTS_STORED.labels(provider, status).set(count)
 
     @property
     def cluster_databases(self) -> dict[str, Database]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from garment.central.billing.models import Invoice
 from garment.runtime import Runtime
 from tests.auth.conftest import bearer, login, mails_to, make_user
 from tests.billing.conftest import onboard, open_invoice, post_webhook, sandbox_delivery
@@ -119,3 +120,38 @@ async def test_the_invoice_issued_mail(runtime: Runtime, mail_dir: Path) -> None
     [mail] = mails_to(mail_dir, tenant.owner.email, about="Tagihan")
     assert invoice.number is not None and invoice.number in str(mail["Subject"])
     assert "Rp 1.653.900" in mail.get_body().get_content()  # type: ignore[union-attr]
+
+
+async def test_the_sandbox_pay_page_pays_through_the_ingress(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    tenant = await onboard(runtime)
+    invoice = await open_invoice(runtime, tenant.tenant_id)
+    page = await client.get(f"/billing/sandbox/pay/{invoice.reference}")
+    assert page.status_code == 200, page.text
+    assert invoice.number is not None and invoice.number in page.text
+    assert "<form" in page.text
+    paid = await client.post(
+        f"/billing/sandbox/pay/{invoice.reference}",
+        content=b"result=paid",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert paid.status_code == 200, paid.text
+    assert "verified" in paid.text
+    async with runtime.central.transaction() as session:
+        [receipt] = await runtime.billing_webhooks.list(session, reference=invoice.reference)
+    assert (receipt.provider, receipt.verified) == ("sandbox", True)
+    assert await runtime.billing_webhooks.process(receipt.id) == "processed"
+    assert (await open_invoice_status(runtime, invoice)) == "paid"
+    assert (await client.get("/billing/sandbox/pay/not-an-invoice")).status_code == 404
+
+    metrics = (await client.get("/metrics")).text
+    assert 'garment_billing_webhook_receipts_total{provider="sandbox",status="verified"}' in metrics
+    assert "garment_billing_webhook_receipts_stored{" in metrics
+
+
+async def open_invoice_status(runtime: Runtime, invoice: Invoice) -> str:
+    async with runtime.central.transaction() as session:
+        found = await runtime.billing.invoice_of(session, str(invoice.id))
+    assert found is not None
+    return found.status

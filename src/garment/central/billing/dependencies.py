@@ -6,7 +6,9 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Request
 
+from garment.central.billing.providers.sandbox import sandbox_secret
 from garment.central.billing.service import BillingService, BillingWebhookForensicService
+from garment.config import Environment
 from garment.platform.http.dependencies import app_services
 
 
@@ -25,3 +27,14 @@ async def webhook_body_limit(request: Request) -> int:
 Billing = Annotated[BillingService, Depends(billing_service)]
 BillingWebhooks = Annotated[BillingWebhookForensicService, Depends(webhook_service)]
 WebhookBodyLimit = Annotated[int, Depends(webhook_body_limit)]
+
+
+async def sandbox_secret_of(request: Request) -> str | None:
+    """The sandbox's secret, or None in production (its payment page does not exist there)."""
+    settings = app_services(request).settings
+    if settings.environment is Environment.PRODUCTION:
+        return None
+    return sandbox_secret(settings)
+
+
+SandboxSecret = Annotated[str | None, Depends(sandbox_secret_of)]

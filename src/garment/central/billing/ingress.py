@@ -40,6 +40,7 @@ from garment.central.billing.providers.base import (
     Verification,
     WebhookDelivery,
 )
+from garment.central.billing.providers.sandbox import build_simulated_delivery
 from garment.central.billing.repository import ReceiptRepository, WebhookEventRepository
 from garment.central.billing.subscriptions import BillingService, ProviderSource
 from garment.config import BillingSettings
@@ -412,6 +413,10 @@ class BillingWebhookForensicService:
         )
         return [record_of(row) for row in rows]
 
+    async def counts(self, session: AsyncSession) -> dict[tuple[str, str], int]:
+        """Stored receipts by (provider, status), for the metrics gauge."""
+        return await ReceiptRepository(session).counts()
+
     async def show(self, session: AsyncSession, receipt_id: int) -> ReceiptRecord | None:
         row = await ReceiptRepository(session).get(receipt_id)
         return record_of(row) if row else None
@@ -431,6 +436,22 @@ class BillingWebhookForensicService:
                 )
             receipt.status = ReceiptStatus.VERIFIED
         return await self.process(receipt_id)
+
+    async def simulate_sandbox_payment(
+        self, reference: str, *, fail: bool, secret: str
+    ) -> tuple[IngressResult | None, Any]:
+        """The sandbox pay page's button: a signed sandbox delivery for the invoice, through
+        the same ingress as any provider's (stored, verified, deduplicated, enqueued). None
+        when there is no such invoice."""
+        async with self.central.transaction() as session:
+            invoice = await self.billing.invoice_of(session, reference)
+        if invoice is None:
+            return None, None
+        body, headers = build_simulated_delivery(
+            invoice.reference, invoice.total, fail=fail, secret=secret
+        )
+        result = await self.receive("sandbox", body=body, headers=headers, size=len(body))
+        return result, invoice
 
     async def record_reconciliation(
         self, session: AsyncSession, event: PaymentEvent, body: dict[str, Any]

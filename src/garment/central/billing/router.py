@@ -5,12 +5,20 @@ admins' forensic view of webhook receipts."""
 from __future__ import annotations
 
 import uuid
+from html import escape
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import HTMLResponse
 
 from garment.central.auth.dependencies import AUTHENTICATION_ERRORS, PlatformAdmin
-from garment.central.billing.dependencies import Billing, BillingWebhooks, WebhookBodyLimit
+from garment.central.billing.dependencies import (
+    Billing,
+    BillingWebhooks,
+    SandboxSecret,
+    WebhookBodyLimit,
+)
 from garment.central.billing.errors import (
     INVOICE_NOT_PAYABLE,
     PAYMENT_PROVIDER_UNAVAILABLE,
@@ -19,6 +27,7 @@ from garment.central.billing.errors import (
     WEBHOOK_PROVIDER_UNKNOWN,
 )
 from garment.central.billing.invoice_states import ReceiptStatus
+from garment.central.billing.providers.sandbox import PAY_PATH as SANDBOX_PAY_PATH
 from garment.central.billing.schemas import (
     ChangePlanRequest,
     InvoiceList,
@@ -51,6 +60,9 @@ from garment.platform.http.openapi import error_responses
 from garment.tenant.context import TENANT_CHAIN_ERRORS, RequireBillingPermission, TenantMember
 
 router = APIRouter(tags=["billing"])
+# The sandbox provider's payment page (its links point here; never in production, never in the
+# API document: a development aid, like the mail files).
+sandbox_router = APIRouter(include_in_schema=False)
 tenant_router = APIRouter(prefix="/tenant/billing", tags=["tenant"])
 admin_router = APIRouter(prefix="/admin/billing", tags=["admin"])
 
@@ -287,3 +299,53 @@ async def replay_receipt(
             RESOURCE_NOT_FOUND if missing else CONFLICT, extra={"reason": str(error)}
         ) from error
     return ReplayOut(receipt_id=receipt_id, status=status)
+
+
+# --- the sandbox's payment page ------------------------------------------------------------------
+
+
+def _page(title: str, text: str, form: str = "") -> HTMLResponse:
+    return HTMLResponse(
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
+        f"</head><body><h1>{escape(title)}</h1><p>{escape(text)}</p>{form}</body></html>"
+    )
+
+
+@sandbox_router.get(SANDBOX_PAY_PATH + "/{reference}")
+async def sandbox_pay_page(
+    reference: str, billing: Billing, session: CentralSession, secret: SandboxSecret
+) -> HTMLResponse:
+    invoice = await billing.invoice_of(session, reference) if secret else None
+    if invoice is None:
+        raise AppError(RESOURCE_NOT_FOUND)
+    action = escape(f"{SANDBOX_PAY_PATH}/{quote(reference, safe='')}")
+    form = (
+        f"<form method='post' action='{action}'>"
+        "<button name='result' value='paid'>Pay / Bayar</button> "
+        "<button name='result' value='failed'>Fail / Gagalkan</button></form>"
+    )
+    return _page(
+        f"Sandbox: {invoice.number}",
+        f"Total Rp {invoice.total:,} ({invoice.status}). No money moves: the button sends a "
+        "signed sandbox webhook to this server, as `garment billing simulate-payment` does.",
+        form if invoice.status == "open" else "",
+    )
+
+
+@sandbox_router.post(SANDBOX_PAY_PATH + "/{reference}")
+async def sandbox_pay(
+    reference: str, request: Request, webhooks: BillingWebhooks, secret: SandboxSecret
+) -> HTMLResponse:
+    if not secret:
+        raise AppError(RESOURCE_NOT_FOUND)
+    form = (await request.body()).decode("utf-8", errors="replace")
+    result, invoice = await webhooks.simulate_sandbox_payment(
+        reference, fail="result=failed" in form, secret=secret
+    )
+    if result is None:
+        raise AppError(RESOURCE_NOT_FOUND)
+    return _page(
+        f"Sandbox: {invoice.number}",
+        f"Webhook receipt {result.receipt_id}: {result.status}. Processing runs in the job "
+        "worker; the invoice is paid within seconds.",
+    )
