@@ -41,7 +41,7 @@ from garment.central.billing.providers.base import (
     WebhookDelivery,
 )
 from garment.central.billing.providers.sandbox import build_simulated_delivery
-from garment.central.billing.repository import ReceiptRepository, WebhookEventRepository
+from garment.central.billing.repository import IngressRepository, ReceiptRepository
 from garment.central.billing.subscriptions import BillingService, ProviderSource
 from garment.config import BillingSettings
 from garment.platform.context import current_context
@@ -232,21 +232,20 @@ class BillingWebhookForensicService:
         lowered = {name.lower(): value for name, value in headers.items()}
         secret = provider.secret_headers() if provider is not None else frozenset()
         async with self.central.transaction() as session:
-            receipt = WebhookReceipt(
-                provider=provider_name[:64],
-                source=ReceiptSource.WEBHOOK,
-                received_at=received_at,
-                remote_addr=(remote_addr or current_context().client_ip or None),
-                body=body,
-                headers=redact(lowered, secret),
-                size=size,
-                truncated=truncated,
-                status=ReceiptStatus.RECEIVED,
-                attempts=0,
+            receipt_id = await IngressRepository(session).store(
+                {
+                    "provider": provider_name[:64],
+                    "source": ReceiptSource.WEBHOOK.value,
+                    "received_at": received_at,
+                    "remote_addr": (remote_addr or current_context().client_ip or None),
+                    "body": body,
+                    "headers": redact(lowered, secret),
+                    "size": size,
+                    "truncated": truncated,
+                    "status": ReceiptStatus.RECEIVED.value,
+                    "attempts": 0,
+                }
             )
-            session.add(receipt)
-            await session.flush()
-            receipt_id = receipt.id
         if provider is None:
             return await self._reject(receipt_id, provider_name, "unknown_provider", 404)
         if truncated:
@@ -304,17 +303,15 @@ class BillingWebhookForensicService:
                 "reference": event.reference[:200],
                 "amount": event.amount,
             }
-            first = await WebhookEventRepository(session).claim(
-                provider, event.event_id[:200], receipt_id
+            first = await IngressRepository(session).claim_and_mark(
+                receipt_id, {**fields, "provider": provider}
             )
-            receipts = ReceiptRepository(session)
             if first is not None:
-                await receipts.mark(
+                await ReceiptRepository(session).mark(
                     receipt_id, **fields, status=ReceiptStatus.DUPLICATE, duplicate_of=first
                 )
                 status = ReceiptStatus.DUPLICATE
             else:
-                await receipts.mark(receipt_id, **fields, status=ReceiptStatus.VERIFIED)
                 await self.enqueue(session, receipt_id)
                 status = ReceiptStatus.VERIFIED
         self._count(provider, status)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from garment.central.billing.invoice_states import InvoiceStatus, ReceiptStatus
@@ -304,6 +304,54 @@ class WebhookEventRepository(Repository[WebhookEvent]):
         first = await self.session.execute(
             select(WebhookEvent.receipt_id).where(
                 WebhookEvent.provider == provider, WebhookEvent.provider_event_id == event_id
+            )
+        )
+        return int(first.scalar_one())
+
+
+class IngressRepository(Repository[WebhookReceipt]):
+    """The ingress's statements, one round trip each on the hot path."""
+
+    model = WebhookReceipt
+
+    async def store(self, values: dict[str, Any]) -> int:
+        """Insert a receipt (one statement, no unit of work) and return its id."""
+        inserted = await self.session.execute(
+            pg_insert(WebhookReceipt).values(**values).returning(WebhookReceipt.id)
+        )
+        return int(inserted.scalar_one())
+
+    async def claim_and_mark(self, receipt_id: int, values: dict[str, Any]) -> int | None:
+        """Claim the receipt's event id in `billing_webhook_events` and mark the receipt
+        `verified` with `values`, in one statement; when another receipt carried the event
+        first, nothing is written and that receipt's id is returned (a duplicate)."""
+        claimed = (
+            pg_insert(WebhookEvent)
+            .values(
+                provider=values["provider"],
+                provider_event_id=values["provider_event_id"],
+                receipt_id=receipt_id,
+            )
+            .on_conflict_do_nothing(
+                index_elements=[WebhookEvent.provider, WebhookEvent.provider_event_id]
+            )
+            .returning(WebhookEvent.receipt_id)
+            .cte("claimed")
+        )
+        fields = {key: value for key, value in values.items() if key != "provider"}
+        receipts: Table = WebhookReceipt.__table__  # type: ignore[assignment]
+        marked = await self.session.execute(
+            update(receipts)
+            .where(receipts.c.id == receipt_id, receipts.c.id.in_(select(claimed.c.receipt_id)))
+            .values(**fields, status=ReceiptStatus.VERIFIED.value)
+            .returning(receipts.c.id)
+        )
+        if marked.scalar_one_or_none() is not None:
+            return None
+        first = await self.session.execute(
+            select(WebhookEvent.receipt_id).where(
+                WebhookEvent.provider == values["provider"],
+                WebhookEvent.provider_event_id == values["provider_event_id"],
             )
         )
         return int(first.scalar_one())
