@@ -285,30 +285,6 @@ class ReceiptRepository(Repository[WebhookReceipt]):
         )
 
 
-class WebhookEventRepository(Repository[WebhookEvent]):
-    model = WebhookEvent
-
-    async def claim(self, provider: str, event_id: str, receipt_id: int) -> int | None:
-        """Record the event as first carried by `receipt_id`; the receipt that already carried
-        it when another did (None: this one is the first)."""
-        inserted = await self.session.execute(
-            pg_insert(WebhookEvent)
-            .values(provider=provider, provider_event_id=event_id, receipt_id=receipt_id)
-            .on_conflict_do_nothing(
-                index_elements=[WebhookEvent.provider, WebhookEvent.provider_event_id]
-            )
-            .returning(WebhookEvent.id)
-        )
-        if inserted.scalar_one_or_none() is not None:
-            return None
-        first = await self.session.execute(
-            select(WebhookEvent.receipt_id).where(
-                WebhookEvent.provider == provider, WebhookEvent.provider_event_id == event_id
-            )
-        )
-        return int(first.scalar_one())
-
-
 class IngressRepository(Repository[WebhookReceipt]):
     """The ingress's statements, one round trip each on the hot path."""
 
