@@ -1,6 +1,6 @@
-"""Billing's listeners: onboarding when a tenant is created, the tenant following its
-subscription (provisioning on the first payment, suspension, resumption, plan changes — all
-through the tenancy service; billing never writes tenancy's tables), and billing mails."""
+"""Billing's listeners: onboarding when a tenant is created, and billing's mails. The tenant
+follows its subscription through tenancy's listeners on billing's events
+(`central/tenancy/listeners.py`): billing never writes tenancy's tables."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ from garment.central.billing.events import (
     InvoiceIssued,
     InvoiceReminderDue,
     PaymentFailed,
-    PlanChanged,
     SubscriptionActivated,
-    SubscriptionCancelled,
     SubscriptionSuspended,
 )
 from garment.central.billing.repository import InvoiceRepository, SubscriptionRepository
@@ -21,9 +19,6 @@ from garment.central.tenancy.events import TenantCreated
 from garment.platform.context import Locale
 from garment.platform.events import ListenerContext, events
 from garment.platform.mail.mailer import OutgoingMail
-
-SUSPENDED = "suspended"
-ACTIVE = "active"
 
 
 @events.listener(TenantCreated, name="billing.onboard_tenant")
@@ -34,51 +29,6 @@ async def onboard_tenant(event: TenantCreated, context: ListenerContext) -> None
         owner_user_id=event.owner_user_id,
         plan_code=event.plan_code,
         interval=event.billing_interval,
-    )
-
-
-@events.listener(SubscriptionActivated, name="billing.tenant_follows_activation")
-async def tenant_follows_activation(event: SubscriptionActivated, context: ListenerContext) -> None:
-    tenancy = context.services.tenancy
-    tenant = await tenancy.tenant(context.session, event.tenant_id)
-    if tenant is None:
-        return
-    if event.first:
-        await tenancy.start_provisioning(context.session, event.tenant_id)
-        return
-    if str(tenant.status) == SUSPENDED:
-        await tenancy.resume(context.session, event.tenant_id)
-        await _mail_owner(context, event.tenant_id, "billing_resumed", {})
-
-
-@events.listener(SubscriptionSuspended, name="billing.tenant_follows_suspension")
-async def tenant_follows_suspension(event: SubscriptionSuspended, context: ListenerContext) -> None:
-    tenancy = context.services.tenancy
-    tenant = await tenancy.tenant(context.session, event.tenant_id)
-    if tenant is not None and str(tenant.status) == ACTIVE:
-        await tenancy.suspend(context.session, event.tenant_id, "billing: invoice unpaid")
-    invoice = await InvoiceRepository(context.session).get(event.invoice_id)
-    await _mail_owner(
-        context, event.tenant_id, "billing_suspended", {"number": invoice.number if invoice else ""}
-    )
-
-
-@events.listener(SubscriptionCancelled, name="billing.tenant_follows_cancellation")
-async def tenant_follows_cancellation(
-    event: SubscriptionCancelled, context: ListenerContext
-) -> None:
-    tenancy = context.services.tenancy
-    tenant = await tenancy.tenant(context.session, event.tenant_id)
-    if tenant is not None and str(tenant.status) == ACTIVE:
-        await tenancy.suspend(context.session, event.tenant_id, f"billing: {event.reason}")
-
-
-@events.listener(PlanChanged, name="billing.tenant_follows_plan")
-async def tenant_follows_plan(event: PlanChanged, context: ListenerContext) -> None:
-    if await context.services.tenancy.tenant(context.session, event.tenant_id) is None:
-        return
-    await context.services.tenancy.set_plan(
-        context.session, event.tenant_id, event.plan_code, event.billing_interval
     )
 
 
@@ -149,3 +99,17 @@ async def mail_payment_failed(event: PaymentFailed, context: ListenerContext) ->
     values = await _invoice_context(context, event.invoice_id)
     if values and values["status"] == "open":
         await _mail_owner(context, event.tenant_id, "billing_payment_failed", values)
+
+
+@events.listener(SubscriptionSuspended, name="billing.mail_suspended")
+async def mail_suspended(event: SubscriptionSuspended, context: ListenerContext) -> None:
+    invoice = await InvoiceRepository(context.session).get(event.invoice_id)
+    await _mail_owner(
+        context, event.tenant_id, "billing_suspended", {"number": invoice.number if invoice else ""}
+    )
+
+
+@events.listener(SubscriptionActivated, name="billing.mail_resumed")
+async def mail_resumed(event: SubscriptionActivated, context: ListenerContext) -> None:
+    if event.resumed:
+        await _mail_owner(context, event.tenant_id, "billing_resumed", {})
