@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bench import http, refresh_rotation, tenant_read
+from bench import http, refresh_rotation, tenant_read, webhook_ingest
 
 
 async def in_process() -> None:
@@ -15,6 +15,7 @@ async def in_process() -> None:
 def main() -> None:
     asyncio.run(in_process())
     http.main([])  # real servers over HTTP, driven from other processes
+    webhook_ingest.main([])  # billing webhook ingest over HTTP against a bare insert
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from garment import __version__
 from garment.central.auth import router as auth_router
+from garment.central.billing import router as billing_router
 from garment.central.billing.service import PlanCatalogue
 from garment.central.tenancy import router as tenancy_router
 from garment.config import Settings, get_settings
@@ -46,10 +47,13 @@ def api_routers() -> list[APIRouter]:
         tenant_authz_router.router,
         tenant_taxonomies_router.router,
         tenant_members_router.router,
+        billing_router.tenant_router,
         auth_router.router,
         tenancy_router.router,
         auth_router.admin_router,
         tenancy_router.admin_router,
+        billing_router.router,
+        billing_router.admin_router,
         meta.router,
     ]
 
@@ -106,6 +110,7 @@ def create_app(
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
+    app.include_router(billing_router.sandbox_router)
     app.include_router(auth_router.jwks_router)
     if settings.http.cors_origins:
         app.add_middleware(
@@ -120,6 +125,7 @@ def create_app(
         RequestContextMiddleware,
         trusted_proxies=settings.http.trusted_proxies,
         max_body_bytes=settings.http.max_body_bytes,
+        self_limited_prefixes=(f"{API_PREFIX}{billing_router.WEBHOOK_PATH_PREFIX}",),
     )
     install_openapi(app, rules=contract_rules(settings), required_headers={TENANT_HEADER})
     return app

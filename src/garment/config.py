@@ -310,6 +310,123 @@ class RateLimitSettings(BaseModel):
     )
 
 
+class XenditSettings(BaseModel):
+    callback_token: SecretStr | None = Field(
+        None,
+        description="Callback verification token of the Xendit account (dashboard: Settings > "
+        "Callbacks); compared with each callback's `x-callback-token` and the key of its "
+        "HMAC signature. Secret. Unset: Xendit callbacks are refused (`not_configured`).",
+    )
+    api_key: SecretStr | None = Field(
+        None,
+        description="Xendit secret API key (basic auth user) for creating and reading invoices. "
+        "Secret.",
+    )
+    api_url: str = Field("https://api.xendit.co", description="Xendit API base URL.")
+
+
+class MidtransSettings(BaseModel):
+    server_key: SecretStr | None = Field(
+        None,
+        description="Midtrans server key: basic auth of the API and part of each "
+        "notification's SHA-512 `signature_key`. Secret. Unset: notifications are refused.",
+    )
+    api_url: str = Field(
+        "https://api.sandbox.midtrans.com",
+        description="Midtrans Core API base URL (transaction status); production: "
+        "`https://api.midtrans.com`.",
+    )
+    snap_url: str = Field(
+        "https://app.sandbox.midtrans.com",
+        description="Midtrans Snap base URL (creating payment pages); production: "
+        "`https://app.midtrans.com`.",
+    )
+
+
+class StandardWebhooksSettings(BaseModel):
+    secret: SecretStr | None = Field(
+        None,
+        description="`whsec_...` secret of a provider signing with Standard Webhooks; several "
+        "separated by spaces while rotating (a delivery is valid when any of them verifies). "
+        "Secret. Unset, or any of them not `whsec_` + base64: deliveries are refused "
+        "(`not_configured`).",
+    )
+    api_url: str | None = Field(
+        None,
+        description="Base of the payment links of the generic provider (`{api_url}/{reference}`"
+        "). Unset: it cannot create payment links.",
+    )
+
+
+class SandboxSettings(BaseModel):
+    secret: SecretStr | None = Field(
+        None,
+        description="`whsec_...` secret of the local sandbox provider (`garment billing "
+        "simulate-payment` signs with it). Secret. Unset outside production: generated once "
+        "into `data_dir/billing_sandbox_secret`; unset in production: the sandbox refuses "
+        "every delivery.",
+    )
+
+
+class BillingSettings(BaseModel):
+    """Central billing: tax, webhook ingress, dunning. Provider secrets are nested sections
+    (`billing.xendit`, `billing.midtrans`, `billing.standard_webhooks`, `billing.sandbox`)."""
+
+    ppn_rate: int = Field(
+        12, ge=0, le=100, description="Statutory PPN (VAT) rate in percent applied to the tax base."
+    )
+    ppn_base_ratio: str = Field(
+        "11/12",
+        pattern=r"^\d+/[1-9]\d*$",
+        description="Tax base as a fraction of the price (`numerator/denominator`); with the "
+        "defaults the effective rate is 11%. PPN = floor(price x rate x ratio / 100).",
+    )
+    webhook_max_body_bytes: int = Field(
+        262_144,
+        ge=1024,
+        description="Largest webhook body accepted (bytes); larger ones answer `413` and are "
+        "still recorded as a receipt (the first bytes, with the size).",
+    )
+    receipt_retention_days: int = Field(
+        180, ge=1, description="Webhook receipts older than this are purged daily."
+    )
+    processing_stuck_minutes: int = Field(
+        10,
+        ge=1,
+        description="A receipt `processing` for longer than this (its worker died) is "
+        "enqueued again by the sweep.",
+    )
+    dunning_days: list[int] = Field(
+        default_factory=lambda: [1, 3, 5, 7],
+        description="Days after an invoice's due date on which a reminder is sent.",
+    )
+    grace_days: int = Field(
+        7, ge=0, description="Days past due after which the subscription and tenant are suspended."
+    )
+    cancel_after_days: int = Field(
+        30, ge=1, description="Days suspended after which the subscription is cancelled."
+    )
+    invoice_due_days: int = Field(
+        7, ge=0, description="Days between issuing a renewal invoice and its due date."
+    )
+    default_provider: str = Field(
+        "sandbox",
+        description="Provider used for payment links (`xendit`, `midtrans`, `standard`, "
+        "`sandbox`).",
+    )
+    provider_timeout_seconds: float = Field(
+        10.0, gt=0, description="Timeout of each request to a payment provider's API."
+    )
+    xendit: XenditSettings = Field(default_factory=XenditSettings, description="Xendit.")
+    midtrans: MidtransSettings = Field(default_factory=MidtransSettings, description="Midtrans.")
+    standard_webhooks: StandardWebhooksSettings = Field(
+        default_factory=StandardWebhooksSettings, description="Standard Webhooks provider."
+    )
+    sandbox: SandboxSettings = Field(
+        default_factory=SandboxSettings, description="Local sandbox provider."
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GARMENT_",
@@ -375,6 +492,9 @@ class Settings(BaseSettings):
     log: LogSettings = Field(default_factory=LogSettings, description="Logging.")
     rate_limit: RateLimitSettings = Field(
         default_factory=RateLimitSettings, description="Rate limiting."
+    )
+    billing: BillingSettings = Field(
+        default_factory=BillingSettings, description="Central billing."
     )
 
     @field_validator("database_url", "database_migration_url")

@@ -8,6 +8,9 @@ def register_contexts() -> None:
     import garment.central.auth.errors
     import garment.central.auth.jobs
     import garment.central.auth.listeners
+    import garment.central.billing.errors
+    import garment.central.billing.jobs
+    import garment.central.billing.listeners
     import garment.central.clusters.errors
     import garment.central.tenancy.errors
     import garment.central.tenancy.jobs

@@ -9,6 +9,7 @@ from garment.platform.db import CentralBase, TenantBase
 
 def central_metadata() -> MetaData:
     import garment.central.auth.models
+    import garment.central.billing.models
     import garment.central.clusters.models
     import garment.central.tenancy.models
     import garment.platform.events

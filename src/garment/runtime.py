@@ -18,7 +18,15 @@ import structlog
 
 from garment.central.auth.component import AuthComponents
 from garment.central.auth.service import AuthService
-from garment.central.billing.service import PlanCatalogue
+from garment.central.billing.providers.registry import ProviderRegistry
+from garment.central.billing.service import (
+    BillingReport,
+    BillingService,
+    BillingWebhookForensicService,
+    DunningService,
+    PlanCatalogue,
+    Reconciler,
+)
 from garment.central.clusters.service import ClusterConnectionManager, ClusterService
 from garment.central.clusters.states import BreakerState
 from garment.central.tenancy.mover import TenantMover
@@ -43,6 +51,7 @@ from garment.platform.events import OutboxRelay, RelayOptions, events, outbox_ba
 from garment.platform.jobs import JobQueue, WorkerOptions
 from garment.platform.mail.mailer import Mailer, create_mailer
 from garment.platform.metrics import (
+    BILLING_WEBHOOK_RECEIPTS_STORED,
     CLUSTER_BREAKER_OPEN,
     DB_POOL,
     JOBS,
@@ -136,7 +145,8 @@ class Runtime:
             ),
         )
         # --- services, each built once with its collaborators ---------------------------------
-        self.plans = PlanCatalogue()
+        self.plans = PlanCatalogue(self.central, self.invalidations)
+        self.payment_providers = ProviderRegistry.from_settings(settings)
         self.cluster_registry = ClusterService(self.cluster_manager)
         self.roles = RoleService(self.invalidations, self.cluster_manager)
         self.tenant_settings = TenantSettingsService()
@@ -180,6 +190,32 @@ class Runtime:
             tables=tenant_metadata().sorted_tables,
         )
         self.members = MemberService(tenancy=self.tenancy, roles=self.roles)
+        self.billing = BillingService(
+            settings=settings.billing,
+            plans=self.plans,
+            providers=self.payment_providers,
+            usage=self.tenancy,
+        )
+        self.billing_webhooks = BillingWebhookForensicService(
+            central=self.central,
+            settings=settings.billing,
+            providers=self.payment_providers,
+            billing=self.billing,
+            jobs=self.jobs,
+        )
+        self.dunning = DunningService(
+            central=self.central,
+            settings=settings.billing,
+            billing=self.billing,
+            providers=self.payment_providers,
+        )
+        self.reconciler = Reconciler(
+            central=self.central,
+            billing=self.billing,
+            webhooks=self.billing_webhooks,
+            providers=self.payment_providers,
+        )
+        self.billing_report = BillingReport(central=self.central, plans=self.plans)
         # --- background delivery ------------------------------------------------------------
         self.relay = OutboxRelay(
             self.central,
@@ -243,6 +279,7 @@ class Runtime:
         try:
             await runtime.invalidations.start()
             await runtime.jobs.open()
+            await runtime.plans.load()
             await runtime.auth.keys.ensure_loaded()
             if embedded is not None:
                 await runtime.register_embedded_clusters()
@@ -311,6 +348,10 @@ class Runtime:
         for key in self.cluster_manager.configured_keys():
             is_open = self.cluster_manager.breaker(key).state is not BreakerState.CLOSED
             CLUSTER_BREAKER_OPEN.labels(key).set(1 if is_open else 0)
+        async with self.central.transaction() as session:
+            receipts = await self.billing_webhooks.counts(session)
+        for (provider, status), count in receipts.items():
+            BILLING_WEBHOOK_RECEIPTS_STORED.labels(provider, status).set(count)
 
     @property
     def cluster_databases(self) -> dict[str, Database]:

@@ -25,6 +25,10 @@ def tenant(status: str, usable: bool) -> TenantSummary:
         ([tenant("suspended", False)], NextStep.BILLING_REQUIRED),
         ([tenant("suspended", False), tenant("suspended", False)], NextStep.BILLING_REQUIRED),
         ([tenant("provisioning", False)], NextStep.CHOOSE_TENANT),
+        # A paid plan waiting for its first payment: the owner must pay (billing).
+        ([tenant("pending", False)], NextStep.BILLING_REQUIRED),
+        ([tenant("pending", False), tenant("suspended", False)], NextStep.BILLING_REQUIRED),
+        ([tenant("pending", False), tenant("provisioning", False)], NextStep.CHOOSE_TENANT),
         ([tenant("suspended", False), tenant("provisioning", False)], NextStep.CHOOSE_TENANT),
     ],
 )

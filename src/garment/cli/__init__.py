@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from garment.cli import (  # noqa: F401
     auth_cmd,
+    billing_cmd,
     clusters_cmd,
     config_cmd,
     docs_cmd,

@@ -73,6 +73,22 @@ BACKGROUND_RESTARTS = Counter(
     ["task"],
 )
 
+BILLING_WEBHOOK_RECEIPTS = Counter(
+    "garment_billing_webhook_receipts_total",
+    "Billing webhook receipts by provider and the status they reached",
+    ["provider", "status"],
+)
+BILLING_WEBHOOK_RECEIPTS_STORED = Gauge(
+    "garment_billing_webhook_receipts_stored",
+    "Stored billing webhook receipts by provider and status (refreshed on scrape)",
+    ["provider", "status"],
+)
+BILLING_DUNNING_ACTIONS = Counter(
+    "garment_billing_dunning_actions_total",
+    "Dunning actions taken (reminder, retry_charge, suspend, cancel, past_due)",
+    ["action"],
+)
+
 Refresher = Callable[[], Awaitable[None]]
 
 

@@ -57,6 +57,7 @@ from garment.platform.errors import (
     ErrorSpec,
 )
 from garment.platform.http.dependencies import app_services
+from garment.tenant.authz.service import default_access
 
 TENANT_HEADER = "X-Tenant-ID"
 # The spaces HTTP allows around a header value; the document calls a header of only these blank.
@@ -184,10 +185,20 @@ class ValidateTenantToken:
 class EnsureTenantUsable:
     """Step 5, and the dependency that runs steps 2-5: the membership is still active and the
     tenant's status allows this request. `allow_suspended` opens a route to suspended tenants
-    (billing, so they can pay)."""
+    (billing, so they can pay); `allow_awaiting_payment` to tenants waiting for the first
+    payment of a paid plan (`pending`: not provisioned, so the route must not need a cluster)."""
 
-    def __init__(self, *, allow_suspended: bool = False) -> None:
+    def __init__(
+        self, *, allow_suspended: bool = False, allow_awaiting_payment: bool = False
+    ) -> None:
         self.allow_suspended = allow_suspended
+        self.allow_awaiting_payment = allow_awaiting_payment
+
+    def admits(self, status: TenantStatus) -> bool:
+        """Whether this route is open to a tenant in `status` that is not active."""
+        if self.allow_suspended and status is TenantStatus.SUSPENDED:
+            return True
+        return self.allow_awaiting_payment and status is TenantStatus.PENDING
 
     async def __call__(
         self, request: Request, credentials: BearerCredentials, x_tenant_id: TenantHeader = None
@@ -201,7 +212,7 @@ class EnsureTenantUsable:
         )
         if membership is None or not membership.active:
             raise AppError(TENANT_ACCESS_DENIED)
-        if not (self.allow_suspended and tenant.status is TenantStatus.SUSPENDED):
+        if not self.admits(tenant.status):
             error = status_error(tenant.status)
             if error is not None:
                 raise error
@@ -264,6 +275,22 @@ class RequirePermission:
 
 
 AnyMember = Annotated[TenantMember, Depends(RequirePermission(None))]
+
+# The billing routes: open to suspended tenants and to those waiting for their first payment.
+ensure_billing_reachable = EnsureTenantUsable(allow_suspended=True, allow_awaiting_payment=True)
+BillingReachableMember = Annotated[TenantMember, Depends(ensure_billing_reachable)]
+
+
+class RequireBillingPermission(RequirePermission):
+    """Step 7 on the billing routes' chain. A tenant waiting for its first payment has no
+    cluster yet, so no role definitions: its members are judged by the default roles' grants
+    (the owner's role grants `billing.*`)."""
+
+    async def __call__(self, request: Request, member: BillingReachableMember) -> TenantMember:
+        if not member.authorized and member.tenant.cluster_key is None:
+            member.roles, member.permissions = default_access(member.role_keys)
+            member.authorized = True
+        return await RequirePermission.__call__(self, request, member)
 
 
 def member_summary(member: TenantMember) -> dict[str, Any]:

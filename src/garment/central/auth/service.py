@@ -24,6 +24,7 @@ __all__ = [
 ]
 
 SUSPENDED = "suspended"
+PENDING = "pending"  # a paid plan waiting for its first payment
 CANCELLED = "cancelled"
 
 
@@ -47,7 +48,8 @@ class AuthService:
 def next_step(tenants: list[TenantSummary]) -> NextStep:
     """The decision tree after login (docs/17-auth-business-scenarios.md): no tenant ->
     onboarding; exactly one usable -> auto_select; several usable -> choose_tenant; none usable
-    and every one suspended -> billing_required; otherwise (e.g. still provisioning) the picker."""
+    and every one suspended or waiting for its first payment -> billing_required; otherwise
+    (e.g. still provisioning) the picker."""
     live = [tenant for tenant in tenants if tenant.status != CANCELLED]
     if not live:
         return NextStep.ONBOARDING
@@ -56,6 +58,6 @@ def next_step(tenants: list[TenantSummary]) -> NextStep:
         return NextStep.AUTO_SELECT
     if len(usable) > 1:
         return NextStep.CHOOSE_TENANT
-    if all(tenant.status == SUSPENDED for tenant in live):
+    if all(tenant.status in (SUSPENDED, PENDING) for tenant in live):
         return NextStep.BILLING_REQUIRED
     return NextStep.CHOOSE_TENANT

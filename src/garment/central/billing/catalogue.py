@@ -1,7 +1,8 @@
-"""The plan catalogue as code, until the billing capability stores plans in the database.
+"""The plan catalogue as code: the seed values of the stored plans (migration 0007 and
+`garment billing seed-plans` write them), and what `PlanCatalogue` answers before it loads.
 
-Other contexts read it only through `PlanCatalogue` (`service.py`); the billing capability
-replaces it with stored plans behind the same methods.
+Other contexts read plans only through `PlanCatalogue` (`service.py`), which serves the stored
+plans from an in-process copy.
 """
 
 from __future__ import annotations

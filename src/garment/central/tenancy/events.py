@@ -13,6 +13,9 @@ class TenantCreated(DomainEvent):
     tenant_id: uuid.UUID
     owner_user_id: uuid.UUID
     plan_code: str
+    billing_interval: str = "monthly"
+    # False: a paid plan without a trial; provisioning waits for the first payment (billing).
+    provisioning: bool = True
 
 
 @events.event

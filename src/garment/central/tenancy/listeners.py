@@ -1,11 +1,18 @@
-"""Tenancy mails: invitations and "your business is ready"."""
+"""Tenancy's listeners: mails (invitations, "your business is ready") and the tenant following
+its billing subscription (billing's events; billing never writes the tenants table)."""
 
 from __future__ import annotations
 
+from garment.central.billing.events import (
+    PlanChanged,
+    SubscriptionActivated,
+    SubscriptionCancelled,
+    SubscriptionSuspended,
+)
 from garment.central.tenancy.events import MemberInvited, TenantProvisioned
 from garment.central.tenancy.repository import InvitationRepository, TenantRepository
 from garment.central.tenancy.service import INVITATION_DAYS
-from garment.central.tenancy.states import InvitationState
+from garment.central.tenancy.states import InvitationState, TenantStatus
 from garment.platform.context import Locale
 from garment.platform.events import ListenerContext, events
 from garment.platform.mail.mailer import OutgoingMail
@@ -70,4 +77,55 @@ async def mail_tenant_ready(event: TenantProvisioned, context: ListenerContext) 
                 "app_url": _frontend(context, f"/t/{tenant.slug}"),
             },
         )
+    )
+
+
+# --- the tenant follows its subscription -------------------------------------------------------
+
+
+@events.listener(SubscriptionActivated, name="tenancy.follow_subscription_activated")
+async def follow_subscription_activated(
+    event: SubscriptionActivated, context: ListenerContext
+) -> None:
+    """The first payment of a paid plan starts provisioning; a payment while suspended
+    resumes the tenant."""
+    tenancy = context.services.tenancy
+    tenant = await TenantRepository(context.session).get(event.tenant_id)
+    if tenant is None:
+        return
+    if event.first:
+        await tenancy.start_provisioning(context.session, event.tenant_id)
+    elif tenant.status == TenantStatus.SUSPENDED:
+        await tenancy.resume(context.session, event.tenant_id)
+
+
+@events.listener(SubscriptionSuspended, name="tenancy.follow_subscription_suspended")
+async def follow_subscription_suspended(
+    event: SubscriptionSuspended, context: ListenerContext
+) -> None:
+    tenant = await TenantRepository(context.session).get(event.tenant_id)
+    if tenant is not None and tenant.status == TenantStatus.ACTIVE:
+        await context.services.tenancy.suspend(
+            context.session, event.tenant_id, "billing: invoice unpaid"
+        )
+
+
+@events.listener(SubscriptionCancelled, name="tenancy.follow_subscription_cancelled")
+async def follow_subscription_cancelled(
+    event: SubscriptionCancelled, context: ListenerContext
+) -> None:
+    """No tenant closure exists yet: a tenant whose subscription ended is suspended."""
+    tenant = await TenantRepository(context.session).get(event.tenant_id)
+    if tenant is not None and tenant.status == TenantStatus.ACTIVE:
+        await context.services.tenancy.suspend(
+            context.session, event.tenant_id, f"billing: {event.reason}"
+        )
+
+
+@events.listener(PlanChanged, name="tenancy.follow_plan_changed")
+async def follow_plan_changed(event: PlanChanged, context: ListenerContext) -> None:
+    if await TenantRepository(context.session).get(event.tenant_id) is None:
+        return
+    await context.services.tenancy.set_plan(
+        context.session, event.tenant_id, event.plan_code, event.billing_interval
     )

@@ -128,7 +128,9 @@ async def my_tenants(
 async def tenant_token(
     body: TenantTokenRequest, principal: CurrentPrincipal, tenancy: Tenancy, session: CentralSession
 ) -> TenantTokenResponse:
-    grant = await tenancy.issue_tenant_token(session, principal, body.tenant_id)
+    grant = await tenancy.issue_tenant_token(
+        session, principal, body.tenant_id, for_billing=body.purpose == "billing"
+    )
     return TenantTokenResponse.model_validate(grant)
 
 

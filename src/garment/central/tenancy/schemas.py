@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 
@@ -108,6 +108,11 @@ class TenantList(BaseModel):
 class TenantTokenRequest(RequestBody):
     tenant_id: uuid.UUID | None = Field(
         description="The tenant to work in; null returns to a central-scope token."
+    )
+    purpose: Literal["work", "billing"] = Field(
+        "work",
+        description="`billing` also selects a suspended tenant or one waiting for its first "
+        "payment; such a token reaches only `/tenant/billing/*` there.",
     )
 
 

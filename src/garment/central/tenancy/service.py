@@ -56,6 +56,7 @@ from garment.central.tenancy.schemas import (
     TenantDetail,
 )
 from garment.central.tenancy.states import (
+    BILLING_REACHABLE,
     NOT_PROVISIONED,
     PROVISIONING_STEPS,
     BillingInterval,
@@ -333,8 +334,10 @@ class TenancyService:
         billing_interval: BillingInterval,
         region_hint: str | None = None,
     ) -> TenantSummary:
-        """Register the tenant (status `provisioning`), make the creator its owner and enqueue
-        provisioning in the same transaction: the job exists exactly when the tenant does."""
+        """Register the tenant, make the creator its owner and, on a trial plan, enqueue
+        provisioning in the same transaction (status `provisioning`): the job exists exactly
+        when the tenant does. On a paid plan without a trial the tenant waits (`pending`)
+        until billing reports its first invoice paid (`start_provisioning`)."""
         if not owner.email_verified:
             raise AppError(AUTH_EMAIL_NOT_VERIFIED)
         slug = slug.strip().lower()
@@ -343,12 +346,13 @@ class TenancyService:
         await self.auth.components.limiter.enforce(
             self.auth.components.settings.rate_limit.tenant_creation, "tenant-create", str(owner.id)
         )
+        at_once = self.plans.provisions_at_once(plan_code)
         tenant = await TenantRepository(session).claim(
             {
                 "id": uuid.uuid4(),
                 "slug": slug,
                 "name": name.strip(),
-                "status": TenantStatus.PROVISIONING,
+                "status": TenantStatus.PROVISIONING if at_once else TenantStatus.PENDING,
                 "plan_code": plan_code,
                 "billing_interval": billing_interval,
                 "owner_user_id": owner.id,
@@ -373,15 +377,51 @@ class TenancyService:
             steps.add(ProvisioningStep(tenant_id=tenant.id, step=step, position=position))
         await session.flush()
         await publish(
-            session, TenantCreated(tenant_id=tenant.id, owner_user_id=owner.id, plan_code=plan_code)
+            session,
+            TenantCreated(
+                tenant_id=tenant.id,
+                owner_user_id=owner.id,
+                plan_code=plan_code,
+                billing_interval=billing_interval,
+                provisioning=at_once,
+            ),
         )
+        if at_once:
+            await self._enqueue_provisioning(session, tenant.id)
+        return summary_of(tenant, [OWNER_ROLE])
+
+    async def _enqueue_provisioning(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
         await self.jobs.enqueue_in(
             session,
             PROVISION_TASK,
-            {"tenant_id": str(tenant.id)},
-            dedupe_key=provisioning_dedupe_key(tenant.id),
+            {"tenant_id": str(tenant_id)},
+            dedupe_key=provisioning_dedupe_key(tenant_id),
         )
-        return summary_of(tenant, [OWNER_ROLE])
+
+    async def start_provisioning(self, session: AsyncSession, tenant_id: uuid.UUID) -> TenantRef:
+        """A tenant waiting for its first payment (`pending`) starts provisioning: billing
+        calls this when the first invoice is paid. Any other status changes nothing."""
+        tenant = await TenantRepository(session).get(tenant_id, for_update=True)
+        if tenant is None:
+            raise AppError(TENANT_NOT_FOUND)
+        if tenant.status == TenantStatus.PENDING:
+            tenant.status = TenantStatus.PROVISIONING
+            await self.tenant_changed(session, tenant.id)
+            await self._enqueue_provisioning(session, tenant.id)
+        return ref_of(tenant)
+
+    async def set_plan(
+        self, session: AsyncSession, tenant_id: uuid.UUID, plan_code: str, interval: str
+    ) -> TenantRef:
+        """The tenant's plan (its entitlements) as billing decided it."""
+        tenant = await TenantRepository(session).get(tenant_id, for_update=True)
+        if tenant is None:
+            raise AppError(TENANT_NOT_FOUND)
+        if tenant.plan_code != plan_code or tenant.billing_interval != interval:
+            tenant.plan_code = plan_code
+            tenant.billing_interval = BillingInterval(interval)
+            await self.tenant_changed(session, tenant.id)
+        return ref_of(tenant)
 
     def _check_new_tenant(self, slug: str, plan_code: str) -> None:
         problems = FieldErrors()
@@ -416,10 +456,17 @@ class TenancyService:
         )
 
     async def issue_tenant_token(
-        self, session: AsyncSession, principal: Principal, tenant_id: uuid.UUID | None
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        tenant_id: uuid.UUID | None,
+        *,
+        for_billing: bool = False,
     ) -> TenantToken:
         """Select a tenant for the session (refresh keeps it) and mint a token scoped to it;
-        `None` returns the session to central scope."""
+        `None` returns the session to central scope. `for_billing` also admits a suspended
+        tenant and one waiting for its first payment: the token reaches only the billing
+        routes there (the tenant context refuses every other route by status)."""
         sessions, tokens = self.auth.sessions, self.auth.tokens
         user, auth_session = principal.user, principal.session
         if tenant_id is None:
@@ -428,7 +475,9 @@ class TenancyService:
                 user_id=user.id, session_id=auth_session.id, amr=list(auth_session.amr)
             )
             return TenantToken(token, lifetime, TokenScope.CENTRAL, None)
-        tenant, membership = await self._usable_membership(session, tenant_id, user.id)
+        tenant, membership = await self._usable_membership(
+            session, tenant_id, user.id, for_billing=for_billing
+        )
         await sessions.select_tenant(session, auth_session.id, tenant.id)
         token, lifetime = await tokens.issue(
             user_id=user.id,
@@ -448,12 +497,19 @@ class TenancyService:
         )
 
     async def _usable_membership(
-        self, session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID
+        self,
+        session: AsyncSession,
+        tenant_id: uuid.UUID,
+        user_id: uuid.UUID,
+        *,
+        for_billing: bool = False,
     ) -> tuple[Tenant, Membership]:
         tenant = await TenantRepository(session).get(tenant_id)
         membership = await MembershipRepository(session).of(tenant_id, user_id)
         if tenant is None or membership is None or membership.status != MembershipStatus.ACTIVE:
             raise AppError(TENANT_ACCESS_DENIED)
+        if for_billing and TenantStatus(tenant.status) in BILLING_REACHABLE:
+            return tenant, membership
         error = status_error(TenantStatus(tenant.status))
         if error is not None:
             raise error

@@ -32,6 +32,9 @@ TENANT_TRANSITIONS: dict[TenantStatus, frozenset[TenantStatus]] = {
 NOT_PROVISIONED = frozenset(
     {TenantStatus.PENDING, TenantStatus.PROVISIONING, TenantStatus.PROVISIONING_FAILED}
 )
+# Statuses in which a tenant's billing routes stay reachable, so its owner can pay: waiting for
+# the first payment of a paid plan (`pending`), or suspended for an unpaid invoice.
+BILLING_REACHABLE = frozenset({TenantStatus.PENDING, TenantStatus.SUSPENDED})
 # Tenants whose rows live on a cluster and may be moved between clusters.
 MOVABLE = frozenset({TenantStatus.ACTIVE, TenantStatus.SUSPENDED})
 

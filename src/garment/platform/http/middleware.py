@@ -140,9 +140,13 @@ class RequestContextMiddleware:
         app: ASGIApp,
         trusted_proxies: list[str] | None = None,
         max_body_bytes: int = 1_048_576,
+        self_limited_prefixes: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # Paths whose routes read the body themselves under a limit of their own and must see
+        # an oversized request (the billing webhook ingress records it before refusing it).
+        self.self_limited_prefixes = self_limited_prefixes
         self.trusted_networks = [ip_network(proxy, strict=False) for proxy in trusted_proxies or []]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -189,8 +193,12 @@ class RequestContextMiddleware:
             await send(message)
 
         limited = BodyLimit(self.max_body_bytes, headers.get("content-length"), receive)
+        self_limited = scope["path"].startswith(self.self_limited_prefixes)
 
         try:
+            if self_limited:
+                await self.app(scope, receive, send_with_request_id)
+                return
             if limited.declared_too_large():
                 raise BodyTooLarge(self.max_body_bytes)
             await self.app(scope, limited.receive, send_with_request_id)

@@ -33,6 +33,12 @@ def access_from(table: RoleTable, role_keys: Iterable[str]) -> Access:
     return held, permissions
 
 
+def default_access(role_keys: Iterable[str]) -> Access:
+    """Access from the default roles' grants, for a tenant whose role definitions do not exist
+    yet (not provisioned: it waits for its first payment)."""
+    return access_from({role.key: role.permissions for role in DEFAULT_ROLES}, role_keys)
+
+
 class RoleService:
     def __init__(
         self, invalidations: InvalidationBus, cluster_manager: ClusterConnectionManager

@@ -1,0 +1,58 @@
+"""Onboarding hooked into tenancy: a trial plan provisions at once, a paid plan waits for its
+first invoice to be paid."""
+
+from __future__ import annotations
+
+import httpx
+
+from garment.central.tenancy.states import TenantStatus
+from garment.runtime import Runtime
+from tests.billing.conftest import (
+    WEBHOOKS,
+    invoices_of,
+    onboard,
+    open_invoice,
+    sandbox_delivery,
+    subscription_of,
+)
+
+
+async def test_a_trial_plan_is_trialing_and_provisions_at_once(runtime: Runtime) -> None:
+    tenant = await onboard(runtime, plan="growth")
+    subscription = await subscription_of(runtime, tenant.tenant_id)
+    assert subscription.status == "trialing"
+    assert subscription.trial_end is not None
+    assert (subscription.trial_end - subscription.current_period_start).days == 14
+    assert await invoices_of(runtime, tenant.tenant_id) == []
+    ref = await runtime.tenancy.tenant_ref(tenant.tenant_id)
+    assert ref is not None and ref.status is TenantStatus.PROVISIONING
+    assert await runtime.jobs.pending_id(f"provision:{tenant.tenant_id}") is not None
+
+
+async def test_a_paid_plan_waits_for_its_first_invoice(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    tenant = await onboard(runtime, plan="enterprise")
+    subscription = await subscription_of(runtime, tenant.tenant_id)
+    assert subscription.status == "incomplete"
+    invoice = await open_invoice(runtime, tenant.tenant_id)
+    assert invoice.kind == "first"
+    assert invoice.number is not None and invoice.number.startswith("INV/")
+    assert (invoice.subtotal, invoice.tax, invoice.total) == (1_490_000, 163_900, 1_653_900)
+    assert invoice.tax_rate == 12
+    async with runtime.central.transaction() as session:
+        ref = await runtime.tenancy.tenant(session, tenant.tenant_id)
+    assert ref is not None and ref.status is TenantStatus.PENDING
+    assert await runtime.jobs.pending_id(f"provision:{tenant.tenant_id}") is None
+
+    body, headers = sandbox_delivery(runtime, invoice)
+    answer = await client.post(f"{WEBHOOKS}/sandbox", content=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert await runtime.billing_webhooks.process(answer.json()["receipt_id"]) == "processed"
+    await runtime.relay.drain()
+    subscription = await subscription_of(runtime, tenant.tenant_id)
+    assert subscription.status == "active"
+    async with runtime.central.transaction() as session:
+        ref = await runtime.tenancy.tenant(session, tenant.tenant_id)
+    assert ref is not None and ref.status is TenantStatus.PROVISIONING
+    assert await runtime.jobs.pending_id(f"provision:{tenant.tenant_id}") is not None
