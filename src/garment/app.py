@@ -21,6 +21,7 @@ from garment.platform.http.middleware import REQUEST_ID_HEADER, RequestContextMi
 from garment.platform.http.openapi import install_openapi
 from garment.platform.logging import configure_logging
 from garment.runtime import Runtime
+from garment.tenant.audit import router as tenant_audit_router
 from garment.tenant.authz import router as tenant_authz_router
 from garment.tenant.authz.permissions import DEFAULT_ROLE_KEYS
 from garment.tenant.context import TENANT_HEADER
@@ -46,6 +47,7 @@ def api_routers() -> list[APIRouter]:
         tenant_authz_router.router,
         tenant_taxonomies_router.router,
         tenant_members_router.router,
+        tenant_audit_router.router,
         auth_router.router,
         tenancy_router.router,
         auth_router.admin_router,

@@ -12,4 +12,6 @@ def register_contexts() -> None:
     import garment.central.tenancy.errors
     import garment.central.tenancy.jobs
     import garment.central.tenancy.listeners
-    import garment.platform.housekeeping  # noqa: F401
+    import garment.platform.housekeeping
+    import garment.tenant.conventions.errors
+    import garment.tenant.conventions.jobs  # noqa: F401

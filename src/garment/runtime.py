@@ -54,7 +54,9 @@ from garment.platform.ratelimit import RateLimiter
 from garment.platform.secretbox import master_key
 from garment.platform.supervisor import JOB_WORKER, OUTBOX_RELAY, Supervisor
 from garment.platform.token_hashing import TokenHasher, derive_hash_key
+from garment.tenant.audit.service import AuditService
 from garment.tenant.authz.service import RoleService
+from garment.tenant.conventions.service import Entitlements, IdempotencyService
 from garment.tenant.members.service import MemberService
 from garment.tenant.settings.service import TenantSettingsService
 from garment.tenant.taxonomies.service import TaxonomyService
@@ -141,6 +143,9 @@ class Runtime:
         self.roles = RoleService(self.invalidations, self.cluster_manager)
         self.tenant_settings = TenantSettingsService()
         self.taxonomies = TaxonomyService()
+        self.idempotency = IdempotencyService()
+        self.entitlements = Entitlements(self.plans, self.invalidations)
+        self.audit = AuditService(self.entitlements)
         directory = MembershipDirectory()
         self.auth = AuthService(
             AuthComponents.build(

@@ -22,7 +22,7 @@ depends_on: str | Sequence[str] | None = None
 UUID = postgresql.UUID(as_uuid=True)
 TS = sa.DateTime(timezone=True)
 JSONB = postgresql.JSONB()
-TABLES = ("idempotency_keys",)
+TABLES = ("idempotency_keys", "document_counters", "audit_logs")
 
 
 def now() -> sa.TextClause:
@@ -46,6 +46,34 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tenant_id", "key", name="pk_idempotency_keys"),
     )
     op.create_index("ix_idempotency_keys_expires_at", "idempotency_keys", ["expires_at"])
+    op.create_table(
+        "document_counters",
+        sa.Column("tenant_id", UUID, nullable=False),
+        sa.Column("doc_type", sa.String(8), nullable=False),
+        sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("last_number", sa.Integer(), nullable=False),
+        sa.Column("updated_at", TS, server_default=now(), nullable=False),
+        sa.PrimaryKeyConstraint("tenant_id", "doc_type", "year", name="pk_document_counters"),
+    )
+    op.create_table(
+        "audit_logs",
+        sa.Column("tenant_id", UUID, nullable=False),
+        sa.Column("id", UUID, nullable=False),
+        sa.Column("occurred_at", TS, server_default=now(), nullable=False),
+        sa.Column("actor_id", UUID, nullable=True),
+        sa.Column("action", sa.String(32), nullable=False),
+        sa.Column("entity_type", sa.String(48), nullable=False),
+        sa.Column("entity_id", sa.String(64), nullable=False),
+        sa.Column("changes", JSONB, nullable=False),
+        sa.Column("request_id", sa.String(128), nullable=True),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name="pk_audit_logs"),
+    )
+    op.create_index(
+        "ix_audit_logs_tenant_id_occurred_at", "audit_logs", ["tenant_id", "occurred_at", "id"]
+    )
+    op.create_index(
+        "ix_audit_logs_tenant_id_entity", "audit_logs", ["tenant_id", "entity_type", "entity_id"]
+    )
     for table in TABLES:
         for statement in enable_tenant_rls(table):
             op.execute(statement)
