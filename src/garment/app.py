@@ -25,6 +25,7 @@ from garment.tenant.audit import router as tenant_audit_router
 from garment.tenant.authz import router as tenant_authz_router
 from garment.tenant.authz.permissions import DEFAULT_ROLE_KEYS
 from garment.tenant.context import TENANT_HEADER
+from garment.tenant.customers import router as tenant_customers_router
 from garment.tenant.members import router as tenant_members_router
 from garment.tenant.taxonomies import router as tenant_taxonomies_router
 
@@ -47,6 +48,7 @@ def api_routers() -> list[APIRouter]:
         tenant_authz_router.router,
         tenant_taxonomies_router.router,
         tenant_members_router.router,
+        tenant_customers_router.router,
         tenant_audit_router.router,
         auth_router.router,
         tenancy_router.router,

@@ -21,6 +21,7 @@ def tenant_metadata() -> MetaData:
     import garment.tenant.audit.models
     import garment.tenant.authz.models
     import garment.tenant.conventions.models
+    import garment.tenant.customers.models
     import garment.tenant.materials.models
     import garment.tenant.products.models
     import garment.tenant.settings.models

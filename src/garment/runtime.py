@@ -57,6 +57,7 @@ from garment.platform.token_hashing import TokenHasher, derive_hash_key
 from garment.tenant.audit.service import AuditService
 from garment.tenant.authz.service import RoleService
 from garment.tenant.conventions.service import Entitlements, IdempotencyService
+from garment.tenant.customers.service import CustomerService
 from garment.tenant.members.service import MemberService
 from garment.tenant.settings.service import TenantSettingsService
 from garment.tenant.taxonomies.service import TaxonomyService
@@ -146,6 +147,7 @@ class Runtime:
         self.idempotency = IdempotencyService()
         self.entitlements = Entitlements(self.plans, self.invalidations)
         self.audit = AuditService(self.entitlements)
+        self.customers = CustomerService()
         directory = MembershipDirectory()
         self.auth = AuthService(
             AuthComponents.build(

@@ -22,7 +22,7 @@ depends_on: str | Sequence[str] | None = None
 UUID = postgresql.UUID(as_uuid=True)
 TS = sa.DateTime(timezone=True)
 JSONB = postgresql.JSONB()
-TABLES = ("idempotency_keys", "document_counters", "audit_logs")
+TABLES = ("idempotency_keys", "document_counters", "audit_logs", "customers")
 
 
 def now() -> sa.TextClause:
@@ -73,6 +73,35 @@ def upgrade() -> None:
     )
     op.create_index(
         "ix_audit_logs_tenant_id_entity", "audit_logs", ["tenant_id", "entity_type", "entity_id"]
+    )
+    op.create_table(
+        "customers",
+        sa.Column("tenant_id", UUID, nullable=False),
+        sa.Column("id", UUID, nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("type", sa.String(16), nullable=False),
+        sa.Column("phone", sa.String(32), nullable=True),
+        sa.Column("email", sa.String(254), nullable=True),
+        sa.Column("address", sa.String(500), nullable=True),
+        sa.Column("npwp", sa.String(16), nullable=True),
+        sa.Column("nik", sa.String(16), nullable=True),
+        sa.Column("nitku", sa.String(22), nullable=True),
+        sa.Column("credit_days", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        sa.Column("credit_limit", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("notes", sa.String(2000), nullable=True),
+        sa.Column("archived", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+        sa.Column("version", sa.Integer(), server_default=sa.text("1"), nullable=False),
+        sa.Column("created_at", TS, server_default=now(), nullable=False),
+        sa.Column("updated_at", TS, server_default=now(), nullable=False),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name="pk_customers"),
+        sa.CheckConstraint("type IN ('retail', 'reseller', 'corporate')", name="ck_customers_type"),
+        sa.CheckConstraint(
+            "credit_days >= 0 AND credit_limit >= 0", name="ck_customers_credit_terms"
+        ),
+    )
+    op.create_index("ix_customers_tenant_id_name", "customers", ["tenant_id", "name", "id"])
+    op.create_index(
+        "ix_customers_tenant_id_created_at", "customers", ["tenant_id", "created_at", "id"]
     )
     for table in TABLES:
         for statement in enable_tenant_rls(table):
