@@ -26,7 +26,9 @@ from garment.tenant.authz import router as tenant_authz_router
 from garment.tenant.authz.permissions import DEFAULT_ROLE_KEYS
 from garment.tenant.context import TENANT_HEADER
 from garment.tenant.customers import router as tenant_customers_router
+from garment.tenant.materials import router as tenant_materials_router
 from garment.tenant.members import router as tenant_members_router
+from garment.tenant.products import router as tenant_products_router
 from garment.tenant.taxonomies import router as tenant_taxonomies_router
 
 API_PREFIX = "/api/v1"
@@ -47,6 +49,9 @@ def api_routers() -> list[APIRouter]:
     return [
         tenant_authz_router.router,
         tenant_taxonomies_router.router,
+        tenant_products_router.router,
+        tenant_products_router.tiers_router,
+        tenant_materials_router.router,
         tenant_members_router.router,
         tenant_customers_router.router,
         tenant_audit_router.router,

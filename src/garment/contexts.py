@@ -14,4 +14,6 @@ def register_contexts() -> None:
     import garment.central.tenancy.listeners
     import garment.platform.housekeeping
     import garment.tenant.conventions.errors
-    import garment.tenant.conventions.jobs  # noqa: F401
+    import garment.tenant.conventions.jobs
+    import garment.tenant.materials.errors
+    import garment.tenant.products.errors  # noqa: F401

@@ -58,7 +58,9 @@ from garment.tenant.audit.service import AuditService
 from garment.tenant.authz.service import RoleService
 from garment.tenant.conventions.service import Entitlements, IdempotencyService
 from garment.tenant.customers.service import CustomerService
+from garment.tenant.materials.service import MaterialService
 from garment.tenant.members.service import MemberService
+from garment.tenant.products.service import ProductService
 from garment.tenant.settings.service import TenantSettingsService
 from garment.tenant.taxonomies.service import TaxonomyService
 
@@ -147,6 +149,10 @@ class Runtime:
         self.idempotency = IdempotencyService()
         self.entitlements = Entitlements(self.plans, self.invalidations)
         self.audit = AuditService(self.entitlements)
+        self.materials = MaterialService()
+        self.products = ProductService(
+            entitlements=self.entitlements, taxonomies=self.taxonomies, materials=self.materials
+        )
         self.customers = CustomerService()
         directory = MembershipDirectory()
         self.auth = AuthService(
