@@ -241,7 +241,7 @@ async def test_the_plan_limit_on_products(
     limits = PLANS["growth"].limits
     original = limits["max_products"]
     limits["max_products"] = 2  # type: ignore[index]
-    runtime.entitlements._cache.clear()  # noqa: SLF001
+    runtime.entitlements._cache.clear()
     try:
         await create_product(client, owner, "A-1")  # limit - 1 after it
         await create_product(client, owner, "A-2")  # at the limit
@@ -254,4 +254,4 @@ async def test_the_plan_limit_on_products(
         assert archived.status_code == 201  # archived designs do not count
     finally:
         limits["max_products"] = original  # type: ignore[index]
-        runtime.entitlements._cache.clear()  # noqa: SLF001
+        runtime.entitlements._cache.clear()
