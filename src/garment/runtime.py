@@ -26,7 +26,7 @@ from garment.central.tenancy.provisioning import ProvisioningPipeline
 from garment.central.tenancy.service import MembershipDirectory, TenancyService
 from garment.config import Settings
 from garment.contexts import register_contexts
-from garment.demo import DemoSeed
+from garment.demo import DemoCatalogue, DemoSeed
 from garment.models import tenant_metadata
 from garment.platform import jobs as jobs_module
 from garment.platform.cache import InvalidationBus
@@ -303,6 +303,13 @@ class Runtime:
             tenancy=self.tenancy,
             provisioning=self.provisioning,
         ).ensure()
+        await DemoCatalogue(
+            tenancy=self.tenancy,
+            cluster_manager=self.cluster_manager,
+            taxonomies=self.taxonomies,
+            products=self.products,
+            materials=self.materials,
+        ).ensure(seeded.tenant_id)
         self.announcements.append(f"  Demo tenant   demo ({seeded.tenant_id}, {seeded.status})")
         self.announcements.append(f"  Demo admin    {seeded.email}")
         if seeded.password:
