@@ -23,7 +23,6 @@ from garment.platform.logging import configure_logging
 from garment.runtime import Runtime
 from garment.tenant.audit import router as tenant_audit_router
 from garment.tenant.authz import router as tenant_authz_router
-from garment.tenant.authz.permissions import DEFAULT_ROLE_KEYS
 from garment.tenant.context import TENANT_HEADER
 from garment.tenant.customers import router as tenant_customers_router
 from garment.tenant.materials import router as tenant_materials_router
@@ -48,6 +47,7 @@ def api_routers() -> list[APIRouter]:
     in this order, and tenant routes carry most of the traffic."""
     return [
         tenant_authz_router.router,
+        tenant_authz_router.roles_router,
         tenant_taxonomies_router.router,
         tenant_products_router.router,
         tenant_products_router.tiers_router,
@@ -143,8 +143,9 @@ def contract_rules(settings: Settings) -> dict[str, dict[str, Any]]:
             "maxLength": settings.auth.password_max_length,
         },
         "plan_code": {"enum": PlanCatalogue().codes()},
-        # Every tenant has exactly the default roles until custom roles exist.
-        "role_key": {"enum": sorted(DEFAULT_ROLE_KEYS)},
+        # Custom roles exist (`/tenant/roles`): the key's pattern is the schema's; whether a
+        # role of that key exists depends on the tenant, like a 404.
+        "role_key": {},
     }
 
 

@@ -143,11 +143,11 @@ class Runtime:
         # --- services, each built once with its collaborators ---------------------------------
         self.plans = PlanCatalogue()
         self.cluster_registry = ClusterService(self.cluster_manager)
-        self.roles = RoleService(self.invalidations, self.cluster_manager)
+        self.entitlements = Entitlements(self.plans, self.invalidations)
+        self.roles = RoleService(self.invalidations, self.cluster_manager, self.entitlements)
         self.tenant_settings = TenantSettingsService()
         self.taxonomies = TaxonomyService()
         self.idempotency = IdempotencyService()
-        self.entitlements = Entitlements(self.plans, self.invalidations)
         self.audit = AuditService(self.entitlements)
         self.materials = MaterialService()
         self.products = ProductService(

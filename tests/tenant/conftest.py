@@ -46,6 +46,7 @@ async def member_with_roles(
                 role_keys=sorted(roles),
             )
         )
+        await runtime.tenancy.member_changed(session, setup.tenant_id, user.id)
     signed_in = await login(client, user)
     token = await select_tenant(client, signed_in["access_token"], setup.tenant_id)
     return Caller(setup, user, token)

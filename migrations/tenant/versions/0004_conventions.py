@@ -24,6 +24,180 @@ TS = sa.DateTime(timezone=True)
 JSONB = postgresql.JSONB()
 TABLES = ("idempotency_keys", "document_counters", "audit_logs", "customers")
 
+# The default roles as of this revision (a snapshot: later catalogue changes get their own
+# migration). Added to every tenant that lacks them; their permissions granted where missing.
+DEFAULT_ROLES: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "owner": (
+        "Pemilik",
+        "Owner",
+        (
+            "audit.view",
+            "billing.manage",
+            "billing.view",
+            "customers.manage",
+            "customers.view",
+            "deliveries.manage",
+            "deliveries.view",
+            "invoices.manage",
+            "invoices.view",
+            "makloon.manage",
+            "makloon.view",
+            "materials.manage",
+            "materials.view",
+            "members.manage",
+            "members.view",
+            "orders.approve",
+            "orders.manage",
+            "orders.view",
+            "payments.manage",
+            "payments.view",
+            "production.manage",
+            "production.record",
+            "production.view",
+            "products.manage",
+            "products.view",
+            "quotations.manage",
+            "quotations.view",
+            "roles.manage",
+            "roles.view",
+            "settings.manage",
+            "settings.view",
+            "tax.manage",
+            "tax.view",
+            "taxonomies.manage",
+            "taxonomies.view",
+            "wages.manage",
+            "wages.view",
+            "webhooks.manage",
+            "webhooks.view",
+        ),
+    ),
+    "admin": (
+        "Admin",
+        "Admin",
+        (
+            "audit.view",
+            "billing.view",
+            "customers.manage",
+            "customers.view",
+            "deliveries.manage",
+            "deliveries.view",
+            "invoices.manage",
+            "invoices.view",
+            "makloon.manage",
+            "makloon.view",
+            "materials.manage",
+            "materials.view",
+            "members.manage",
+            "members.view",
+            "orders.approve",
+            "orders.manage",
+            "orders.view",
+            "payments.manage",
+            "payments.view",
+            "production.manage",
+            "production.record",
+            "production.view",
+            "products.manage",
+            "products.view",
+            "quotations.manage",
+            "quotations.view",
+            "roles.manage",
+            "roles.view",
+            "settings.manage",
+            "settings.view",
+            "tax.manage",
+            "tax.view",
+            "taxonomies.manage",
+            "taxonomies.view",
+            "wages.manage",
+            "wages.view",
+            "webhooks.manage",
+            "webhooks.view",
+        ),
+    ),
+    "sales": (
+        "Penjualan",
+        "Sales",
+        (
+            "customers.manage",
+            "customers.view",
+            "deliveries.manage",
+            "deliveries.view",
+            "orders.manage",
+            "orders.view",
+            "payments.view",
+            "products.view",
+            "quotations.manage",
+            "quotations.view",
+            "taxonomies.view",
+        ),
+    ),
+    "production": (
+        "Produksi",
+        "Production",
+        (
+            "makloon.manage",
+            "makloon.view",
+            "materials.manage",
+            "materials.view",
+            "orders.view",
+            "production.manage",
+            "production.record",
+            "production.view",
+            "products.view",
+            "taxonomies.view",
+        ),
+    ),
+    "operator": (
+        "Operator",
+        "Operator",
+        ("production.record",),
+    ),
+    "finance": (
+        "Keuangan",
+        "Finance",
+        (
+            "billing.view",
+            "customers.view",
+            "invoices.manage",
+            "invoices.view",
+            "orders.view",
+            "payments.manage",
+            "payments.view",
+            "tax.manage",
+            "tax.view",
+            "wages.manage",
+            "wages.view",
+        ),
+    ),
+    "viewer": (
+        "Pengamat",
+        "Viewer",
+        (
+            "audit.view",
+            "billing.view",
+            "customers.view",
+            "deliveries.view",
+            "invoices.view",
+            "makloon.view",
+            "materials.view",
+            "members.view",
+            "orders.view",
+            "payments.view",
+            "production.view",
+            "products.view",
+            "quotations.view",
+            "roles.view",
+            "settings.view",
+            "tax.view",
+            "taxonomies.view",
+            "wages.view",
+            "webhooks.view",
+        ),
+    ),
+}
+
 
 def now() -> sa.TextClause:
     return sa.text("now()")
@@ -106,6 +280,35 @@ def upgrade() -> None:
     for table in TABLES:
         for statement in enable_tenant_rls(table):
             op.execute(statement)
+    add_default_roles()
+
+
+def add_default_roles() -> None:
+    """Every tenant on the cluster (each has roles since provisioning) gets the default roles it
+    lacks and the permissions of the catalogue its system roles lack. RLS hides every row from
+    a statement without `app.tenant_id`, the owner included (FORCE); the backfill lifts FORCE
+    for the two tables inside this transaction and puts it back before it commits."""
+    for table in ("roles", "role_permissions"):
+        op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
+    for key, (name_id, name_en, permissions) in DEFAULT_ROLES.items():
+        op.execute(
+            sa.text(
+                "INSERT INTO roles (tenant_id, id, key, name_id, name_en, is_system) "
+                "SELECT DISTINCT tenant_id, gen_random_uuid(), :key, :name_id, :name_en, true "
+                "FROM roles ON CONFLICT (tenant_id, key) DO NOTHING"
+            ).bindparams(key=key, name_id=name_id, name_en=name_en)
+        )
+        op.execute(
+            sa.text(
+                "INSERT INTO role_permissions (tenant_id, role_id, permission) "
+                "SELECT r.tenant_id, r.id, p.permission FROM roles r "
+                "CROSS JOIN unnest(CAST(:permissions AS text[])) AS p(permission) "
+                "WHERE r.key = :key AND r.is_system "
+                "ON CONFLICT DO NOTHING"
+            ).bindparams(key=key, permissions=list(permissions))
+        )
+    for table in ("roles", "role_permissions"):
+        op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
 
 
 def downgrade() -> None:
