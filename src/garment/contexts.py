@@ -15,5 +15,6 @@ def register_contexts() -> None:
     import garment.platform.housekeeping
     import garment.tenant.conventions.errors
     import garment.tenant.conventions.jobs
+    import garment.tenant.customers.events
     import garment.tenant.materials.errors
     import garment.tenant.products.errors  # noqa: F401

@@ -6,7 +6,9 @@ from __future__ import annotations
 import uuid
 
 import httpx
+from sqlalchemy import select
 
+from garment.platform.events import OutboxEvent
 from garment.runtime import Runtime
 from tests.tenancy.conftest import tenant_setup
 from tests.tenant.conftest import field_errors, member_with_roles, owner_of, problem
@@ -68,6 +70,22 @@ async def test_create_read_update_archive(client: httpx.AsyncClient, runtime: Ru
     assert {c["name"] for c in with_archived.json()["data"]} == {"Ibu Sari", "PT Seragam Nusantara"}
     restored = await client.patch(url, json={"archived": False}, headers=owner.headers())
     assert restored.json()["archived"] is False
+
+    # Each change went out as a domain event through the outbox, in order, with its version.
+    async with runtime.central.transaction() as session:
+        rows = (
+            await session.execute(
+                select(OutboxEvent.name, OutboxEvent.payload)
+                .where(OutboxEvent.payload["customer_id"].astext == customer["id"])
+                .order_by(OutboxEvent.id)
+            )
+        ).all()
+    assert [(name, payload.get("action"), payload["version"]) for name, payload in rows] == [
+        ("customers.CustomerCreated", None, 1),
+        ("customers.CustomerUpdated", "update", 2),
+        ("customers.CustomerUpdated", "archive", 3),
+        ("customers.CustomerUpdated", "restore", 4),
+    ]
 
 
 async def test_validation_names_the_field(client: httpx.AsyncClient, runtime: Runtime) -> None:

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from garment.platform.errors import CONFLICT, RESOURCE_NOT_FOUND, VALIDATION_FAILED
+from garment.platform.http.dependencies import CentralSession
 from garment.platform.http.openapi import error_responses
 from garment.platform.pagination import PageMeta
 from garment.tenant.context import (
@@ -88,12 +89,15 @@ async def create_customer(
     body: CustomerCreate,
     member: CustomerManager,
     customers: Customers,
+    central: CentralSession,  # before the tenant session: the cluster commits first
     db: TenantSession,
     idempotency: Idempotent,
     request: Request,
     response: Response,
 ) -> CustomerOut:
-    customer = await customers.create(db, member.tenant_id, member.user_id, body.model_dump())
+    customer = await customers.create(
+        db, central, member.tenant_id, member.user_id, body.model_dump()
+    )
     response.headers["Location"] = request.url_for(
         "get_customer", customer_id=str(customer.id)
     ).path
@@ -136,12 +140,14 @@ async def update_customer(
     body: CustomerUpdate,
     member: CustomerManager,
     customers: Customers,
+    central: CentralSession,  # before the tenant session: the cluster commits first
     db: TenantSession,
     expected: IfMatch,
     response: Response,
 ) -> CustomerOut:
     customer = await customers.update(
         db,
+        central,
         member.tenant_id,
         member.user_id,
         customer_id,
@@ -164,10 +170,11 @@ async def archive_customer(
     customer_id: uuid.UUID,
     member: CustomerManager,
     customers: Customers,
+    central: CentralSession,  # before the tenant session: the cluster commits first
     db: TenantSession,
     expected: IfMatch,
 ) -> Response:
     await customers.archive(
-        db, member.tenant_id, member.user_id, customer_id, expected_version=expected
+        db, central, member.tenant_id, member.user_id, customer_id, expected_version=expected
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

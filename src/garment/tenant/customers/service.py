@@ -1,5 +1,9 @@
 """Customers: who orders, their tax ids and credit terms. Every write is audited, versioned
-(If-Match) and announced as a domain event."""
+(If-Match) and announced as a domain event.
+
+Methods that write take the tenant session (the change and its audit row) and the central
+session (the outbox event, ADR 0014); the route declares the central session before the tenant
+session, so the cluster commits first and an event never announces a change that rolled back."""
 
 from __future__ import annotations
 
@@ -10,10 +14,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from garment.platform.errors import RESOURCE_NOT_FOUND, AppError, FieldErrors
+from garment.platform.events import publish
 from garment.platform.pagination import PageParams
 from garment.platform.versioning import apply_changes, check_version
 from garment.tenant.audit.service import AuditAction, record_change, snapshot
 from garment.tenant.customers.errors import NITKU_NEEDS_NPWP, NITKU_NOT_OF_NPWP
+from garment.tenant.customers.events import CustomerCreated, CustomerUpdated
 from garment.tenant.customers.models import Customer
 from garment.tenant.customers.repository import KEYSETS, CustomerRepository
 from garment.tenant.customers.states import CustomerSort
@@ -73,6 +79,7 @@ class CustomerService:
     async def create(
         self,
         session: AsyncSession,
+        central: AsyncSession,
         tenant_id: uuid.UUID,
         actor_id: uuid.UUID,
         values: dict[str, Any],
@@ -91,6 +98,10 @@ class CustomerService:
             entity_id=customer.id,
             after=snapshot(customer, AUDITED),
         )
+        await publish(
+            central,
+            CustomerCreated(tenant_id=tenant_id, customer_id=customer.id, version=customer.version),
+        )
         return customer
 
     async def get(
@@ -105,6 +116,7 @@ class CustomerService:
     async def update(
         self,
         session: AsyncSession,
+        central: AsyncSession,
         tenant_id: uuid.UUID,
         actor_id: uuid.UUID,
         customer_id: uuid.UUID,
@@ -141,11 +153,21 @@ class CustomerService:
             before=before,
             after=after,
         )
+        await publish(
+            central,
+            CustomerUpdated(
+                tenant_id=tenant_id,
+                customer_id=customer.id,
+                version=customer.version,
+                action=action,
+            ),
+        )
         return customer
 
     async def archive(
         self,
         session: AsyncSession,
+        central: AsyncSession,
         tenant_id: uuid.UUID,
         actor_id: uuid.UUID,
         customer_id: uuid.UUID,
@@ -154,6 +176,7 @@ class CustomerService:
     ) -> Customer:
         return await self.update(
             session,
+            central,
             tenant_id,
             actor_id,
             customer_id,
