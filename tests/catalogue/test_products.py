@@ -240,7 +240,7 @@ async def test_the_plan_limit_on_products(
 
     limits = PLANS["growth"].limits
     original = limits["max_products"]
-    limits["max_products"] = 2  # type: ignore[index]
+    limits["max_products"] = 2
     runtime.entitlements._cache.clear()
     try:
         await create_product(client, owner, "A-1")  # limit - 1 after it
@@ -253,5 +253,5 @@ async def test_the_plan_limit_on_products(
         )
         assert archived.status_code == 201  # archived designs do not count
     finally:
-        limits["max_products"] = original  # type: ignore[index]
+        limits["max_products"] = original
         runtime.entitlements._cache.clear()
