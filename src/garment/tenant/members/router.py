@@ -107,7 +107,7 @@ async def list_members(
 
 
 @router.patch(
-    "/{user_id}",
+    "/{user_id:uuid}",
     response_model=MemberRolesOut,
     summary="Give a member exactly these roles (effective on their next request)",
     responses=error_responses(
@@ -127,7 +127,7 @@ async def change_member_roles(
 
 
 @router.delete(
-    "/{user_id}",
+    "/{user_id:uuid}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Remove a member (never the last owner); their next request is refused",
     responses=error_responses(
