@@ -185,3 +185,18 @@ async def test_expired_keys_are_purged_and_reusable(
     async with runtime.cluster_manager.tenant_transaction(setup.cluster, setup.tenant_id) as db:
         assert await runtime.idempotency.purge_expired(db, setup.tenant_id) == 1
     assert await count(runtime, setup, IdempotencyKey) == 0
+
+
+async def test_an_invitation_resent_with_its_key_is_sent_once(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    setup = await tenant_setup(runtime, client)
+    owner = owner_of(setup)
+    headers = owner.headers(**{"Idempotency-Key": new_key()})
+    body = {"email": "penjahit@konveksi.id", "roles": ["operator"]}
+    first = await client.post("/api/v1/tenant/members/invitations", json=body, headers=headers)
+    again = await client.post("/api/v1/tenant/members/invitations", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    listed = await client.get("/api/v1/tenant/members/invitations", headers=owner.headers())
+    assert [row["id"] for row in listed.json()["data"]] == [first.json()["id"]]

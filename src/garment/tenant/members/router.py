@@ -23,10 +23,11 @@ from garment.tenant.context import (
     TenantMember,
     TenantSession,
 )
+from garment.tenant.conventions.dependencies import IDEMPOTENCY_ERRORS, ConventionRoute, Idempotent
 from garment.tenant.members.dependencies import Members
 from garment.tenant.members.schemas import MemberList, MemberOut, MemberRolesOut, MemberRolesUpdate
 
-router = APIRouter(prefix="/tenant/members", tags=["tenant"])
+router = APIRouter(prefix="/tenant/members", tags=["tenant"], route_class=ConventionRoute)
 
 MembersManager = Annotated[TenantMember, Depends(RequirePermission("members.manage"))]
 
@@ -38,7 +39,13 @@ MembersManager = Annotated[TenantMember, Depends(RequirePermission("members.mana
     summary="Invite someone by email with roles (a mail with a single-use link follows)",
     responses={
         **created(201, "Invited.", "The invitation (DELETE it to revoke)."),
-        **error_responses(*TENANT_CHAIN_ERRORS, VALIDATION_FAILED, CONFLICT, PLAN_LIMIT_REACHED),
+        **error_responses(
+            *TENANT_CHAIN_ERRORS,
+            VALIDATION_FAILED,
+            CONFLICT,
+            PLAN_LIMIT_REACHED,
+            *IDEMPOTENCY_ERRORS,
+        ),
     },
 )
 async def invite(
@@ -46,6 +53,7 @@ async def invite(
     member: MembersManager,
     members: Members,
     db: TenantSession,
+    idempotency: Idempotent,
     central: CentralSession,
     request: Request,
     response: Response,
