@@ -171,11 +171,13 @@ async def test_list_search_type_and_sorts_page_through(
         )
         assert response.status_code == 201
 
-    async def pages(**params: object) -> list[str]:
+    async def pages(**params: str) -> list[str]:
         seen: list[str] = []
         cursor: str | None = None
         while True:
-            query = {**params, "limit": 2, **({"cursor": cursor} if cursor else {})}
+            query: dict[str, str | int] = {"limit": 2, **params}
+            if cursor:
+                query["cursor"] = cursor
             body = (await client.get(CUSTOMERS, params=query, headers=owner.headers())).json()
             seen.extend(c["name"] for c in body["data"])
             cursor = body["meta"]["next_cursor"]
