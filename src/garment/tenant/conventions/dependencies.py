@@ -43,7 +43,7 @@ CLAIM_SCOPE_KEY = "garment.idempotency_claim"
 IDEMPOTENCY_ERRORS: tuple[ErrorSpec, ...] = (IDEMPOTENCY_KEY_REUSED, IDEMPOTENCY_IN_PROGRESS)
 
 IdempotencyKeyHeader = Annotated[
-    str | None,
+    str,
     Header(
         alias=IDEMPOTENCY_HEADER,
         min_length=1,
@@ -54,8 +54,10 @@ IdempotencyKeyHeader = Annotated[
         "same key with another body is 422 IDEMPOTENCY_KEY_REUSED.",
     ),
 ]
+# Typed `str` (not `str | None`): the document states a header as absent or a string, never as
+# `null`, which a client would otherwise send as the text "null". Absent means None.
 IfMatchHeader = Annotated[
-    str | None,
+    str,
     Header(
         alias="If-Match",
         max_length=24,
@@ -108,7 +110,7 @@ async def idempotency_claim(
     request: Request,
     member: UsableTenantMember,
     db: TenantSession,
-    idempotency_key: IdempotencyKeyHeader = None,
+    idempotency_key: IdempotencyKeyHeader = None,  # type: ignore[assignment]
 ) -> AsyncIterator[IdempotencyClaim]:
     service = cast(IdempotencyService, app_services(request).idempotency)
     claim = IdempotencyClaim(None, member.tenant_id, db, service)
@@ -164,7 +166,7 @@ class ConventionRoute(APIRoute):
         return run
 
 
-async def if_match(if_match: IfMatchHeader = None) -> int | None:
+async def if_match(if_match: IfMatchHeader = None) -> int | None:  # type: ignore[assignment]
     return parse_if_match(if_match)
 
 
