@@ -77,10 +77,14 @@ from garment.central.auth.sessions import TokenPair, fingerprint_hash, new_refre
 from garment.config import AuthSettings
 from garment.platform.rls import TenantBindingConnection
 from garment.platform.token_hashing import TokenHasher, derive_hash_key
+from garment.tenant.products.repository import product_list
+from garment.tenant.products.states import ProductSort
 from garment.tenant.taxonomies.repository import term_list
 
 TERMS = term_list(False, False)  # no type filter, archived terms hidden: ours' default list
 TERM_PAGE = driver_query(TERMS.first)
+PRODUCTS = product_list(ProductSort.NEWEST, False, False, False)  # ours' default product list
+PRODUCT_PAGE = driver_query(PRODUCTS.first)
 TOKEN_CLAIM = driver_query(CLAIM)
 TOKEN_ROTATE = driver_query(ROTATE)
 USER_BY_EMAIL = driver_query(
@@ -263,6 +267,36 @@ def create_app() -> Starlette:
             }
         )
 
+    async def tenant_products(request: Request) -> JSONResponse:
+        """Ours' `GET /tenant/products?limit=20`: the chain, then BEGIN (with the tenant
+        binding), the keyset SELECT of `product_list`, COMMIT; sizes zipped with surcharges."""
+        try:
+            member = tenant_member(request)
+        except Unauthorized:
+            return JSONResponse({"code": "AUTH_TOKEN_INVALID"}, status_code=401)
+        limit = int(request.query_params.get("limit", "20"))
+        async with pools["cluster"].acquire() as connection:
+            connection.bind_next_transaction(member.tenant_id)
+            async with connection.transaction():
+                records = await connection.fetch(PRODUCT_PAGE.sql, member.tenant_id, limit + 1)
+        rows = [dict(record) for record in records[:limit]]
+        cursor = None
+        if len(records) > limit:
+            cursor = PRODUCTS.keyset.encode([rows[-1][name] for name in PRODUCTS.key_names])
+        data = []
+        for row in rows:
+            surcharges = row.pop("size_surcharges")
+            row["sizes"] = [
+                {"code": code, "surcharge": extra}
+                for code, extra in zip(row["sizes"], surcharges, strict=True)
+            ]
+            for name in ("id", "category_id", "collection_id"):
+                row[name] = str(row[name]) if row[name] else None
+            for name in ("created_at", "updated_at"):
+                row[name] = row[name].isoformat()
+            data.append(row)
+        return JSONResponse({"data": data, "meta": {"next_cursor": cursor, "limit": limit}})
+
     async def refresh(request: Request) -> JSONResponse:
         token = (await request.json())["refresh_token"]
         fingerprint = request.headers.get("x-device-fingerprint")
@@ -339,6 +373,7 @@ def create_app() -> Starlette:
             Route("/healthz", healthz),
             Route("/tenant-me", tenant_me),
             Route("/tenant-list", tenant_list),
+            Route("/tenant-products", tenant_products),
             Route("/refresh", refresh, methods=["POST"]),
             Route("/login", login, methods=["POST"]),
             Route("/seed-member", seed_member, methods=["POST"]),

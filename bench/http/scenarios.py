@@ -42,8 +42,11 @@ TENANT_LIST_PATH = f"{API}/tenant/taxonomies?limit=20"
 TENANT_ME_PATH = f"{API}/tenant/me"
 BARE_LIST_PATH = "/tenant-list?limit=20"
 BARE_ME_PATH = "/tenant-me"
+PRODUCT_LIST_PATH = f"{API}/tenant/products?limit=20"
+BARE_PRODUCTS_PATH = "/tenant-products?limit=20"
+LISTED_PRODUCTS = 20
 FINGERPRINT = "bench-http-device"
-SCENARIOS = ("list", "me", "refresh", "login", "workers")
+SCENARIOS = ("list", "products", "me", "refresh", "login", "workers")
 JSON = {"Content-Type": "application/json"}
 
 
@@ -329,6 +332,59 @@ def seed_bare_member(ctx: Context, headers: dict[str, str]) -> None:
         raise RuntimeError("the bare /tenant-me does not answer what ours answers")
 
 
+def fill_catalogue(ctx: Context, headers: dict[str, str]) -> float:
+    """Top the demo tenant up to 20 products, each with its size-by-colour grid (5 x 4), through
+    the full chain (POST /tenant/products); returns the mean seconds per creation."""
+    listed = ctx.client.get(f"{ctx.ours.base_url}{API}/tenant/products?limit=100", headers=headers)
+    listed.raise_for_status()
+    missing = LISTED_PRODUCTS - len(listed.json()["data"])
+    started = time.perf_counter()
+    for index in range(max(0, missing)):
+        body = {
+            "sku": f"BENCH-{index:03d}",
+            "name": f"Kaos Bench {index:03d}",
+            "base_price": 50_000 + index * 1_000,
+            "status": "active",
+            "sizes": [{"code": c} for c in ("S", "M", "L", "XL")]
+            + [{"code": "XXL", "surcharge": 10_000}],
+            "colors": ["hitam", "putih", "navy", "abu"],
+        }
+        created = ctx.client.post(
+            f"{ctx.ours.base_url}{API}/tenant/products", json=body, headers=headers
+        )
+        created.raise_for_status()
+    return (time.perf_counter() - started) / missing if missing > 0 else 0.0
+
+
+def tenant_products(ctx: Context) -> None:
+    headers = ctx.tenant_headers()
+    per_create = fill_catalogue(ctx, headers)
+    seed_bare_member(ctx, headers)
+    ours = ctx.client.get(ctx.ours.base_url + PRODUCT_LIST_PATH, headers=headers)
+    bare = ctx.client.get(ctx.bare.base_url + BARE_PRODUCTS_PATH, headers=headers)
+    if ours.json()["data"] != [
+        {**row, "created_at": o["created_at"], "updated_at": o["updated_at"]}
+        for row, o in zip(bare.json()["data"], ours.json()["data"], strict=True)
+    ]:
+        raise RuntimeError("the bare product list does not answer what ours answers")
+    versus_bare(
+        ctx,
+        "products",
+        f"GET {PRODUCT_LIST_PATH} (20 products with variants)",
+        Target("ours GET products", ctx.ours, RequestSpec("GET", PRODUCT_LIST_PATH, headers)),
+        Target(
+            "bare GET /tenant-products", ctx.bare, RequestSpec("GET", BARE_PRODUCTS_PATH, headers)
+        ),
+    )
+    if per_create:
+        print(
+            f"  product creation (20 variants each, full chain, sequential): {per_create * 1000:.1f} ms each"
+        )
+        ctx.summary.append(
+            ("product-create", f"{per_create * 1000:.1f} ms", "sequential, 20 variants")
+        )
+
+
 def tenant_me(ctx: Context) -> None:
     headers = ctx.tenant_headers()
     seed_bare_member(ctx, headers)
@@ -504,6 +560,7 @@ def workers(ctx: Context) -> None:
 
 RUNNERS: dict[str, Callable[[Context], None]] = {
     "list": tenant_list,
+    "products": tenant_products,
     "me": tenant_me,
     "refresh": refresh,
     "login": login,

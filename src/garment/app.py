@@ -22,10 +22,13 @@ from garment.platform.http.middleware import REQUEST_ID_HEADER, RequestContextMi
 from garment.platform.http.openapi import install_openapi
 from garment.platform.logging import configure_logging
 from garment.runtime import Runtime
+from garment.tenant.audit import router as tenant_audit_router
 from garment.tenant.authz import router as tenant_authz_router
-from garment.tenant.authz.permissions import DEFAULT_ROLE_KEYS
 from garment.tenant.context import TENANT_HEADER
+from garment.tenant.customers import router as tenant_customers_router
+from garment.tenant.materials import router as tenant_materials_router
 from garment.tenant.members import router as tenant_members_router
+from garment.tenant.products import router as tenant_products_router
 from garment.tenant.taxonomies import router as tenant_taxonomies_router
 
 API_PREFIX = "/api/v1"
@@ -45,9 +48,15 @@ def api_routers() -> list[APIRouter]:
     in this order, and tenant routes carry most of the traffic."""
     return [
         tenant_authz_router.router,
+        tenant_authz_router.roles_router,
         tenant_taxonomies_router.router,
+        tenant_products_router.router,
+        tenant_products_router.tiers_router,
+        tenant_materials_router.router,
         tenant_members_router.router,
         billing_router.tenant_router,
+        tenant_customers_router.router,
+        tenant_audit_router.router,
         auth_router.router,
         tenancy_router.router,
         auth_router.admin_router,
@@ -140,8 +149,9 @@ def contract_rules(settings: Settings) -> dict[str, dict[str, Any]]:
             "maxLength": settings.auth.password_max_length,
         },
         "plan_code": {"enum": PlanCatalogue().codes()},
-        # Every tenant has exactly the default roles until custom roles exist.
-        "role_key": {"enum": sorted(DEFAULT_ROLE_KEYS)},
+        # Custom roles exist (`/tenant/roles`): the key's pattern is the schema's; whether a
+        # role of that key exists depends on the tenant, like a 404.
+        "role_key": {},
     }
 
 

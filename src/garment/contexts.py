@@ -15,4 +15,9 @@ def register_contexts() -> None:
     import garment.central.tenancy.errors
     import garment.central.tenancy.jobs
     import garment.central.tenancy.listeners
-    import garment.platform.housekeeping  # noqa: F401
+    import garment.platform.housekeeping
+    import garment.tenant.conventions.errors
+    import garment.tenant.conventions.jobs
+    import garment.tenant.customers.events
+    import garment.tenant.materials.errors
+    import garment.tenant.products.errors  # noqa: F401

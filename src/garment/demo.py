@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from garment.central.auth.service import AuthService
 from garment.central.tenancy.provisioning import ProvisioningPipeline
@@ -20,6 +21,22 @@ from garment.central.tenancy.service import TenancyService
 from garment.central.tenancy.states import NOT_PROVISIONED, BillingInterval, TenantStatus
 from garment.config import Settings
 from garment.platform.db import Database
+from garment.platform.pagination import PageParams
+from garment.tenant.materials.schemas import CreateLotRequest, CreateMaterialRequest
+from garment.tenant.materials.service import MaterialService
+from garment.tenant.materials.states import Unit
+from garment.tenant.products.schemas import (
+    ConsumptionIn,
+    CreatePriceTierRequest,
+    CreateProductRequest,
+    MaterialLineIn,
+    ReplaceBomRequest,
+    ServiceLineIn,
+    SizeIn,
+)
+from garment.tenant.products.service import ProductService
+from garment.tenant.products.states import CustomerType, ProductSort, ProductStatus, ServiceKind
+from garment.tenant.taxonomies.service import TaxonomyService
 
 PASSWORD_FILE = "demo-admin-password"
 DEMO_TENANT_SLUG = "demo"
@@ -107,3 +124,184 @@ class DemoSeed:
         if status in NOT_PROVISIONED:
             status = await self.provisioning.run(tenant_id)
         return tenant_id, status
+
+
+# --- the demo tenant's catalogue ---------------------------------------------------------------
+
+DEMO_SIZES = ("S", "M", "L", "XL", "XXL")
+
+
+class DemoCatalogue:
+    """A small realistic catalogue in the demo tenant, so the README walk-through can list
+    products at once: two designs over S-XXL (XXL with a surcharge) in a few colours, reseller
+    tiers, a bill of materials, and two materials with rolls. Added once (skipped when the
+    tenant has any product)."""
+
+    def __init__(
+        self,
+        *,
+        tenancy: TenancyService,
+        cluster_manager: Any,
+        taxonomies: TaxonomyService,
+        products: ProductService,
+        materials: MaterialService,
+    ) -> None:
+        self.tenancy = tenancy
+        self.cluster_manager = cluster_manager
+        self.taxonomies = taxonomies
+        self.products = products
+        self.materials = materials
+
+    async def ensure(self, tenant_id: uuid.UUID) -> int:
+        """How many products were added (0 when the catalogue was there already)."""
+        tenant = await self.tenancy.tenant_ref(tenant_id)
+        if tenant is None or tenant.cluster_key is None or tenant.status is not TenantStatus.ACTIVE:
+            return 0
+        async with self.cluster_manager.tenant_transaction(tenant.cluster_key, tenant_id) as db:
+            existing, _ = await self.products.list_products(
+                db, tenant_id, sort=ProductSort.NEWEST, page=PageParams(limit=1)
+            )
+            if existing:
+                return 0
+            terms, _ = await self.taxonomies.list_terms(
+                db, tenant_id, term_type="category", page=PageParams(limit=100)
+            )
+            category = {term["code"]: term["id"] for term in terms}
+            fabric = await self.materials.create(
+                db,
+                tenant_id,
+                CreateMaterialRequest(
+                    code="CC30S-HITAM",
+                    name="Cotton Combed 30s Hitam",
+                    unit=Unit.KG,
+                    reorder_level="25",
+                ),
+            )
+            drill = await self.materials.create(
+                db,
+                tenant_id,
+                CreateMaterialRequest(
+                    code="DRILL-NAVY", name="Drill American Navy", unit=Unit.M, reorder_level="50"
+                ),
+            )
+            for material, rolls in (
+                (
+                    fabric,
+                    (
+                        ("CC-R001", "Hitam", "DL-2611", "24.8"),
+                        ("CC-R002", "Hitam", "DL-2611", "25.1"),
+                    ),
+                ),
+                (
+                    drill,
+                    (("DR-R001", "Navy", "DL-0917", "60"), ("DR-R002", "Navy", "DL-0920", "58.5")),
+                ),
+            ):
+                for lot_number, color, dye_lot, quantity in rolls:
+                    await self.materials.create_lot(
+                        db,
+                        tenant_id,
+                        material.id,
+                        CreateLotRequest(
+                            lot_number=lot_number, color=color, dye_lot=dye_lot, quantity=quantity
+                        ),
+                        actor_id=None,
+                    )
+            sizes = [
+                SizeIn(code=code, surcharge=10_000 if code == "XXL" else 0) for code in DEMO_SIZES
+            ]
+            kaos = await self.products.create(
+                db,
+                tenant_id,
+                tenant.plan_code,
+                CreateProductRequest(
+                    sku="KAOS-CC30S",
+                    name="Kaos Polos Cotton Combed 30s",
+                    category_id=category.get("kaos"),
+                    description="Kaos polos lengan pendek, leher rib, jahitan rantai.",
+                    base_price=55_000,
+                    status=ProductStatus.ACTIVE,
+                    sizes=sizes,
+                    colors=["hitam", "putih", "navy", "abu"],
+                ),
+            )
+            kemeja = await self.products.create(
+                db,
+                tenant_id,
+                tenant.plan_code,
+                CreateProductRequest(
+                    sku="KEMEJA-PDH",
+                    name="Kemeja PDH Drill",
+                    category_id=category.get("kemeja"),
+                    description="Kemeja PDH lengan panjang, bahan drill, dua saku.",
+                    base_price=145_000,
+                    status=ProductStatus.ACTIVE,
+                    sizes=sizes,
+                    colors=["navy", "hitam", "hijau-army"],
+                ),
+            )
+            for product, tiers in (
+                (kaos, ((12, 49_000), (60, 45_000))),
+                (kemeja, ((12, 135_000),)),
+            ):
+                for minimum, price in tiers:
+                    await self.products.create_tier(
+                        db,
+                        tenant_id,
+                        CreatePriceTierRequest(
+                            product_id=product.id,
+                            customer_type=CustomerType.RESELLER,
+                            min_quantity=minimum,
+                            unit_price=price,
+                        ),
+                    )
+            consumption = ("0.17", "0.185", "0.2", "0.215", "0.235")
+            await self.products.replace_bom(
+                db,
+                tenant_id,
+                kaos.id,
+                ReplaceBomRequest(
+                    lines=[
+                        MaterialLineIn(
+                            kind="material",
+                            material_id=fabric.id,
+                            consumption=[
+                                ConsumptionIn(size=size, quantity=quantity)
+                                for size, quantity in zip(DEMO_SIZES, consumption, strict=True)
+                            ],
+                        ),
+                        ServiceLineIn(
+                            kind="service",
+                            service=ServiceKind.SABLON,
+                            description="Sablon plastisol 1 warna, dada depan",
+                            cost_per_piece=6_000,
+                        ),
+                    ]
+                ),
+            )
+            await self.products.replace_bom(
+                db,
+                tenant_id,
+                kemeja.id,
+                ReplaceBomRequest(
+                    lines=[
+                        MaterialLineIn(
+                            kind="material",
+                            material_id=drill.id,
+                            consumption=[
+                                ConsumptionIn(size=size, quantity=quantity)
+                                for size, quantity in zip(
+                                    DEMO_SIZES, ("1.5", "1.6", "1.7", "1.8", "1.95"), strict=True
+                                )
+                            ],
+                        ),
+                        ServiceLineIn(
+                            kind="service",
+                            service=ServiceKind.BORDIR,
+                            description="Bordir logo instansi, dada kiri",
+                            cost_per_piece=12_500,
+                        ),
+                    ]
+                ),
+            )
+        return 2

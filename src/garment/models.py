@@ -19,7 +19,12 @@ def central_metadata() -> MetaData:
 
 
 def tenant_metadata() -> MetaData:
+    import garment.tenant.audit.models
     import garment.tenant.authz.models
+    import garment.tenant.conventions.models
+    import garment.tenant.customers.models
+    import garment.tenant.materials.models
+    import garment.tenant.products.models
     import garment.tenant.settings.models
     import garment.tenant.taxonomies.models  # noqa: F401
 

@@ -34,7 +34,7 @@ from garment.central.tenancy.provisioning import ProvisioningPipeline
 from garment.central.tenancy.service import MembershipDirectory, TenancyService
 from garment.config import Settings
 from garment.contexts import register_contexts
-from garment.demo import DemoSeed
+from garment.demo import DemoCatalogue, DemoSeed
 from garment.models import tenant_metadata
 from garment.platform import jobs as jobs_module
 from garment.platform.cache import InvalidationBus
@@ -63,8 +63,13 @@ from garment.platform.ratelimit import RateLimiter
 from garment.platform.secretbox import master_key
 from garment.platform.supervisor import JOB_WORKER, OUTBOX_RELAY, Supervisor
 from garment.platform.token_hashing import TokenHasher, derive_hash_key
+from garment.tenant.audit.service import AuditService
 from garment.tenant.authz.service import RoleService
+from garment.tenant.conventions.service import Entitlements, IdempotencyService
+from garment.tenant.customers.service import CustomerService
+from garment.tenant.materials.service import MaterialService
 from garment.tenant.members.service import MemberService
+from garment.tenant.products.service import ProductService
 from garment.tenant.settings.service import TenantSettingsService
 from garment.tenant.taxonomies.service import TaxonomyService
 
@@ -148,9 +153,17 @@ class Runtime:
         self.plans = PlanCatalogue(self.central, self.invalidations)
         self.payment_providers = ProviderRegistry.from_settings(settings)
         self.cluster_registry = ClusterService(self.cluster_manager)
-        self.roles = RoleService(self.invalidations, self.cluster_manager)
+        self.entitlements = Entitlements(self.plans, self.invalidations)
+        self.roles = RoleService(self.invalidations, self.cluster_manager, self.entitlements)
         self.tenant_settings = TenantSettingsService()
         self.taxonomies = TaxonomyService()
+        self.idempotency = IdempotencyService()
+        self.audit = AuditService(self.entitlements)
+        self.materials = MaterialService()
+        self.products = ProductService(
+            entitlements=self.entitlements, taxonomies=self.taxonomies, materials=self.materials
+        )
+        self.customers = CustomerService()
         directory = MembershipDirectory()
         self.auth = AuthService(
             AuthComponents.build(
@@ -329,6 +342,13 @@ class Runtime:
             tenancy=self.tenancy,
             provisioning=self.provisioning,
         ).ensure()
+        await DemoCatalogue(
+            tenancy=self.tenancy,
+            cluster_manager=self.cluster_manager,
+            taxonomies=self.taxonomies,
+            products=self.products,
+            materials=self.materials,
+        ).ensure(seeded.tenant_id)
         self.announcements.append(f"  Demo tenant   demo ({seeded.tenant_id}, {seeded.status})")
         self.announcements.append(f"  Demo admin    {seeded.email}")
         if seeded.password:

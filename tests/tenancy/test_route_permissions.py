@@ -75,7 +75,8 @@ def walk(
                 original.routes, prefix + context.prefix, around + tuple(context.dependencies)
             )
         elif isinstance(route, APIRoute):
-            path = prefix + route.path
+            # The documented path: a convertor (`{user_id:uuid}`) is not part of it.
+            path = prefix + route.path_format
             calls = list(dependency_calls(route.dependant))
             for depends in around:
                 sub = get_parameterless_sub_dependant(depends=depends, path=path)

@@ -88,6 +88,26 @@ class MembershipRepository(Repository[Membership]):
             statement = statement.where(Membership.user_id == user_id)
         return await self.all(statement)
 
+    async def active_of(self, tenant_id: uuid.UUID) -> list[Membership]:
+        return await self.all(
+            self.select()
+            .where(Membership.tenant_id == tenant_id, Membership.status == MembershipStatus.ACTIVE)
+            .order_by(Membership.created_at, Membership.user_id)
+        )
+
+    async def holding(
+        self, tenant_id: uuid.UUID, role_key: str, *, for_update: bool = False
+    ) -> list[Membership]:
+        """Active memberships holding the role; locked when asked (the last-owner check)."""
+        statement = self.select().where(
+            Membership.tenant_id == tenant_id,
+            Membership.status == MembershipStatus.ACTIVE,
+            Membership.role_keys.contains([role_key]),
+        )
+        if for_update:
+            statement = statement.with_for_update()
+        return await self.all(statement)
+
     async def count_active(self, tenant_id: uuid.UUID) -> int:
         return await self.count(
             self.select().where(

@@ -123,6 +123,17 @@ class MemberRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class MemberProfile:
+    """An active member as the tenant's member list shows it."""
+
+    user_id: uuid.UUID
+    email: str
+    name: str
+    role_keys: tuple[str, ...]
+    joined_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class StepRecord:
     """One provisioning step as operators see it."""
 
@@ -796,6 +807,35 @@ class TenancyService:
         membership.role_keys = sorted(set(role_keys))
         await self.member_changed(session, tenant_id, user_id)
         return record_of(membership)
+
+    async def active_members(
+        self, session: AsyncSession, tenant_id: uuid.UUID
+    ) -> list[MemberProfile]:
+        """The tenant's active members with their names, oldest first (the member list)."""
+        profiles: list[MemberProfile] = []
+        for membership in await MembershipRepository(session).active_of(tenant_id):
+            user = await self.auth.accounts.get(session, membership.user_id)
+            if user is None:
+                continue
+            profiles.append(
+                MemberProfile(
+                    user_id=membership.user_id,
+                    email=user.email,
+                    name=user.name,
+                    role_keys=tuple(membership.role_keys),
+                    joined_at=membership.created_at,
+                )
+            )
+        return profiles
+
+    async def members_holding(
+        self, session: AsyncSession, tenant_id: uuid.UUID, role_key: str, *, lock: bool = False
+    ) -> list[uuid.UUID]:
+        """Active members holding `role_key`. With `lock`, their memberships stay locked until
+        the transaction ends, so two concurrent demotions cannot both pass a "last owner"
+        check."""
+        rows = await MembershipRepository(session).holding(tenant_id, role_key, for_update=lock)
+        return [row.user_id for row in rows]
 
     async def remove_member(
         self, session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID

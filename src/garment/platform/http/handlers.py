@@ -72,6 +72,17 @@ def allowed_methods(request: Request) -> str:
 def _allow_table(document: dict[str, Any]) -> list[tuple[re.Pattern[str], frozenset[str]]]:
     table = []
     for path, item in document.get("paths", {}).items():
+        # A path parameter the document types as a UUID matches only a UUID (`/members/{id}`
+        # does not swallow `/members/invitations`), as the route's own convertor does.
+        for operation in item.values():
+            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else ():
+                if (
+                    parameter.get("in") == "path"
+                    and parameter.get("schema", {}).get("format") == "uuid"
+                ):
+                    path = path.replace(
+                        "{" + parameter["name"] + "}", "{" + parameter["name"] + ":uuid}"
+                    )
         regex, _, _ = compile_path(path)
         verbs = frozenset(method.upper() for method in item if method.upper() in HTTP_METHODS)
         table.append((regex, verbs))

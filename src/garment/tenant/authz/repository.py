@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy import String, any_, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 
 from garment.platform.repository import Repository, affected_rows
@@ -96,3 +96,50 @@ class RoleRepository(Repository[Role]):
             if permission is not None:
                 permissions.add(permission)
         return granted
+
+
+class RoleAdminRepository(Repository[Role]):
+    """The role list and custom-role writes of `/tenant/roles`."""
+
+    model = Role
+
+    async def listed(self, tenant_id: uuid.UUID) -> list[Role]:
+        return await self.all(
+            self.select()
+            .where(Role.tenant_id == tenant_id)
+            .order_by(Role.is_system.desc(), Role.key)
+        )
+
+    async def by_id(self, tenant_id: uuid.UUID, role_id: uuid.UUID) -> Role | None:
+        return await self.get((tenant_id, role_id), for_update=True)
+
+    async def by_key(self, tenant_id: uuid.UUID, key: str) -> Role | None:
+        return await self.one_or_none(
+            self.select().where(Role.tenant_id == tenant_id, Role.key == key)
+        )
+
+    async def permissions_of(self, tenant_id: uuid.UUID) -> dict[uuid.UUID, list[str]]:
+        rows = await self.session.execute(
+            select(RolePermission.role_id, RolePermission.permission)
+            .where(RolePermission.tenant_id == tenant_id)
+            .order_by(RolePermission.permission)
+        )
+        granted: dict[uuid.UUID, list[str]] = {}
+        for role_id, permission in rows:
+            granted.setdefault(role_id, []).append(permission)
+        return granted
+
+    async def replace_permissions(
+        self, tenant_id: uuid.UUID, role_id: uuid.UUID, permissions: Iterable[str]
+    ) -> None:
+        await self.session.execute(
+            delete(RolePermission).where(
+                RolePermission.tenant_id == tenant_id, RolePermission.role_id == role_id
+            )
+        )
+        rows = [
+            {"tenant_id": tenant_id, "role_id": role_id, "permission": permission}
+            for permission in sorted(set(permissions))
+        ]
+        if rows:
+            await self.session.execute(insert(RolePermission).values(rows))

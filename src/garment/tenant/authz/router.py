@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, cast
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from garment.central.billing.service import PlanCatalogue
 from garment.central.tenancy.dependencies import Tenancy
 from garment.central.tenancy.schemas import MeOut, TenantOut
-from garment.platform.http.dependencies import app_services
-from garment.platform.http.openapi import error_responses
+from garment.platform.errors import CONFLICT, RESOURCE_NOT_FOUND, VALIDATION_FAILED
+from garment.platform.http.dependencies import CentralSession, app_services
+from garment.platform.http.openapi import created, error_responses
+from garment.tenant.authz.dependencies import Roles, actor_of
 from garment.tenant.authz.permissions import PERMISSIONS
-from garment.tenant.authz.schemas import PermissionList, PermissionOut
-from garment.tenant.context import TENANT_CHAIN_ERRORS, AnyMember, member_summary
+from garment.tenant.authz.schemas import (
+    PermissionList,
+    PermissionOut,
+    RoleCreate,
+    RoleList,
+    RoleOut,
+    RoleUpdate,
+)
+from garment.tenant.context import (
+    TENANT_CHAIN_ERRORS,
+    AnyMember,
+    RequirePermission,
+    TenantMember,
+    TenantSession,
+    member_summary,
+)
+from garment.tenant.conventions.dependencies import IDEMPOTENCY_ERRORS, ConventionRoute, Idempotent
+from garment.tenant.conventions.errors import PLAN_FEATURE_UNAVAILABLE
+from garment.tenant.members.dependencies import Members
 
 router = APIRouter(prefix="/tenant", tags=["tenant"])
 
@@ -59,3 +79,103 @@ async def me(member: AnyMember, tenancy: Tenancy, plans: Plans) -> MeOut:
 )
 async def permissions(member: AnyMember) -> PermissionList:
     return PermissionList(data=[PermissionOut.model_validate(p) for p in PERMISSIONS])
+
+
+# --- roles -------------------------------------------------------------------------------------
+
+roles_router = APIRouter(prefix="/tenant/roles", tags=["tenant"], route_class=ConventionRoute)
+RoleViewer = Annotated[TenantMember, Depends(RequirePermission("roles.view"))]
+RoleManager = Annotated[TenantMember, Depends(RequirePermission("roles.manage"))]
+
+
+@roles_router.get(
+    "",
+    response_model=RoleList,
+    summary="The tenant's roles with their permissions (default roles first)",
+    responses=error_responses(*TENANT_CHAIN_ERRORS),
+)
+async def list_roles(member: RoleViewer, roles: Roles, db: TenantSession) -> RoleList:
+    views = await roles.list_roles(db, member.tenant_id)
+    return RoleList(data=[RoleOut.model_validate(view) for view in views])
+
+
+@roles_router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RoleOut,
+    summary="Create a custom role (plan feature `custom_roles`; only permissions you hold)",
+    responses={
+        **created(201, "Created.", "The new role."),
+        **error_responses(
+            *TENANT_CHAIN_ERRORS,
+            VALIDATION_FAILED,
+            CONFLICT,
+            PLAN_FEATURE_UNAVAILABLE,
+            *IDEMPOTENCY_ERRORS,
+        ),
+    },
+)
+async def create_role(
+    body: RoleCreate,
+    member: RoleManager,
+    roles: Roles,
+    db: TenantSession,
+    idempotency: Idempotent,
+    request: Request,
+    response: Response,
+) -> RoleOut:
+    view = await roles.create_role(
+        db,
+        actor_of(member),
+        key=body.key,
+        name_id=body.name_id,
+        name_en=body.name_en,
+        permissions=body.permissions,
+    )
+    response.headers["Location"] = request.url_for("update_role", role_id=str(view.id)).path
+    return RoleOut.model_validate(view)
+
+
+@roles_router.patch(
+    "/{role_id}",
+    response_model=RoleOut,
+    summary="Rename a custom role or replace its permissions (effective on the next request)",
+    responses=error_responses(
+        *TENANT_CHAIN_ERRORS,
+        VALIDATION_FAILED,
+        RESOURCE_NOT_FOUND,
+        CONFLICT,
+        PLAN_FEATURE_UNAVAILABLE,
+    ),
+)
+async def update_role(
+    role_id: uuid.UUID, body: RoleUpdate, member: RoleManager, roles: Roles, db: TenantSession
+) -> RoleOut:
+    view = await roles.update_role(
+        db,
+        actor_of(member),
+        role_id,
+        name_id=body.name_id,
+        name_en=body.name_en,
+        permissions=body.permissions,
+    )
+    return RoleOut.model_validate(view)
+
+
+@roles_router.delete(
+    "/{role_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a custom role nobody holds",
+    responses=error_responses(
+        *TENANT_CHAIN_ERRORS, VALIDATION_FAILED, RESOURCE_NOT_FOUND, CONFLICT
+    ),
+)
+async def delete_role(
+    role_id: uuid.UUID,
+    member: RoleManager,
+    members: Members,
+    db: TenantSession,
+    central: CentralSession,
+) -> Response:
+    await members.delete_role(central, db, actor_of(member), role_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

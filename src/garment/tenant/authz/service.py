@@ -8,18 +8,29 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from garment.central.clusters.service import ClusterConnectionManager
 from garment.platform.cache import EVERYTHING, InvalidationBus, TtlCache
-from garment.platform.errors import PERMISSION_DENIED, AppError, invalid
-from garment.tenant.authz.errors import UNKNOWN_ROLES
-from garment.tenant.authz.permissions import DEFAULT_ROLES
-from garment.tenant.authz.repository import RoleRepository
+from garment.platform.errors import (
+    CONFLICT,
+    PERMISSION_DENIED,
+    RESOURCE_NOT_FOUND,
+    AppError,
+    invalid,
+)
+from garment.tenant.audit.service import AuditAction, record_change
+from garment.tenant.authz.errors import UNKNOWN_PERMISSIONS, UNKNOWN_ROLES
+from garment.tenant.authz.models import Role
+from garment.tenant.authz.permissions import DEFAULT_ROLE_KEYS, DEFAULT_ROLES, PERMISSION_KEYS
+from garment.tenant.authz.repository import RoleAdminRepository, RoleRepository
+from garment.tenant.conventions.service import Entitlements
 
 ROLES_TOPIC = "roles"
 ROLE_CACHE_SECONDS = 300.0
+CUSTOM_ROLES_FEATURE = "custom_roles"
 
 RoleTable = dict[str, frozenset[str]]  # role key -> its permissions, for one tenant
 Access = tuple[list[str], frozenset[str]]  # (role keys that exist, effective permissions)
@@ -41,10 +52,14 @@ def default_access(role_keys: Iterable[str]) -> Access:
 
 class RoleService:
     def __init__(
-        self, invalidations: InvalidationBus, cluster_manager: ClusterConnectionManager
+        self,
+        invalidations: InvalidationBus,
+        cluster_manager: ClusterConnectionManager,
+        entitlements: Entitlements | None = None,
     ) -> None:
         self.invalidations = invalidations
         self.cluster_manager = cluster_manager
+        self.entitlements = entitlements
         # Every tenant's role definitions (a handful of rows), kept until a change to them is
         # announced: permission checks then need no query at all.
         self._tables: TtlCache[uuid.UUID, RoleTable] = invalidations.cache(
@@ -122,3 +137,180 @@ class RoleService:
         if missing:
             raise AppError(PERMISSION_DENIED, extra={"permission": sorted(missing)[0]})
         return keys
+
+    # --- the roles of `/tenant/roles` ---------------------------------------------------------
+
+    async def list_roles(self, session: AsyncSession, tenant_id: uuid.UUID) -> list[RoleView]:
+        roles = RoleAdminRepository(session)
+        granted = await roles.permissions_of(tenant_id)
+        return [view_of(role, granted.get(role.id, [])) for role in await roles.listed(tenant_id)]
+
+    def _check_custom_roles(self, plan_code: str) -> None:
+        if self.entitlements is not None:
+            self.entitlements.require_feature(plan_code, CUSTOM_ROLES_FEATURE)
+
+    async def create_role(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        key: str,
+        name_id: str,
+        name_en: str,
+        permissions: Iterable[str],
+    ) -> RoleView:
+        """A custom role (plan feature `custom_roles`) with permissions the creator holds."""
+        self._check_custom_roles(actor.plan_code)
+        wanted = check_permissions(permissions, actor.permissions)
+        roles = RoleAdminRepository(session)
+        if key in DEFAULT_ROLE_KEYS or await roles.by_key(actor.tenant_id, key) is not None:
+            raise AppError(CONFLICT, extra={"reason": "role_exists"})
+        role = await roles.create(
+            Role(
+                tenant_id=actor.tenant_id,
+                id=uuid.uuid4(),
+                key=key,
+                name_id=name_id,
+                name_en=name_en,
+                is_system=False,
+            )
+        )
+        await roles.replace_permissions(actor.tenant_id, role.id, wanted)
+        view = view_of(role, wanted)
+        await self._audit(session, actor, AuditAction.CREATE, role.id, None, view)
+        self.roles_changed(session, actor.tenant_id)
+        return view
+
+    async def _custom_role(self, session: AsyncSession, actor: Actor, role_id: uuid.UUID) -> Role:
+        role = await RoleAdminRepository(session).by_id(actor.tenant_id, role_id)
+        if role is None:
+            raise AppError(RESOURCE_NOT_FOUND)
+        if role.is_system:
+            raise AppError(CONFLICT, extra={"reason": "system_role"})
+        return role
+
+    async def update_role(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        role_id: uuid.UUID,
+        *,
+        name_id: str | None,
+        name_en: str | None,
+        permissions: Iterable[str] | None,
+    ) -> RoleView:
+        """Rename a custom role or replace its permissions: the editor must hold every
+        permission the role has and every one it is given. Effective on each holder's next
+        request."""
+        self._check_custom_roles(actor.plan_code)
+        role = await self._custom_role(session, actor, role_id)
+        roles = RoleAdminRepository(session)
+        current = (await roles.permissions_of(actor.tenant_id)).get(role.id, [])
+        before = view_of(role, current)
+        check_permissions(current, actor.permissions)
+        wanted = (
+            current if permissions is None else check_permissions(permissions, actor.permissions)
+        )
+        role.name_id = name_id or role.name_id
+        role.name_en = name_en or role.name_en
+        if permissions is not None:
+            await roles.replace_permissions(actor.tenant_id, role.id, wanted)
+        await session.flush()
+        view = view_of(role, wanted)
+        await self._audit(session, actor, AuditAction.UPDATE, role.id, before, view)
+        self.roles_changed(session, actor.tenant_id)
+        return view
+
+    async def delete_role(
+        self, session: AsyncSession, actor: Actor, role_id: uuid.UUID, *, holders: int
+    ) -> None:
+        """Delete a custom role nobody holds (a held one is 409 `role_in_use`)."""
+        role = await self._custom_role(session, actor, role_id)
+        roles = RoleAdminRepository(session)
+        current = (await roles.permissions_of(actor.tenant_id)).get(role.id, [])
+        check_permissions(current, actor.permissions)
+        if holders:
+            raise AppError(CONFLICT, extra={"reason": "role_in_use", "holders": holders})
+        before = view_of(role, current)
+        await roles.delete(role)
+        await session.flush()
+        await self._audit(session, actor, AuditAction.DELETE, role.id, before, None)
+        self.roles_changed(session, actor.tenant_id)
+
+    async def role_key_of(
+        self, session: AsyncSession, tenant_id: uuid.UUID, role_id: uuid.UUID
+    ) -> str | None:
+        role = await RoleAdminRepository(session).by_id(tenant_id, role_id)
+        return role.key if role is not None else None
+
+    async def _audit(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        action: str,
+        role_id: uuid.UUID,
+        before: RoleView | None,
+        after: RoleView | None,
+    ) -> None:
+        await record_change(
+            session,
+            tenant_id=actor.tenant_id,
+            actor_id=actor.user_id,
+            action=action,
+            entity_type="role",
+            entity_id=role_id,
+            before=before.audited() if before else None,
+            after=after.audited() if after else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who changes roles or members: plain values from the tenant context."""
+
+    tenant_id: uuid.UUID
+    user_id: uuid.UUID
+    plan_code: str
+    permissions: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class RoleView:
+    id: uuid.UUID
+    key: str
+    name_id: str
+    name_en: str
+    is_system: bool
+    permissions: list[str]
+
+    def audited(self) -> dict[str, object]:
+        return {
+            "key": self.key,
+            "name_id": self.name_id,
+            "name_en": self.name_en,
+            "permissions": self.permissions,
+        }
+
+
+def view_of(role: Role, permissions: Iterable[str]) -> RoleView:
+    return RoleView(
+        id=role.id,
+        key=role.key,
+        name_id=role.name_id,
+        name_en=role.name_en,
+        is_system=role.is_system,
+        permissions=sorted(permissions),
+    )
+
+
+def check_permissions(permissions: Iterable[str], held: frozenset[str]) -> list[str]:
+    """Sorted, known permissions the actor holds: unknown ones are a 422 on
+    `body.permissions`, one the actor lacks is 403 (nobody grants what they lack)."""
+    wanted = sorted(set(permissions))
+    unknown = [key for key in wanted if key not in PERMISSION_KEYS]
+    if unknown:
+        raise invalid("body.permissions", UNKNOWN_PERMISSIONS, permissions=", ".join(unknown))
+    missing = [key for key in wanted if key not in held]
+    if missing:
+        raise AppError(PERMISSION_DENIED, extra={"permission": missing[0]})
+    return wanted

@@ -16,15 +16,18 @@ from garment.platform.errors import (
 )
 from garment.platform.http.dependencies import CentralSession
 from garment.platform.http.openapi import created, error_responses
+from garment.tenant.authz.dependencies import actor_of
 from garment.tenant.context import (
     TENANT_CHAIN_ERRORS,
     RequirePermission,
     TenantMember,
     TenantSession,
 )
+from garment.tenant.conventions.dependencies import IDEMPOTENCY_ERRORS, ConventionRoute, Idempotent
 from garment.tenant.members.dependencies import Members
+from garment.tenant.members.schemas import MemberList, MemberOut, MemberRolesOut, MemberRolesUpdate
 
-router = APIRouter(prefix="/tenant/members", tags=["tenant"])
+router = APIRouter(prefix="/tenant/members", tags=["tenant"], route_class=ConventionRoute)
 
 MembersManager = Annotated[TenantMember, Depends(RequirePermission("members.manage"))]
 
@@ -36,7 +39,13 @@ MembersManager = Annotated[TenantMember, Depends(RequirePermission("members.mana
     summary="Invite someone by email with roles (a mail with a single-use link follows)",
     responses={
         **created(201, "Invited.", "The invitation (DELETE it to revoke)."),
-        **error_responses(*TENANT_CHAIN_ERRORS, VALIDATION_FAILED, CONFLICT, PLAN_LIMIT_REACHED),
+        **error_responses(
+            *TENANT_CHAIN_ERRORS,
+            VALIDATION_FAILED,
+            CONFLICT,
+            PLAN_LIMIT_REACHED,
+            *IDEMPOTENCY_ERRORS,
+        ),
     },
 )
 async def invite(
@@ -44,6 +53,7 @@ async def invite(
     member: MembersManager,
     members: Members,
     db: TenantSession,
+    idempotency: Idempotent,
     central: CentralSession,
     request: Request,
     response: Response,
@@ -85,4 +95,59 @@ async def revoke_invitation(
     invitation_id: uuid.UUID, member: MembersManager, members: Members, central: CentralSession
 ) -> Response:
     await members.revoke_invitation(central, member.tenant_id, invitation_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+MembersViewer = Annotated[TenantMember, Depends(RequirePermission("members.view"))]
+
+
+@router.get(
+    "",
+    response_model=MemberList,
+    summary="The tenant's active members with their roles, oldest first",
+    responses=error_responses(*TENANT_CHAIN_ERRORS),
+)
+async def list_members(
+    member: MembersViewer, members: Members, central: CentralSession
+) -> MemberList:
+    profiles = await members.list_members(central, member.tenant_id)
+    return MemberList(data=[MemberOut.from_profile(profile) for profile in profiles])
+
+
+@router.patch(
+    "/{user_id:uuid}",
+    response_model=MemberRolesOut,
+    summary="Give a member exactly these roles (effective on their next request)",
+    responses=error_responses(
+        *TENANT_CHAIN_ERRORS, VALIDATION_FAILED, RESOURCE_NOT_FOUND, CONFLICT
+    ),
+)
+async def change_member_roles(
+    user_id: uuid.UUID,
+    body: MemberRolesUpdate,
+    member: MembersManager,
+    members: Members,
+    db: TenantSession,
+    central: CentralSession,
+) -> MemberRolesOut:
+    record = await members.change_roles(central, db, actor_of(member), user_id, list(body.roles))
+    return MemberRolesOut(user_id=record.user_id, roles=list(record.role_keys))
+
+
+@router.delete(
+    "/{user_id:uuid}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a member (never the last owner); their next request is refused",
+    responses=error_responses(
+        *TENANT_CHAIN_ERRORS, VALIDATION_FAILED, RESOURCE_NOT_FOUND, CONFLICT
+    ),
+)
+async def remove_member(
+    user_id: uuid.UUID,
+    member: MembersManager,
+    members: Members,
+    db: TenantSession,
+    central: CentralSession,
+) -> Response:
+    await members.remove(central, db, actor_of(member), user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -74,3 +74,12 @@ class TaxonomyTermRepository(Repository[TaxonomyTerm]):
             filters["term_type"] = term_type
         query = term_list(term_type is not None, include_archived)
         return await query.page(self.session, page, filters)
+
+    async def type_of(self, tenant_id: uuid.UUID, term_id: uuid.UUID) -> str | None:
+        """The type of the tenant's live (not archived) term with this id."""
+        statement = select(TaxonomyTerm.type).where(
+            TaxonomyTerm.tenant_id == tenant_id,
+            TaxonomyTerm.id == term_id,
+            TaxonomyTerm.archived.is_(False),
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()

@@ -45,3 +45,10 @@ class TaxonomyService:
         return await TaxonomyTermRepository(session).listed(
             tenant_id, term_type=term_type, include_archived=include_archived, page=page
         )
+
+    async def term_type(
+        self, session: AsyncSession, tenant_id: uuid.UUID, term_id: uuid.UUID
+    ) -> str | None:
+        """The type of one of the tenant's live terms (None: no such term), for references
+        such as a product's category."""
+        return await TaxonomyTermRepository(session).type_of(tenant_id, term_id)

@@ -1,0 +1,130 @@
+"""Queries of the conventions: idempotency keys and document counters."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+
+from garment.platform.repository import Repository, affected_rows
+from garment.tenant.conventions.models import DocumentCounter, IdempotencyKey
+
+PENDING = "pending"
+COMPLETED = "completed"
+
+
+class IdempotencyRepository(Repository[IdempotencyKey]):
+    model = IdempotencyKey
+
+    async def set_lock_timeout(self, milliseconds: int) -> None:
+        """How long this transaction waits for a row another transaction holds."""
+        await self.session.execute(
+            text("SELECT set_config('lock_timeout', :value, true)"),
+            {"value": f"{int(milliseconds)}ms"},
+        )
+
+    async def claim(
+        self,
+        tenant_id: uuid.UUID,
+        key: str,
+        *,
+        fingerprint: str,
+        method: str,
+        path: str,
+        now: datetime,
+        expires_at: datetime,
+    ) -> bool:
+        """Insert the key as pending (or take over an expired one); True when this transaction
+        now holds it. While another transaction holds the key uncommitted, PostgreSQL makes this
+        statement wait for that transaction to end: that is how a duplicate waits."""
+        values = {
+            "tenant_id": tenant_id,
+            "key": key,
+            "fingerprint": fingerprint,
+            "method": method,
+            "path": path,
+            "state": PENDING,
+            "created_at": now,
+            "expires_at": expires_at,
+        }
+        statement = insert(IdempotencyKey).values(values)
+        claiming = statement.on_conflict_do_update(
+            index_elements=[IdempotencyKey.tenant_id, IdempotencyKey.key],
+            set_={
+                **{name: statement.excluded[name] for name in values if name != "key"},
+                "response_status": None,
+                "response_headers": None,
+                "response_body": None,
+            },
+            where=IdempotencyKey.expires_at <= now,
+        ).returning(IdempotencyKey.key)
+        return (await self.session.execute(claiming)).first() is not None
+
+    async def stored(self, tenant_id: uuid.UUID, key: str) -> IdempotencyKey | None:
+        return await self.one_or_none(
+            select(IdempotencyKey)
+            .where(IdempotencyKey.tenant_id == tenant_id, IdempotencyKey.key == key)
+            .execution_options(populate_existing=True)
+        )
+
+    async def complete(
+        self,
+        tenant_id: uuid.UUID,
+        key: str,
+        *,
+        status: int,
+        headers: dict[str, Any],
+        body: bytes,
+    ) -> None:
+        await self.session.execute(
+            update(IdempotencyKey)
+            .where(IdempotencyKey.tenant_id == tenant_id, IdempotencyKey.key == key)
+            .values(
+                state=COMPLETED,
+                response_status=status,
+                response_headers=headers,
+                response_body=body,
+            )
+        )
+
+    async def release(self, tenant_id: uuid.UUID, key: str) -> None:
+        await self.session.execute(
+            delete(IdempotencyKey).where(
+                IdempotencyKey.tenant_id == tenant_id, IdempotencyKey.key == key
+            )
+        )
+
+    async def purge_expired(self, tenant_id: uuid.UUID, now: datetime) -> int:
+        result = await self.session.execute(
+            delete(IdempotencyKey).where(
+                IdempotencyKey.tenant_id == tenant_id, IdempotencyKey.expires_at <= now
+            )
+        )
+        return affected_rows(result)
+
+
+class DocumentCounterRepository(Repository[DocumentCounter]):
+    model = DocumentCounter
+
+    async def take_next(self, tenant_id: uuid.UUID, doc_type: str, year: int) -> int:
+        """Increment the counter (creating it at 1) and return the new value. The row stays
+        locked until the caller's transaction ends, so concurrent creators queue on it and a
+        rollback gives the number back: gap-free and unique."""
+        statement = insert(DocumentCounter).values(
+            tenant_id=tenant_id, doc_type=doc_type, year=year, last_number=1
+        )
+        taking = statement.on_conflict_do_update(
+            index_elements=[
+                DocumentCounter.tenant_id,
+                DocumentCounter.doc_type,
+                DocumentCounter.year,
+            ],
+            set_={
+                "last_number": DocumentCounter.last_number + 1,
+                "updated_at": text("now()"),
+            },
+        ).returning(DocumentCounter.last_number)
+        return int((await self.session.execute(taking)).scalar_one())

@@ -1,0 +1,198 @@
+"""Property: random creates, reads, updates and deletes of tenant resources by the members of
+three tenants never reveal or change another tenant's rows, through the API and directly on the
+RLS-bound session. Adding a resource is one `Resource(...)` entry in `RESOURCES`."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+
+from garment.runtime import Runtime
+from tests.conftest import make_client
+from tests.tenancy.conftest import TenantSetup, tenant_setup
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A tenant resource under test: its collection path, its table, a create body and an update
+    body for a drawn number, the member `check` both set, and what DELETE does to the row."""
+
+    name: str
+    path: str
+    table: str
+    create: Callable[[int], dict[str, Any]]
+    update: Callable[[int], dict[str, Any]]
+    check: str
+    delete_removes_row: bool  # False: DELETE archives (the row stays, the list hides it)
+    list_params: dict[str, str] = field(default_factory=dict)
+
+
+RESOURCES: tuple[Resource, ...] = (
+    Resource(
+        name="customers",
+        path="/api/v1/tenant/customers",
+        table="customers",
+        create=lambda n: {"name": f"Pelanggan {n}", "type": ("retail", "reseller")[n % 2]},
+        update=lambda n: {"name": f"Pelanggan diubah {n}"},
+        check="name",
+        delete_removes_row=False,
+        list_params={"limit": "100"},
+    ),
+)
+
+
+@dataclass
+class TenantModel:
+    setup: TenantSetup
+    # resource name -> id -> the `check` value it should have; deleted ids leave `live`
+    live: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rows: dict[str, set[str]] = field(default_factory=dict)  # every id with a row
+
+
+@dataclass
+class World:
+    client: httpx.AsyncClient
+    runtime: Runtime
+    tenants: list[TenantModel]
+
+
+@pytest.fixture(scope="module")
+async def world(runtime: Runtime, app: FastAPI) -> AsyncIterator[World]:
+    """Two tenants on `default` (only RLS separates their rows), one on `secondary`."""
+    async with make_client(app) as http:
+        setups = [
+            await tenant_setup(runtime, http, cluster="default"),
+            await tenant_setup(runtime, http, cluster="default"),
+            await tenant_setup(runtime, http, cluster="secondary"),
+        ]
+        models = [
+            TenantModel(s, {r.name: {} for r in RESOURCES}, {r.name: set() for r in RESOURCES})
+            for s in setups
+        ]
+        yield World(http, runtime, models)
+
+
+@dataclass(frozen=True)
+class Op:
+    kind: str
+    resource: int
+    actor: int  # whose member acts
+    target: int  # whose row the operation names
+    pick: int
+
+
+OPS = st.builds(
+    Op,
+    kind=st.sampled_from(["create", "read", "update", "delete", "rls_read", "rls_update"]),
+    resource=st.integers(0, len(RESOURCES) - 1),
+    actor=st.integers(0, 2),
+    target=st.integers(0, 2),
+    pick=st.integers(0, 50),
+)
+
+
+def chosen(model: TenantModel, resource: Resource, pick: int) -> str:
+    known = sorted(model.rows[resource.name])
+    return known[pick % len(known)] if known else str(uuid.uuid4())
+
+
+async def apply(world: World, op: Op) -> None:
+    resource = RESOURCES[op.resource]
+    client = world.client
+    actor, target = world.tenants[op.actor], world.tenants[op.target]
+    headers = actor.setup.headers()
+    same = op.actor == op.target
+    row_id = chosen(target, resource, op.pick)
+    ours = same and row_id in target.rows[resource.name]
+    live = target.live[resource.name]
+    url = f"{resource.path}/{row_id}"
+    if op.kind == "create":
+        response = await client.post(resource.path, json=resource.create(op.pick), headers=headers)
+        assert response.status_code == 201, response.text
+        created = response.json()
+        actor.rows[resource.name].add(created["id"])
+        actor.live[resource.name][created["id"]] = created[resource.check]
+    elif op.kind == "read":
+        response = await client.get(url, headers=headers)
+        if ours and (row_id in live or not resource.delete_removes_row):
+            assert response.status_code == 200, response.text
+            if row_id in live:
+                assert response.json()[resource.check] == live[row_id]
+        else:
+            assert response.status_code == 404, response.text
+    elif op.kind == "update":
+        body = resource.update(op.pick)
+        response = await client.patch(url, json=body, headers=headers)
+        if ours and (row_id in live or not resource.delete_removes_row):
+            assert response.status_code == 200, response.text
+            if row_id in live:
+                live[row_id] = body[resource.check]
+        else:
+            assert response.status_code == 404, response.text
+    elif op.kind == "delete":
+        response = await client.delete(url, headers=headers)
+        if ours and (row_id in live or not resource.delete_removes_row):
+            assert response.status_code == 204, response.text
+            live.pop(row_id, None)
+            if resource.delete_removes_row:
+                target.rows[resource.name].discard(row_id)
+        else:
+            assert response.status_code == 404, response.text
+    elif op.kind in ("rls_read", "rls_update"):
+        manager = world.runtime.cluster_manager
+        async with manager.tenant_transaction(actor.setup.cluster, actor.setup.tenant_id) as db:
+            if op.kind == "rls_read":
+                found = await db.execute(
+                    text(f"SELECT id FROM {resource.table} WHERE id = :id"), {"id": row_id}
+                )
+                assert len(found.all()) == (1 if ours else 0)
+            else:
+                # A statement that forgets the tenant filter still reaches only own rows.
+                changed = await db.execute(
+                    text(f"UPDATE {resource.table} SET updated_at = now() WHERE id = :id"),
+                    {"id": row_id},
+                )
+                assert getattr(changed, "rowcount", None) == (1 if ours else 0)
+    else:  # pragma: no cover
+        raise AssertionError(op.kind)
+
+
+async def check_invariant(world: World) -> None:
+    for model in world.tenants:
+        setup = model.setup
+        for resource in RESOURCES:
+            response = await world.client.get(
+                resource.path, params=resource.list_params, headers=setup.headers()
+            )
+            assert response.status_code == 200, response.text
+            listed = {row["id"]: row[resource.check] for row in response.json()["data"]}
+            assert listed == model.live[resource.name]
+            async with world.runtime.cluster_manager.tenant_transaction(
+                setup.cluster, setup.tenant_id
+            ) as db:
+                rows = (await db.execute(text(f"SELECT tenant_id, id FROM {resource.table}"))).all()
+            assert {row.tenant_id for row in rows} <= {setup.tenant_id}
+            assert {str(row.id) for row in rows} == model.rows[resource.name]
+
+
+@hypothesis_settings(
+    max_examples=15,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(ops=st.lists(OPS, min_size=1, max_size=8))
+async def test_random_operations_never_cross_tenants(world: World, ops: list[Op]) -> None:
+    for op in ops:
+        await apply(world, op)
+    await check_invariant(world)
