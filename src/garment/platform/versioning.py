@@ -41,14 +41,18 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
+NO_VERSION = 0  # what an If-Match naming no version compares as: never current
+
+
 def parse_if_match(value: str | None) -> int | None:
-    """The version an `If-Match` header names; None when absent. The OpenAPI schema states the
-    format (`IF_MATCH_PATTERN`); a value outside it here is a stale precondition."""
+    """The version an `If-Match` header names (`"3"`, `W/"3"`); None when absent. Any other
+    value names no version of the resource, so the precondition fails (409 at the check), as
+    RFC 9110 has it for an entity tag that matches nothing."""
     if value is None:
         return None
-    stripped = value.strip()
+    stripped = value.strip(" \t")
     if not _IF_MATCH.fullmatch(stripped):
-        raise stale(None)
+        return NO_VERSION
     return int(stripped.removeprefix("W/").strip('"'))
 
 

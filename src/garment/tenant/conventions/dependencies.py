@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from garment.platform.errors import IDEMPOTENCY_KEY_REUSED, AppError, ErrorSpec
 from garment.platform.http.dependencies import app_services
-from garment.platform.versioning import IF_MATCH_PATTERN, etag, parse_if_match
+from garment.platform.versioning import etag, parse_if_match
 from garment.tenant.context import TenantSession, UsableTenantMember
 from garment.tenant.conventions.errors import IDEMPOTENCY_IN_PROGRESS
 from garment.tenant.conventions.service import (
@@ -60,10 +60,10 @@ IfMatchHeader = Annotated[
     str,
     Header(
         alias="If-Match",
-        max_length=24,
-        pattern=IF_MATCH_PATTERN,
+        max_length=64,
         description='The version this change is based on, as its `ETag` (`"3"`): a newer '
-        "version on the server answers 409 CONFLICT and changes nothing.",
+        "version on the server, or a value naming no version, answers 409 CONFLICT and "
+        "changes nothing.",
     ),
 ]
 
