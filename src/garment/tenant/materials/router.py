@@ -133,7 +133,7 @@ async def create_material(
 
 
 @router.get(
-    "/{material_id}",
+    "/{material_id:uuid}",
     response_model=MaterialOut,
     summary="One material with its stock on hand, reserved and available",
     responses={**etag_response(200, "The material."), **error_responses(*NOT_FOUND_ERRORS)},
@@ -151,7 +151,7 @@ async def get_material(
 
 
 @router.patch(
-    "/{material_id}",
+    "/{material_id:uuid}",
     response_model=MaterialOut,
     summary="Change a material's name, reorder level or archived flag (If-Match; stock "
     "moves only through movements)",
@@ -177,7 +177,7 @@ async def update_material(
 
 
 @router.delete(
-    "/{material_id}",
+    "/{material_id:uuid}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Archive a material (its movements stay; PATCH `archived: false` restores it)",
     responses=error_responses(*NOT_FOUND_ERRORS, CONFLICT),
