@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -13,7 +13,7 @@ import pytest
 from garment.central.billing.models import Invoice
 from garment.runtime import Runtime
 from tests.auth.conftest import bearer, login, mails_to, make_user
-from tests.billing.conftest import onboard, open_invoice, post_webhook, sandbox_delivery
+from tests.billing.conftest import WEBHOOKS, onboard, open_invoice, post_webhook, sandbox_delivery
 from tests.conftest import garment
 
 ADMIN = "/api/v1/admin/billing/webhooks"
@@ -182,3 +182,17 @@ async def test_reconcile_without_configured_providers_finds_nothing() -> None:
     unknown = await garment("billing", "reconcile", "--provider", "paypal")
     assert unknown.exit_code == 1
     assert "paypal" in unknown.output
+
+
+async def test_old_receipts_are_purged(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    answer = await client.post(f"{WEBHOOKS}/nobody", content=b"{}")
+    receipt_id = answer.json()["receipt_id"]
+    retention = runtime.settings.billing.receipt_retention_days
+    soon = datetime.now(UTC) + timedelta(days=retention - 1)
+    assert await runtime.billing_webhooks.purge(now=soon) >= 0
+    async with runtime.central.transaction() as session:
+        assert await runtime.billing_webhooks.show(session, receipt_id) is not None
+    later = datetime.now(UTC) + timedelta(days=retention + 1)
+    assert await runtime.billing_webhooks.purge(now=later) >= 1
+    async with runtime.central.transaction() as session:
+        assert await runtime.billing_webhooks.show(session, receipt_id) is None
