@@ -161,7 +161,10 @@ def main(argv: list[str] | None = None) -> None:
         warmup = deliveries(secret, 200)
         items = deliveries(secret, args.deliveries)
         context = multiprocessing.get_context("spawn")
-        for batch in (warmup, items):
+        cpu_before = 0.0
+        for index, batch in enumerate((warmup, items)):
+            if index == 1:
+                cpu_before = service.tree.cpu_seconds()
             out = context.Queue()
             process = context.Process(
                 target=load_process, args=(service.base_url, batch, args.concurrency, out)
@@ -169,6 +172,7 @@ def main(argv: list[str] | None = None) -> None:
             process.start()
             result = out.get()
             process.join()
+        server_cpu = service.tree.cpu_seconds() - cpu_before
         acknowledged = result["statuses"].get(200, 0)
         ours_rate = acknowledged / result["elapsed"]
         targets = embedded_targets(root / "data" / "pgdata")
@@ -182,6 +186,7 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"  ours: p50 / p99 ms          {statistics.median(result['latencies']) * 1000:10.1f} / {ours_p99:.1f}"
         )
+        print(f"  ours: server CPU ms/delivery {server_cpu * 1000 / len(items):9.1f}")
         print(f"  bare insert/s               {bare_rate:10.0f}")
         print(f"  bare p99 ms                 {p99(bare_latencies) * 1000:10.1f}")
         print(f"  ours / bare                 {ours_rate / bare_rate:10.2f}x")

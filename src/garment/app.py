@@ -45,7 +45,8 @@ the default). The error catalogue is at `GET /api/v1/meta/errors`.
 
 def api_routers() -> list[APIRouter]:
     """Every router of `/api/v1`, the Tenant API first: a request is matched against the routers
-    in this order, and tenant routes carry most of the traffic."""
+    in this order, and tenant routes carry most of the traffic; then the provider webhooks,
+    which must answer fast."""
     return [
         tenant_authz_router.router,
         tenant_authz_router.roles_router,
@@ -57,11 +58,11 @@ def api_routers() -> list[APIRouter]:
         billing_router.tenant_router,
         tenant_customers_router.router,
         tenant_audit_router.router,
+        billing_router.router,
         auth_router.router,
         tenancy_router.router,
         auth_router.admin_router,
         tenancy_router.admin_router,
-        billing_router.router,
         billing_router.admin_router,
         meta.router,
     ]

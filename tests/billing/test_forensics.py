@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -12,7 +13,7 @@ import pytest
 from garment.central.billing.models import Invoice
 from garment.runtime import Runtime
 from tests.auth.conftest import bearer, login, mails_to, make_user
-from tests.billing.conftest import onboard, open_invoice, post_webhook, sandbox_delivery
+from tests.billing.conftest import WEBHOOKS, onboard, open_invoice, post_webhook, sandbox_delivery
 from tests.conftest import garment
 
 ADMIN = "/api/v1/admin/billing/webhooks"
@@ -155,3 +156,43 @@ async def open_invoice_status(runtime: Runtime, invoice: Invoice) -> str:
         found = await runtime.billing.invoice_of(session, str(invoice.id))
     assert found is not None
     return found.status
+
+
+async def test_a_failed_payment_is_mailed_and_dunning_is_counted(
+    runtime: Runtime, client: httpx.AsyncClient, mail_dir: Path
+) -> None:
+    tenant = await onboard(runtime)
+    invoice = await open_invoice(runtime, tenant.tenant_id)
+    body, headers = sandbox_delivery(runtime, invoice, fail=True)
+    answer = await post_webhook(client, "sandbox", body, headers)
+    assert await runtime.billing_webhooks.process(answer.json()["receipt_id"]) == "processed"
+    await runtime.relay.drain()
+    assert mails_to(mail_dir, tenant.owner.email, about="tidak berhasil")
+    assert invoice.due_at is not None
+    await runtime.dunning.run(now=invoice.due_at + timedelta(days=1, hours=1))
+    metrics = (await client.get("/metrics")).text
+    assert 'garment_billing_dunning_actions_total{action="reminder"}' in metrics
+
+
+@pytest.mark.usefixtures("cli_env")
+async def test_reconcile_without_configured_providers_finds_nothing() -> None:
+    result = await garment("billing", "reconcile", "--since", "1d", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == []
+    unknown = await garment("billing", "reconcile", "--provider", "paypal")
+    assert unknown.exit_code == 1
+    assert "paypal" in unknown.output
+
+
+async def test_old_receipts_are_purged(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    answer = await client.post(f"{WEBHOOKS}/nobody", content=b"{}")
+    receipt_id = answer.json()["receipt_id"]
+    retention = runtime.settings.billing.receipt_retention_days
+    soon = datetime.now(UTC) + timedelta(days=retention - 1)
+    assert await runtime.billing_webhooks.purge(now=soon) >= 0
+    async with runtime.central.transaction() as session:
+        assert await runtime.billing_webhooks.show(session, receipt_id) is not None
+    later = datetime.now(UTC) + timedelta(days=retention + 1)
+    assert await runtime.billing_webhooks.purge(now=later) >= 1
+    async with runtime.central.transaction() as session:
+        assert await runtime.billing_webhooks.show(session, receipt_id) is None

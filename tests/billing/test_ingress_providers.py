@@ -42,6 +42,9 @@ async def configured(targets: Targets, mail_dir: Path) -> AsyncIterator[Runtime]
     settings = settings_for(
         targets,
         mail_dir,
+        # A second runtime on the shared server: small pools, so it does not crowd others out.
+        db_pool_size=2,
+        db_max_overflow=2,
         billing={
             "xendit": {"callback_token": XENDIT_TOKEN, "api_key": "xnd_key"},
             "midtrans": {"server_key": MIDTRANS_KEY},

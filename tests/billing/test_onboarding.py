@@ -3,8 +3,13 @@ first invoice to be paid."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
 import httpx
 
+from garment.central.billing.repository import InvoiceRepository
 from garment.central.tenancy.states import TenantStatus
 from garment.runtime import Runtime
 from tests.billing.conftest import (
@@ -56,3 +61,46 @@ async def test_a_paid_plan_waits_for_its_first_invoice(
         ref = await runtime.tenancy.tenant(session, tenant.tenant_id)
     assert ref is not None and ref.status is TenantStatus.PROVISIONING
     assert await runtime.jobs.pending_id(f"provision:{tenant.tenant_id}") is not None
+
+
+async def test_invoice_numbers_are_gap_free_per_month_even_with_rollbacks(
+    runtime: Runtime,
+) -> None:
+    moment = datetime(2031, 5, 10, 8, 0, tzinfo=UTC)
+
+    async def issue(fail: bool) -> None:
+        async with runtime.central.transaction() as session:
+            await runtime.billing.onboard(
+                session,
+                tenant_id=uuid.uuid4(),
+                owner_user_id=None,
+                plan_code="enterprise",
+                interval="monthly",
+                now=moment,
+            )
+            if fail:
+                raise RuntimeError("the issuing transaction rolls back")
+
+    outcomes = await asyncio.gather(
+        *[issue(fail=index % 3 == 0) for index in range(12)], return_exceptions=True
+    )
+    assert sum(isinstance(o, RuntimeError) for o in outcomes) == 4
+    async with runtime.central.transaction() as session:
+        issued = await InvoiceRepository(session).issued_between(
+            moment.replace(day=1), moment.replace(month=6, day=1)
+        )
+    assert sorted(i.number or "" for i in issued) == [f"INV/2031/05/{n:06d}" for n in range(1, 9)]
+
+
+async def test_onboarding_twice_changes_nothing(runtime: Runtime) -> None:
+    tenant = await onboard(runtime, plan="enterprise")
+    async with runtime.central.transaction() as session:
+        again = await runtime.billing.onboard(
+            session,
+            tenant_id=tenant.tenant_id,
+            owner_user_id=tenant.owner.id,
+            plan_code="enterprise",
+            interval="monthly",
+        )
+    assert again.id == (await subscription_of(runtime, tenant.tenant_id)).id
+    assert len(await invoices_of(runtime, tenant.tenant_id)) == 1

@@ -23,6 +23,9 @@ AMOUNT_DIFFERS = "amount_differs"
 UNKNOWN_REMOTE = "unknown_remote_payment"
 NOT_PAID_REMOTELY = "paid_here_not_remotely"
 DEFAULT_WINDOW_DAYS = 90
+# Adapters with no API to ask (a generic signed sender, the local sandbox): they know no remote
+# state, so reconciling against them would report every paid invoice.
+NO_REMOTE_STATE = frozenset({"standard", "sandbox"})
 
 
 @dataclass(slots=True)
@@ -74,7 +77,7 @@ class Reconciler:
                 adapter = self.providers.get(name)
             except KeyError as error:
                 raise CommandError(f"unknown provider {name!r}") from error
-            if not adapter.configured:
+            if not adapter.configured or name in NO_REMOTE_STATE:
                 continue
             async with self.central.transaction() as session:
                 invoices = await InvoiceRepository(session).with_statuses(
