@@ -60,6 +60,7 @@ from garment.tenant.conventions.service import Entitlements, IdempotencyService
 from garment.tenant.customers.service import CustomerService
 from garment.tenant.materials.service import MaterialService
 from garment.tenant.members.service import MemberService
+from garment.tenant.orders.service import OrderService
 from garment.tenant.products.service import ProductService
 from garment.tenant.settings.service import TenantSettingsService
 from garment.tenant.taxonomies.service import TaxonomyService
@@ -154,6 +155,12 @@ class Runtime:
             entitlements=self.entitlements, taxonomies=self.taxonomies, materials=self.materials
         )
         self.customers = CustomerService()
+        self.orders = OrderService(
+            entitlements=self.entitlements,
+            products=self.products,
+            customers=self.customers,
+            settings=self.tenant_settings,
+        )
         directory = MembershipDirectory()
         self.auth = AuthService(
             AuthComponents.build(

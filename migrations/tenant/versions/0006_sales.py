@@ -429,6 +429,10 @@ def upgrade() -> None:
             "down_payment_value", sa.BigInteger(), server_default=sa.text("50"), nullable=False
         ),
     )
+    op.add_column(
+        "tenant_settings",
+        sa.Column("pkp", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+    )
     op.create_check_constraint(
         op.f("ck_tenant_settings_down_payment"),
         "tenant_settings",
@@ -443,6 +447,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_constraint(op.f("ck_tenant_settings_down_payment"), "tenant_settings", type_="check")
+    op.drop_column("tenant_settings", "pkp")
     op.drop_column("tenant_settings", "down_payment_value")
     op.drop_column("tenant_settings", "down_payment_kind")
     op.drop_table("delivery_lines")

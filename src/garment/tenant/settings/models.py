@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, String, text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, String, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql import func
@@ -32,5 +32,7 @@ class TenantSettings(TenantBase):
     # The down payment policy of sales orders: a percent of the total, or a fixed rupiah amount.
     down_payment_kind: Mapped[str] = mapped_column(String(8), server_default=text("'percent'"))
     down_payment_value: Mapped[int] = mapped_column(BigInteger, server_default=text("50"))
+    # PKP: the tenant charges PPN on its sales (tax base 11/12 of the price, PPN 12% of it).
+    pkp: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
