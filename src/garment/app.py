@@ -28,6 +28,7 @@ from garment.tenant.customers import router as tenant_customers_router
 from garment.tenant.materials import router as tenant_materials_router
 from garment.tenant.members import router as tenant_members_router
 from garment.tenant.orders import router as tenant_orders_router
+from garment.tenant.production import router as tenant_production_router
 from garment.tenant.products import router as tenant_products_router
 from garment.tenant.taxonomies import router as tenant_taxonomies_router
 
@@ -59,6 +60,9 @@ def api_routers() -> list[APIRouter]:
         tenant_orders_router.quotations_router,
         tenant_orders_router.deliveries_router,
         tenant_orders_router.settings_router,
+        tenant_production_router.router,
+        tenant_production_router.makloon_router,
+        tenant_production_router.wages_router,
         tenant_audit_router.router,
         auth_router.router,
         tenancy_router.router,

@@ -61,6 +61,11 @@ from garment.tenant.customers.service import CustomerService
 from garment.tenant.materials.service import MaterialService
 from garment.tenant.members.service import MemberService
 from garment.tenant.orders.service import OrderService
+from garment.tenant.production.gateway import OrdersGateway
+from garment.tenant.production.makloon import MakloonService
+from garment.tenant.production.service import ProductionService
+from garment.tenant.production.stream import StreamHub
+from garment.tenant.production.wages import WageService
 from garment.tenant.products.service import ProductService
 from garment.tenant.settings.service import TenantSettingsService
 from garment.tenant.taxonomies.service import TaxonomyService
@@ -161,6 +166,16 @@ class Runtime:
             customers=self.customers,
             settings=self.tenant_settings,
         )
+        self.production_stream = StreamHub(self.invalidations)
+        self.production = ProductionService(
+            products=self.products,
+            materials=self.materials,
+            taxonomies=self.taxonomies,
+            hub=self.production_stream,
+            orders=OrdersGateway(self.orders),
+        )
+        self.makloon = MakloonService(self.production)
+        self.wages = WageService(self.products)
         directory = MembershipDirectory()
         self.auth = AuthService(
             AuthComponents.build(
