@@ -3,6 +3,7 @@ and customers, and helpers that walk an order to a status."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,8 +151,6 @@ async def in_production(
 
 async def make_ready(runtime: Runtime, shop: Shop, order_id: str) -> None:
     """What production does when every size is packed (the service API it calls)."""
-    import uuid
-
     cluster = shop.setup.cluster
     async with runtime.central.transaction() as central:
         async with runtime.cluster_manager.tenant_transaction(cluster, shop.setup.tenant_id) as db:
