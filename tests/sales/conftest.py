@@ -152,6 +152,8 @@ async def in_production(
 async def make_ready(runtime: Runtime, shop: Shop, order_id: str) -> None:
     """What production does when every size is packed (the service API it calls)."""
     cluster = shop.setup.cluster
-    async with runtime.central.transaction() as central:
-        async with runtime.cluster_manager.tenant_transaction(cluster, shop.setup.tenant_id) as db:
-            await runtime.orders.mark_ready(db, central, shop.setup.tenant_id, uuid.UUID(order_id))
+    async with (
+        runtime.central.transaction() as central,
+        runtime.cluster_manager.tenant_transaction(cluster, shop.setup.tenant_id) as db,
+    ):
+        await runtime.orders.mark_ready(db, central, shop.setup.tenant_id, uuid.UUID(order_id))

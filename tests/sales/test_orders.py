@@ -5,6 +5,8 @@ permissions and another tenant's ids."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 from sqlalchemy import text
 
@@ -266,7 +268,7 @@ async def test_permissions_and_other_tenants(
     )
     assert problem(confirm, 403, "PERMISSION_DENIED")["permission"] == "orders.approve"
     stranger = other_shop.owner
-    for method, path, body in (
+    hidden_calls: tuple[tuple[str, str, dict[str, Any] | None], ...] = (
         ("GET", f"{ORDERS}/{order['id']}", None),
         ("PATCH", f"{ORDERS}/{order['id']}", {"notes": "x"}),
         ("PATCH", f"{ORDERS}/{order['id']}/lines/{line['id']}/sizes", {"sizes": {"M": 1}}),
@@ -280,7 +282,8 @@ async def test_permissions_and_other_tenants(
             {"method": "cash", "amount": 1, "paid_on": "2026-12-01"},
         ),
         ("GET", f"{ORDERS}/{order['id']}/packing-list", None),
-    ):
+    )
+    for method, path, body in hidden_calls:
         hidden = await client.request(method, path, json=body, headers=stranger.headers())
         problem(hidden, 404, "RESOURCE_NOT_FOUND")
     # Another tenant's customer or product is not a reference either.

@@ -150,3 +150,4 @@ VALID_UNTIL_PAST = Message(
 PERCENT_TOO_HIGH = Message(
     "Persentase uang muka paling banyak 100.", "A down payment percent is at most 100."
 )
+UNKNOWN_ORDER = Message("Bukan pesanan milik usaha ini.", "Not one of this business's orders.")

@@ -64,6 +64,7 @@ from garment.tenant.orders.errors import (
     UNKNOWN_COLOR,
     UNKNOWN_CUSTOMER,
     UNKNOWN_LINE,
+    UNKNOWN_ORDER,
     UNKNOWN_PRODUCT,
     UNKNOWN_SIZE,
     VALID_UNTIL_PAST,
@@ -734,10 +735,15 @@ class OrderService:
     ) -> OrderDetail:
         order = await self._order(session, tenant_id, order_id, for_update=True)
         check_version(order, expected_version)
-        if order.status not in states.EDITABLE:
-            raise AppError(ORDER_NOT_EDITABLE, params={"status": order.status})
         if changes.get("discount", 0) is None:
             changes.pop("discount")
+        # The money (discount) is fixed once production starts; dates and notes until the
+        # order is closed or cancelled.
+        closed = (OrderStatus.CLOSED, OrderStatus.CANCELLED)
+        if order.status in closed or (
+            "discount" in changes and order.status not in states.EDITABLE
+        ):
+            raise AppError(ORDER_NOT_EDITABLE, params={"status": order.status})
         before = snapshot(order, ORDER_AUDITED)
         for name in ("due_date", "notes"):
             if name in changes:
@@ -1300,10 +1306,12 @@ class OrderService:
     ) -> QuotationDetail:
         customer = await self._customer(session, tenant_id, body.customer_id, "body.customer_id")
         now = datetime.now(UTC)
+        # A refused request rolls back and gives its number back (no gaps).
+        number = await next_document_number(session, tenant_id, DocumentType.QUOTATION, at=now)
         quotation = Quotation(
             tenant_id=tenant_id,
             id=uuid.uuid4(),
-            number="",
+            number=number,
             customer_id=body.customer_id,
             status=QuotationStatus.OPEN.value,
             current_revision=1,
@@ -1311,13 +1319,9 @@ class OrderService:
             created_at=now,
             updated_at=now,
         )
-        # Price first: a refused request does not take a number.
         session.add(quotation)
-        await self._revision(session, tenant_id, quotation, 1, body, customer.type)
-        quotation.number = await next_document_number(
-            session, tenant_id, DocumentType.QUOTATION, at=now
-        )
         await session.flush()
+        await self._revision(session, tenant_id, quotation, 1, body, customer.type)
         await record_change(
             session,
             tenant_id=tenant_id,
@@ -1521,7 +1525,7 @@ class OrderService:
         naming the size and what remains); when nothing remains the order is delivered."""
         order = await OrderRepository(session).of_tenant(tenant_id, body.order_id, for_update=True)
         if order is None:
-            raise invalid("body.order_id", UNKNOWN_LINE)
+            raise invalid("body.order_id", UNKNOWN_ORDER)
         if order.status not in states.DELIVERABLE:
             raise AppError(ORDER_NOT_DELIVERABLE, params={"status": order.status})
         await self._balance_gate(session, order)
