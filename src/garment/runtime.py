@@ -206,6 +206,7 @@ class Runtime:
             roles=self.roles,
             tenant_settings=self.tenant_settings,
             taxonomies=self.taxonomies,
+            production=self.production,
         )
         self.mover = TenantMover(
             central=self.central,

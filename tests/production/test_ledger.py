@@ -53,7 +53,9 @@ async def test_a_stage_never_outputs_more_than_it_received(
     assert "size" in field_errors(await record(client, owner, job, "XXL", "potong", "in", 1))
     assert "stage" in field_errors(await record(client, owner, job, "M", "sablon", "out", 1))
     assert "stage" in field_errors(await record(client, owner, job, "M", "jahit", "in", 1))
-    assert "reason_code" in field_errors(await record(client, owner, job, "M", "jahit", "reject", 1))
+    assert "reason_code" in field_errors(
+        await record(client, owner, job, "M", "jahit", "reject", 1)
+    )
     errors = field_errors(
         await record(client, owner, job, "M", "jahit", "rework", 1, to_stage="qc")
     )
@@ -104,7 +106,9 @@ async def test_reject_rework_and_pass_reconcile_and_the_order_gets_ready(
     assert detail["packed"] == {"M": 20, "L": 1} and detail["written_off"] == {"M": 0, "L": 1}
     problem(await record(client, owner, job, "L", "qc", "out", 1), 409, "JOB_CLOSED")
     events = (
-        await client.get(EVENTS, params={"job_id": job["id"], "limit": 100}, headers=owner.headers())
+        await client.get(
+            EVENTS, params={"job_id": job["id"], "limit": 100}, headers=owner.headers()
+        )
     ).json()["data"]
     assert events[0]["kind"] == "write_off" and len(events) == 19
 
@@ -234,5 +238,7 @@ async def test_permissions_and_other_tenants(
         "RESOURCE_NOT_FOUND",
     )
     assert (await client.get(JOBS, headers=stranger.headers())).json()["data"] == []
-    again = await client.post(JOBS, json={"order_id": job["order_id"]}, headers=shop.owner.headers())
+    again = await client.post(
+        JOBS, json={"order_id": job["order_id"]}, headers=shop.owner.headers()
+    )
     problem(again, 409, "PRODUCTION_ALREADY_STARTED")
