@@ -283,8 +283,8 @@ async def test_permissions_and_other_tenants(
         ),
         ("GET", f"{ORDERS}/{order['id']}/packing-list", None),
     )
-    for method, path, body in hidden_calls:
-        hidden = await client.request(method, path, json=body, headers=stranger.headers())
+    for method, path, payload in hidden_calls:
+        hidden = await client.request(method, path, json=payload, headers=stranger.headers())
         problem(hidden, 404, "RESOURCE_NOT_FOUND")
     # Another tenant's customer or product is not a reference either.
     foreign = order_body(shop)
