@@ -22,9 +22,13 @@ from garment.central.tenancy.states import NOT_PROVISIONED, BillingInterval, Ten
 from garment.config import Settings
 from garment.platform.db import Database
 from garment.platform.pagination import PageParams
+from garment.tenant.customers.service import CustomerService
 from garment.tenant.materials.schemas import CreateLotRequest, CreateMaterialRequest
 from garment.tenant.materials.service import MaterialService
 from garment.tenant.materials.states import Unit
+from garment.tenant.orders.schemas import ArtworkUpdate, LineIn, OrderCreate, PaymentIn
+from garment.tenant.orders.service import OrderService
+from garment.tenant.orders.states import ArtworkStatus, OrderStatus, PaymentMethod
 from garment.tenant.products.schemas import (
     ConsumptionIn,
     CreatePriceTierRequest,
@@ -305,3 +309,117 @@ class DemoCatalogue:
                 ),
             )
         return 2
+
+
+# --- the demo tenant's first sales order --------------------------------------------------------
+
+DEMO_ORDER_GRID = {"S": 10, "M": 20, "L": 15, "XL": 5, "XXL": 2}
+
+
+class DemoSales:
+    """One confirmed order in the demo tenant with its artwork approved and the down payment
+    paid, so production can start it at once (a reseller customer, 52 kaos in black). Added
+    once (skipped when the tenant has any order); needs the demo catalogue."""
+
+    def __init__(
+        self,
+        *,
+        tenancy: TenancyService,
+        central: Database,
+        cluster_manager: Any,
+        products: ProductService,
+        customers: CustomerService,
+        orders: OrderService,
+    ) -> None:
+        self.tenancy = tenancy
+        self.central = central
+        self.cluster_manager = cluster_manager
+        self.products = products
+        self.customers = customers
+        self.orders = orders
+
+    async def ensure(self, tenant_id: uuid.UUID) -> uuid.UUID | None:
+        """The new order's id (None when there were orders already, or no catalogue)."""
+        tenant = await self.tenancy.tenant_ref(tenant_id)
+        if tenant is None or tenant.cluster_key is None or tenant.status is not TenantStatus.ACTIVE:
+            return None
+        async with (
+            self.central.transaction() as central,
+            self.cluster_manager.tenant_transaction(tenant.cluster_key, tenant_id) as db,
+        ):
+            existing, _ = await self.orders.list_orders(
+                db,
+                tenant_id,
+                status=None,
+                customer_id=None,
+                date_from=None,
+                date_to=None,
+                search=None,
+                page=PageParams(limit=1),
+            )
+            if existing:
+                return None
+            designs, _ = await self.products.list_products(
+                db, tenant_id, sort=ProductSort.NAME, page=PageParams(limit=10)
+            )
+            kaos = next((p for p in designs if p.sku == "KAOS-CC30S"), None)
+            if kaos is None:
+                return None
+            customer = await self.customers.create(
+                db,
+                central,
+                tenant_id,
+                None,
+                {
+                    "name": "CV Seragam Nusantara",
+                    "type": "reseller",
+                    "phone": "+62 812-3456-7890",
+                    "address": "Jl. Cigondewah Kaler No. 12, Bandung",
+                },
+            )
+            order = await self.orders.create(
+                db,
+                central,
+                tenant_id,
+                tenant.plan_code,
+                None,
+                OrderCreate(
+                    customer_id=customer.id,
+                    notes="Kaos panitia, sablon dada depan.",
+                    lines=[LineIn(product_id=kaos.id, color="hitam", sizes=DEMO_ORDER_GRID)],
+                ),
+            )
+            for line in order.lines:
+                await self.orders.set_artwork(
+                    db,
+                    tenant_id,
+                    None,
+                    order.id,
+                    line.id,
+                    ArtworkUpdate(status=ArtworkStatus.APPROVED, file_ref="demo/desain-kaos.png"),
+                    expected_version=None,
+                )
+            await self.orders.transition(
+                db,
+                central,
+                tenant_id,
+                None,
+                order.id,
+                OrderStatus.CONFIRMED,
+                "demo",
+                permissions=frozenset({"orders.approve"}),
+            )
+            await self.orders.record_payment(
+                db,
+                central,
+                tenant_id,
+                None,
+                order.id,
+                PaymentIn(
+                    method=PaymentMethod.TRANSFER,
+                    amount=order.down_payment_due,
+                    paid_on=datetime.now(UTC).date(),
+                    proof_reference="Transfer BCA (demo)",
+                ),
+            )
+            return order.id

@@ -292,3 +292,36 @@ async def test_permissions_and_other_tenants(
     assert "body.customer_id" in field_errors(
         await client.post(ORDERS, json=foreign, headers=shop.owner.headers())
     )
+
+
+async def test_the_demo_tenant_gets_one_confirmed_order_with_dp_paid(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    from garment.demo import DemoCatalogue, DemoSales
+    from tests.tenancy.conftest import tenant_setup
+    from tests.tenant.conftest import owner_of
+
+    setup = await tenant_setup(runtime, client)
+    await DemoCatalogue(
+        tenancy=runtime.tenancy,
+        cluster_manager=runtime.cluster_manager,
+        taxonomies=runtime.taxonomies,
+        products=runtime.products,
+        materials=runtime.materials,
+    ).ensure(setup.tenant_id)
+    seed = DemoSales(
+        tenancy=runtime.tenancy,
+        central=runtime.central,
+        cluster_manager=runtime.cluster_manager,
+        products=runtime.products,
+        customers=runtime.customers,
+        orders=runtime.orders,
+    )
+    order_id = await seed.ensure(setup.tenant_id)
+    assert order_id is not None
+    assert await seed.ensure(setup.tenant_id) is None
+    owner = owner_of(setup)
+    order = (await client.get(f"{ORDERS}/{order_id}", headers=owner.headers())).json()
+    assert order["status"] == "confirmed" and order["quantity"] == 52
+    assert order["paid_amount"] == order["down_payment_due"] > 0
+    assert {line["artwork_status"] for line in order["lines"]} == {"approved"}

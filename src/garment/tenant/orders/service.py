@@ -335,7 +335,7 @@ class OrderService:
         self,
         session: AsyncSession,
         tenant_id: uuid.UUID,
-        actor_id: uuid.UUID,
+        actor_id: uuid.UUID | None,
         body: SalesPolicyIn,
     ) -> SalesPolicyOut:
         """The policy applies to orders priced from now on (an order keeps its down payment
@@ -727,7 +727,7 @@ class OrderService:
         self,
         session: AsyncSession,
         tenant_id: uuid.UUID,
-        actor_id: uuid.UUID,
+        actor_id: uuid.UUID | None,
         order_id: uuid.UUID,
         changes: dict[str, Any],
         *,
@@ -758,7 +758,7 @@ class OrderService:
         self,
         session: AsyncSession,
         tenant_id: uuid.UUID,
-        actor_id: uuid.UUID,
+        actor_id: uuid.UUID | None,
         order_id: uuid.UUID,
         line_id: uuid.UUID,
         cells: dict[str, int],
@@ -852,7 +852,7 @@ class OrderService:
         self,
         session: AsyncSession,
         tenant_id: uuid.UUID,
-        actor_id: uuid.UUID,
+        actor_id: uuid.UUID | None,
         order_id: uuid.UUID,
         line_id: uuid.UUID,
         body: ArtworkUpdate,
@@ -989,7 +989,7 @@ class OrderService:
         session: AsyncSession,
         central: AsyncSession,
         tenant_id: uuid.UUID,
-        actor_id: uuid.UUID,
+        actor_id: uuid.UUID | None,
         order_id: uuid.UUID,
         target: OrderStatus,
         reason: str | None,
@@ -1096,7 +1096,7 @@ class OrderService:
         session: AsyncSession,
         central: AsyncSession,
         tenant_id: uuid.UUID,
-        actor_id: uuid.UUID,
+        actor_id: uuid.UUID | None,
         order_id: uuid.UUID,
         body: PaymentIn,
     ) -> PaymentOut:
@@ -1155,7 +1155,7 @@ class OrderService:
         self,
         session: AsyncSession,
         tenant_id: uuid.UUID,
-        actor_id: uuid.UUID,
+        actor_id: uuid.UUID | None,
         order_id: uuid.UUID,
         line_id: uuid.UUID,
         body: PeopleIn,
@@ -1301,7 +1301,7 @@ class OrderService:
         self,
         session: AsyncSession,
         tenant_id: uuid.UUID,
-        actor_id: uuid.UUID,
+        actor_id: uuid.UUID | None,
         body: QuotationCreate,
     ) -> QuotationDetail:
         customer = await self._customer(session, tenant_id, body.customer_id, "body.customer_id")
@@ -1381,7 +1381,7 @@ class OrderService:
         self,
         session: AsyncSession,
         tenant_id: uuid.UUID,
-        actor_id: uuid.UUID,
+        actor_id: uuid.UUID | None,
         quotation_id: uuid.UUID,
         body: RevisionCreate,
         *,
@@ -1415,7 +1415,7 @@ class OrderService:
         central: AsyncSession,
         tenant_id: uuid.UUID,
         plan_code: str,
-        actor_id: uuid.UUID,
+        actor_id: uuid.UUID | None,
         quotation_id: uuid.UUID,
         revision: int | None,
     ) -> OrderDetail:
@@ -1518,7 +1518,7 @@ class OrderService:
         session: AsyncSession,
         central: AsyncSession,
         tenant_id: uuid.UUID,
-        actor_id: uuid.UUID,
+        actor_id: uuid.UUID | None,
         body: DeliveryCreate,
     ) -> DeliveryOut:
         """A delivery note of some pieces per size. Over-delivery of a size is refused (409
