@@ -93,6 +93,25 @@ RESOURCES: tuple[Resource, ...] = (
         list_params={"limit": "100"},
         touch="notes = notes",
     ),
+    Resource(
+        name="makloon_partners",
+        path="/api/v1/tenant/makloon/partners",
+        table="makloon_partners",
+        create=lambda n, refs: {"name": f"Penjahit {n}"},
+        update=lambda n: {"name": f"Penjahit diubah {n}"},
+        check="name",
+        delete_removes_row=False,
+        list_params={"limit": "100"},
+    ),
+    Resource(
+        name="wage_rates",
+        path="/api/v1/tenant/wages/rates",
+        table="wage_rates",
+        create=lambda n, refs: {"stage": "jahit", "rate": 1_000 + n},
+        update=lambda n: {"rate": 5_000 + n},
+        check="rate",
+        delete_removes_row=True,
+    ),
 )
 
 
