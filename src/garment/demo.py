@@ -29,6 +29,8 @@ from garment.tenant.materials.states import Unit
 from garment.tenant.orders.schemas import ArtworkUpdate, LineIn, OrderCreate, PaymentIn
 from garment.tenant.orders.service import OrderService
 from garment.tenant.orders.states import ArtworkStatus, OrderStatus, PaymentMethod
+from garment.tenant.production.schemas import RecordEvent
+from garment.tenant.production.states import RecordKind
 from garment.tenant.products.schemas import (
     ConsumptionIn,
     CreatePriceTierRequest,
@@ -423,3 +425,62 @@ class DemoSales:
                 ),
             )
             return order.id
+
+
+# --- the demo order in production -----------------------------------------------------------
+
+# (size, stage, kind, pieces, worker, reason): cut S and M, sew part of M, one reject at QC.
+DEMO_LEDGER: tuple[tuple[str, str, RecordKind, int, str | None, str | None], ...] = (
+    ("S", "potong", RecordKind.IN, 10, "Pak Joko", None),
+    ("S", "potong", RecordKind.OUT, 10, "Pak Joko", None),
+    ("M", "potong", RecordKind.IN, 20, "Pak Joko", None),
+    ("M", "potong", RecordKind.OUT, 20, "Pak Joko", None),
+    ("M", "jahit", RecordKind.OUT, 12, "Bu Siti", None),
+    ("M", "finishing", RecordKind.OUT, 8, "Rina", None),
+    ("M", "qc", RecordKind.REJECT, 1, "Bu Siti", "jahitan loncat"),
+    ("L", "potong", RecordKind.IN, 15, "Pak Joko", None),
+)
+
+
+class DemoProduction:
+    """The demo's confirmed order put in production with a few piece events, so the board has
+    work in progress, a reject at QC and load against capacity. Only for an order DemoSales
+    has just created."""
+
+    def __init__(
+        self, *, tenancy: TenancyService, central: Database, cluster_manager: Any, production: Any
+    ) -> None:
+        self.tenancy = tenancy
+        self.central = central
+        self.cluster_manager = cluster_manager
+        self.production = production
+
+    async def ensure(self, tenant_id: uuid.UUID, order_id: uuid.UUID | None) -> int:
+        """How many piece events were recorded (0 when there was no new order)."""
+        tenant = await self.tenancy.tenant_ref(tenant_id)
+        if order_id is None or tenant is None or tenant.cluster_key is None:
+            return 0
+        async with (
+            self.central.transaction() as central,
+            self.cluster_manager.tenant_transaction(tenant.cluster_key, tenant_id) as db,
+        ):
+            await self.production.seed_defaults(db, tenant_id)
+            jobs = await self.production.start(db, central, tenant_id, order_id, None)
+            job = jobs[0]
+            for size, stage, kind, pieces, worker, reason in DEMO_LEDGER:
+                await self.production.record(
+                    db,
+                    central,
+                    tenant_id,
+                    None,
+                    RecordEvent(
+                        job_id=job.id,
+                        size=size,
+                        stage=stage,
+                        kind=kind,
+                        quantity=pieces,
+                        worker=worker,
+                        reason_code=reason,
+                    ),
+                )
+        return len(DEMO_LEDGER)

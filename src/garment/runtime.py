@@ -26,7 +26,7 @@ from garment.central.tenancy.provisioning import ProvisioningPipeline
 from garment.central.tenancy.service import MembershipDirectory, TenancyService
 from garment.config import Settings
 from garment.contexts import register_contexts
-from garment.demo import DemoCatalogue, DemoSales, DemoSeed
+from garment.demo import DemoCatalogue, DemoProduction, DemoSales, DemoSeed
 from garment.models import tenant_metadata
 from garment.platform import jobs as jobs_module
 from garment.platform.cache import InvalidationBus
@@ -333,7 +333,7 @@ class Runtime:
             products=self.products,
             materials=self.materials,
         ).ensure(seeded.tenant_id)
-        await DemoSales(
+        order_id = await DemoSales(
             tenancy=self.tenancy,
             central=self.central,
             cluster_manager=self.cluster_manager,
@@ -341,6 +341,12 @@ class Runtime:
             customers=self.customers,
             orders=self.orders,
         ).ensure(seeded.tenant_id)
+        await DemoProduction(
+            tenancy=self.tenancy,
+            central=self.central,
+            cluster_manager=self.cluster_manager,
+            production=self.production,
+        ).ensure(seeded.tenant_id, order_id)
         self.announcements.append(f"  Demo tenant   demo ({seeded.tenant_id}, {seeded.status})")
         self.announcements.append(f"  Demo admin    {seeded.email}")
         if seeded.password:

@@ -38,7 +38,7 @@ class OrdersGateway:
         central: AsyncSession,
         tenant_id: uuid.UUID,
         order_id: uuid.UUID,
-        actor_id: uuid.UUID,
+        actor_id: uuid.UUID | None,
     ) -> None:
         await self.orders.production_started(
             session, central, tenant_id, order_id, actor_id=actor_id

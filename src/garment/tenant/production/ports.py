@@ -42,7 +42,7 @@ class OrderGateway(Protocol):
         central: AsyncSession,
         tenant_id: uuid.UUID,
         order_id: uuid.UUID,
-        actor_id: uuid.UUID,
+        actor_id: uuid.UUID | None,
     ) -> None:
         """Move the order to `in_production`; refuses with the order's gate codes (status,
         artwork, down payment)."""

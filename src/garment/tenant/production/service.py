@@ -406,7 +406,7 @@ class ProductionService:
         central: AsyncSession,
         tenant_id: uuid.UUID,
         order_id: uuid.UUID,
-        actor_id: uuid.UUID,
+        actor_id: uuid.UUID | None,
     ) -> list[JobOut]:
         """Put an order in production: one job per line, its counters per size x stage; the
         order moves to `in_production` (the orders service checks its gates)."""
@@ -509,7 +509,7 @@ class ProductionService:
         session: AsyncSession,
         central: AsyncSession,
         tenant_id: uuid.UUID,
-        actor_id: uuid.UUID,
+        actor_id: uuid.UUID | None,
         body: RecordEvent,
     ) -> RecordedOut:
         job = await self.job(session, tenant_id, body.job_id)
@@ -545,7 +545,7 @@ class ProductionService:
         session: AsyncSession,
         central: AsyncSession,
         job: ProductionJob,
-        actor_id: uuid.UUID,
+        actor_id: uuid.UUID | None,
         body: RecordEvent,
     ) -> RecordedOut:
         tenant_id, kind, n = job.tenant_id, body.kind, body.quantity
@@ -676,7 +676,7 @@ class ProductionService:
         job: ProductionJob,
         event: LedgerEvent,
         body: RecordEvent,
-        actor_id: uuid.UUID,
+        actor_id: uuid.UUID | None,
     ) -> list[ConsumptionOut]:
         """Material used for the pieces cut: planned from the BOM (per size x pieces), actual
         as reported (or the plan), each posted as an `out` stock movement."""
