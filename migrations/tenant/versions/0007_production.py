@@ -157,6 +157,7 @@ def upgrade() -> None:
         sa.Column("size", sa.String(length=16), nullable=False),
         sa.Column("stage", sa.String(length=32), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("entered", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("received", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("output", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("rejected", sa.Integer(), server_default=sa.text("0"), nullable=False),
@@ -168,7 +169,7 @@ def upgrade() -> None:
             name=op.f("ck_production_counters_available"),
         ),
         sa.CheckConstraint(
-            "received >= 0 AND output >= 0 AND rejected >= 0 AND reworked >= 0 AND written_off >= 0 AND at_partner >= 0",
+            "entered >= 0 AND received >= 0 AND output >= 0 AND rejected >= 0 AND reworked >= 0 AND written_off >= 0 AND at_partner >= 0",
             name=op.f("ck_production_counters_non_negative"),
         ),
         sa.CheckConstraint(

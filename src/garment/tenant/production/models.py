@@ -120,7 +120,7 @@ class StageCounter(TenantBase):
             name="fk_production_counters_tenant_id_production_jobs",
         ),
         CheckConstraint(
-            "received >= 0 AND output >= 0 AND rejected >= 0 AND reworked >= 0 "
+            "entered >= 0 AND received >= 0 AND output >= 0 AND rejected >= 0 AND reworked >= 0 "
             "AND written_off >= 0 AND at_partner >= 0",
             name="non_negative",
         ),
@@ -133,6 +133,7 @@ class StageCounter(TenantBase):
     size: Mapped[str] = mapped_column(String(16), primary_key=True)
     stage: Mapped[str] = mapped_column(String(32), primary_key=True)
     position: Mapped[int] = mapped_column(Integer)
+    entered: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
     received: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
     output: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
     rejected: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)

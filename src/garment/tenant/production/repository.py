@@ -153,16 +153,6 @@ class EventRepository(Repository[LedgerEvent]):
         await self.session.refresh(event, ["seq", "occurred_at"])
         return event
 
-    async def entered(self, tenant_id: uuid.UUID, job_id: uuid.UUID, size: str) -> int:
-        """Pieces that entered the job's first stage for this size (`in` events)."""
-        statement = select(func.coalesce(func.sum(LedgerEvent.quantity), 0)).where(
-            LedgerEvent.tenant_id == tenant_id,
-            LedgerEvent.job_id == job_id,
-            LedgerEvent.size == size,
-            LedgerEvent.kind == EventKind.IN,
-        )
-        return int((await self.session.execute(statement)).scalar_one())
-
     async def listed(
         self,
         tenant_id: uuid.UUID,

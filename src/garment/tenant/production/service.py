@@ -444,6 +444,7 @@ class ProductionService:
                     size=size,
                     stage=stage,
                     position=position,
+                    entered=0,
                     received=0,
                     output=0,
                     rejected=0,
@@ -563,10 +564,10 @@ class ProductionService:
         )
         row = rows[body.stage]
         if kind is RecordKind.IN:
-            entered = await EventRepository(session).entered(tenant_id, job.id, body.size)
-            room = job.planned[body.size] - entered
+            room = job.planned[body.size] - row.entered
             if n > room:
                 raise exceeds(row, room, n)
+            row.entered += n
             row.received += n
         elif kind in (RecordKind.OUT, RecordKind.REJECT):
             if n > available(row):
@@ -633,7 +634,8 @@ class ProductionService:
         dispatch_id: uuid.UUID | None = None,
     ) -> LedgerEvent:
         """Write a ledger event (counters already changed), publish it to the outbox and
-        announce it to the board stream after the cluster commits."""
+        announce it to the board streams, both in the central transaction (which commits after
+        the cluster's, so a rolled-back recording is never announced)."""
         event = await EventRepository(session).append(
             LedgerEvent(
                 tenant_id=job.tenant_id,
@@ -665,9 +667,7 @@ class ProductionService:
                 to_stage=to_stage,
             ),
         )
-        self.hub.announce_after_commit(
-            session, job.tenant_id, event_out(event).model_dump(mode="json")
-        )
+        await self.hub.announce(central, job.tenant_id, event_out(event).model_dump(mode="json"))
         return event
 
     async def _consume(

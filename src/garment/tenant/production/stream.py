@@ -1,10 +1,10 @@
 """The board stream: ledger events fanned out to the tenant's open SSE connections.
 
-A recording announces its event on the invalidation bus (`platform/cache.py`) once the cluster
-commits: this process hears it at once, every other process through `NOTIFY` on the central
-database. The hub keeps one bounded queue per open stream, keyed by tenant, so a stream only
-ever sees its own tenant's events; a repeated payload (this process hears its own NOTIFY too)
-is dropped by its event id."""
+A recording announces its event on the invalidation bus (`platform/cache.py`) in its central
+transaction (`pg_notify`, transactional): this process applies it right after that commit,
+every other process hears the `NOTIFY`. The hub keeps one bounded queue per open stream, keyed
+by tenant, so a stream only ever sees its own tenant's events; a repeated payload (this process
+hears its own NOTIFY too) is dropped by its event id."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ SEEN = 2048
 class Bus(Protocol):
     def subscribe(self, topic: str, handler: Any) -> None: ...
 
-    def publish_after_commit(self, session: AsyncSession, topic: str, key: str) -> None: ...
+    async def publish_in(self, session: AsyncSession, topic: str, key: str) -> None: ...
 
 
 class StreamHub:
@@ -34,11 +34,13 @@ class StreamHub:
         self._seen: OrderedDict[str, None] = OrderedDict()
         bus.subscribe(TOPIC, self._deliver)
 
-    def announce_after_commit(
-        self, session: AsyncSession, tenant_id: uuid.UUID, event: dict[str, Any]
+    async def announce(
+        self, central: AsyncSession, tenant_id: uuid.UUID, event: dict[str, Any]
     ) -> None:
+        """`NOTIFY` in the central transaction: every process hears it when central commits
+        (this one applies it right after its commit)."""
         payload = json.dumps(event, separators=(",", ":"), default=str)
-        self.bus.publish_after_commit(session, TOPIC, f"{tenant_id}|{payload}")
+        await self.bus.publish_in(central, TOPIC, f"{tenant_id}|{payload}")
 
     def _deliver(self, key: str) -> None:
         tenant_text, _, payload = key.partition("|")
