@@ -151,3 +151,4 @@ PERCENT_TOO_HIGH = Message(
     "Persentase uang muka paling banyak 100.", "A down payment percent is at most 100."
 )
 UNKNOWN_ORDER = Message("Bukan pesanan milik usaha ini.", "Not one of this business's orders.")
+NOT_A_DAY = Message("Tanggal ini tidak ada.", "This day does not exist.")

@@ -5,7 +5,6 @@ quotations (`quotations.*`) and delivery notes (`deliveries.*`)."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -101,6 +100,9 @@ QuotationManager = Annotated[TenantMember, Depends(RequirePermission("quotations
 DeliveryViewer = Annotated[TenantMember, Depends(RequirePermission("deliveries.view"))]
 DeliveryManager = Annotated[TenantMember, Depends(RequirePermission("deliveries.manage"))]
 
+# YYYY-MM-DD (a day that does not exist, 2026-02-30, is 422 naming the parameter).
+DATE_PATTERN = r"^2[0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$"
+
 GATES = (
     ORDER_TRANSITION_FORBIDDEN,
     ORDER_SET_BY_PRODUCTION,
@@ -130,8 +132,14 @@ async def list_orders(
         OrderStatus | None, Query(alias="status", description="Only this status.")
     ] = None,
     customer_id: Annotated[uuid.UUID | None, Query(description="Only this customer.")] = None,
-    date_from: Annotated[date | None, Query(description="Order date on or after.")] = None,
-    date_to: Annotated[date | None, Query(description="Order date on or before.")] = None,
+    date_from: Annotated[
+        str | None,
+        Query(pattern=DATE_PATTERN, max_length=10, description="Order date on or after."),
+    ] = None,
+    date_to: Annotated[
+        str | None,
+        Query(pattern=DATE_PATTERN, max_length=10, description="Order date on or before."),
+    ] = None,
     q: Annotated[
         str | None, Query(min_length=1, max_length=32, description="Part of the number.")
     ] = None,

@@ -7,7 +7,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints
 
 from garment.platform.contract import TRIMMED_TEXT, RequestBody
 from garment.platform.pagination import PageMeta
@@ -28,8 +28,20 @@ Reference = Annotated[
     Field(examples=["https://drive.example/bukti-transfer-0123.jpg"]),
 ]
 PersonName = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=TRIMMED_TEXT)]
+
+
 # Day-to-day dates: a year 2000-2999 keeps numbering and ageing sane.
-BusinessDate = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2999, 12, 31))]
+def _iso_text(value: object) -> object:
+    """A day travels as `YYYY-MM-DD` text only (never a number, which pydantic would read as a
+    timestamp)."""
+    if not isinstance(value, (str, date)):
+        raise ValueError("a day is YYYY-MM-DD text")
+    return value
+
+
+BusinessDate = Annotated[
+    date, BeforeValidator(_iso_text), Field(ge=date(2000, 1, 1), le=date(2999, 12, 31))
+]
 Breakdown = Annotated[
     dict[SizeCode, Annotated[int, Field(ge=1, le=1_000_000)]],
     Field(
@@ -107,7 +119,7 @@ class SalesPolicyIn(RequestBody):
             description="Percent of the total (0-100) or whole rupiah (fixed).",
         ),
     ]
-    pkp: bool = Field(False, description="The tenant charges PPN (tax base 11/12, PPN 12%).")
+    pkp: StrictBool = Field(False, description="The tenant charges PPN (tax base 11/12, PPN 12%).")
 
 
 class SalesPolicyOut(BaseModel):

@@ -47,6 +47,7 @@ from garment.tenant.orders.errors import (
     DOWN_PAYMENT_REQUIRED,
     DUPLICATE_LINE,
     FULL_PAYMENT_REQUIRED,
+    NOT_A_DAY,
     NOT_ON_LINE,
     ORDER_HAS_NO_LINES,
     ORDER_NOT_DELIVERABLE,
@@ -671,11 +672,19 @@ class OrderService:
         *,
         status: OrderStatus | None,
         customer_id: uuid.UUID | None,
-        date_from: date | None,
-        date_to: date | None,
+        date_from: date | str | None,
+        date_to: date | str | None,
         search: str | None,
         page: PageParams,
     ) -> tuple[list[OrderOut], str | None]:
+        """`date_from`/`date_to`: ISO days (text from the query, checked here)."""
+        bounds: dict[str, date | None] = {}
+        for name, value in (("date_from", date_from), ("date_to", date_to)):
+            try:
+                bounds[name] = date.fromisoformat(value) if isinstance(value, str) else value
+            except ValueError as exc:
+                raise invalid(f"query.{name}", NOT_A_DAY) from exc
+        date_from, date_to = bounds["date_from"], bounds["date_to"]
         rows, cursor = await OrderRepository(session).listed(
             tenant_id,
             status=status.value if status else None,
