@@ -146,6 +146,7 @@ class LedgerEvent(TenantBase):
     """One recorded piece event (append-only)."""
 
     __tablename__ = "production_events"
+    __mapper_args__ = {"eager_defaults": True}  # seq and occurred_at come back by RETURNING
     __table_args__ = (
         ForeignKeyConstraint(
             ["tenant_id", "job_id"],

@@ -7,8 +7,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
 from garment.platform.pagination import Keyset, PageParams
 from garment.platform.repository import Repository
@@ -37,16 +39,37 @@ DISPATCH_KEYSET = Keyset.of(
 )
 
 
+def board_statements() -> tuple[Select[Any], Select[Any], Select[Any]]:
+    """The board's three reads (active jobs, their counters, the routings), with bind
+    parameters, so the bench's bare baseline sends the very same SQL."""
+    jobs = select(ProductionJob).where(
+        ProductionJob.tenant_id == bindparam("tenant_id"),
+        ProductionJob.status == bindparam("status"),
+    )
+    counters = (
+        select(StageCounter)
+        .where(
+            StageCounter.tenant_id == bindparam("tenant_id"),
+            StageCounter.job_id == any_(bindparam("job_ids", type_=ARRAY(UUID(as_uuid=True)))),
+        )
+        .order_by(StageCounter.job_id, StageCounter.position, StageCounter.size)
+    )
+    routings = (
+        select(Routing)
+        .where(Routing.tenant_id == bindparam("tenant_id"))
+        .order_by(Routing.scope, Routing.created_at, Routing.id)
+    )
+    return jobs, counters, routings
+
+
+BOARD_JOBS, BOARD_COUNTERS, BOARD_ROUTINGS = board_statements()
+
+
 class RoutingRepository(Repository[Routing]):
     model = Routing
 
     async def all_of(self, tenant_id: uuid.UUID) -> Sequence[Routing]:
-        statement = (
-            select(Routing)
-            .where(Routing.tenant_id == tenant_id)
-            .order_by(Routing.scope, Routing.created_at, Routing.id)
-        )
-        return (await self.session.scalars(statement)).all()
+        return (await self.session.scalars(BOARD_ROUTINGS, {"tenant_id": tenant_id})).all()
 
     async def by_id(self, tenant_id: uuid.UUID, routing_id: uuid.UUID) -> Routing | None:
         return await self.one_or_none(
@@ -85,10 +108,8 @@ class JobRepository(Repository[ProductionJob]):
         return (await self.session.scalars(statement)).all()
 
     async def active(self, tenant_id: uuid.UUID) -> Sequence[ProductionJob]:
-        statement = select(ProductionJob).where(
-            ProductionJob.tenant_id == tenant_id, ProductionJob.status == JobStatus.ACTIVE
-        )
-        return (await self.session.scalars(statement)).all()
+        parameters = {"tenant_id": tenant_id, "status": JobStatus.ACTIVE.value}
+        return (await self.session.scalars(BOARD_JOBS, parameters)).all()
 
     async def listed(
         self,
@@ -130,14 +151,11 @@ class CounterRepository(Repository[StageCounter]):
     async def of_jobs(
         self, tenant_id: uuid.UUID, job_ids: Sequence[uuid.UUID], *, fresh: bool = False
     ) -> Sequence[StageCounter]:
-        statement = (
-            select(StageCounter)
-            .where(StageCounter.tenant_id == tenant_id, StageCounter.job_id.in_(list(job_ids)))
-            .order_by(StageCounter.job_id, StageCounter.position, StageCounter.size)
-        )
+        statement = BOARD_COUNTERS
         if fresh:
             statement = statement.execution_options(populate_existing=True)
-        return (await self.session.scalars(statement)).all()
+        parameters = {"tenant_id": tenant_id, "job_ids": list(job_ids)}
+        return (await self.session.scalars(statement, parameters)).all()
 
     async def add_all(self, rows: list[StageCounter]) -> None:
         self.session.add_all(rows)
@@ -149,8 +167,7 @@ class EventRepository(Repository[LedgerEvent]):
 
     async def append(self, event: LedgerEvent) -> LedgerEvent:
         self.session.add(event)
-        await self.session.flush()
-        await self.session.refresh(event, ["seq", "occurred_at"])
+        await self.session.flush()  # INSERT ... RETURNING seq, occurred_at (eager defaults)
         return event
 
     async def listed(

@@ -782,73 +782,81 @@ class ProductionService:
         self, session: AsyncSession, tenant_id: uuid.UUID, today: date | None = None
     ) -> BoardOut:
         """WIP per stage and size, load against capacity, and late orders over active jobs."""
-        today = today or datetime.now(UTC).date()
         jobs = await JobRepository(session).active(tenant_id)
         rows = await CounterRepository(session).of_jobs(tenant_id, [job.id for job in jobs])
         routings = await RoutingRepository(session).all_of(tenant_id)
-        capacity: dict[str, int] = {}
-        order: list[str] = []
-        for routing in sorted(routings, key=lambda r: r.scope != RoutingScope.DEFAULT):
-            for stage in routing.stages:
-                capacity.setdefault(stage["code"], int(stage.get("capacity_per_day", 0)))
-                if stage["code"] not in order:
-                    order.append(stage["code"])
-        by_job: dict[uuid.UUID, list[StageCounter]] = {}
-        for row in rows:
-            by_job.setdefault(row.job_id, []).append(row)
-            if row.stage not in order:
-                order.append(row.stage)
-        wip: dict[str, dict[str, int]] = {code: {} for code in order}
-        partner = dict.fromkeys(order, 0)
-        load = dict.fromkeys(order, 0)
-        late: list[LateJob] = []
-        for job in jobs:
-            job_rows = by_job.get(job.id, [])
-            written: dict[str, int] = {}
-            for row in job_rows:
-                written[row.size] = written.get(row.size, 0) + row.written_off
-            for row in job_rows:
-                here = row.received - row.output - row.reworked - row.written_off - row.at_partner
-                if here:
-                    wip[row.stage][row.size] = wip[row.stage].get(row.size, 0) + here
-                partner[row.stage] += row.at_partner
-                still = job.planned.get(row.size, 0) - written.get(row.size, 0) - row.output
-                load[row.stage] += max(0, still)
-            if job.due_date is None:
-                continue
-            packed, settled_off = settled(job, job_rows)
-            remaining = sum(
-                max(0, qty - packed[size] - settled_off[size]) for size, qty in job.planned.items()
-            )
-            rates = [capacity.get(stage, 0) for stage in job.stages]
-            bottleneck = min(rates) if rates and min(rates) > 0 else 0
-            needed = round(remaining / bottleneck, 2) if bottleneck else None
-            days_left = (job.due_date - today).days
-            is_late = days_left < 0 or (needed is not None and needed > days_left)
-            if is_late or days_left <= 3:
-                late.append(
-                    LateJob(
-                        job_id=job.id,
-                        order_id=job.order_id,
-                        order_number=job.order_number,
-                        due_date=job.due_date,
-                        remaining=remaining,
-                        days_left=days_left,
-                        days_needed=needed,
-                        late=is_late,
-                    )
+        return compose_board(jobs, rows, routings, today)
+
+
+def compose_board(
+    jobs: Sequence[Any], rows: Sequence[Any], routings: Sequence[Any], today: date | None = None
+) -> BoardOut:
+    """The board from the active jobs, their counters and the routings (any objects with the
+    models' attributes: the bench's bare baseline passes database records)."""
+    today = today or datetime.now(UTC).date()
+    capacity: dict[str, int] = {}
+    order: list[str] = []
+    for routing in sorted(routings, key=lambda r: r.scope != RoutingScope.DEFAULT):
+        for stage in routing.stages:
+            capacity.setdefault(stage["code"], int(stage.get("capacity_per_day", 0)))
+            if stage["code"] not in order:
+                order.append(stage["code"])
+    by_job: dict[uuid.UUID, list[StageCounter]] = {}
+    for row in rows:
+        by_job.setdefault(row.job_id, []).append(row)
+        if row.stage not in order:
+            order.append(row.stage)
+    wip: dict[str, dict[str, int]] = {code: {} for code in order}
+    partner = dict.fromkeys(order, 0)
+    load = dict.fromkeys(order, 0)
+    late: list[LateJob] = []
+    for job in jobs:
+        job_rows = by_job.get(job.id, [])
+        written: dict[str, int] = {}
+        for row in job_rows:
+            written[row.size] = written.get(row.size, 0) + row.written_off
+        for row in job_rows:
+            here = row.received - row.output - row.reworked - row.written_off - row.at_partner
+            if here:
+                wip[row.stage][row.size] = wip[row.stage].get(row.size, 0) + here
+            partner[row.stage] += row.at_partner
+            still = job.planned.get(row.size, 0) - written.get(row.size, 0) - row.output
+            load[row.stage] += max(0, still)
+        if job.due_date is None:
+            continue
+        packed, settled_off = settled(job, job_rows)
+        remaining = sum(
+            max(0, qty - packed[size] - settled_off[size]) for size, qty in job.planned.items()
+        )
+        rates = [capacity.get(stage, 0) for stage in job.stages]
+        bottleneck = min(rates) if rates and min(rates) > 0 else 0
+        needed = round(remaining / bottleneck, 2) if bottleneck else None
+        days_left = (job.due_date - today).days
+        is_late = days_left < 0 or (needed is not None and needed > days_left)
+        if is_late or days_left <= 3:
+            late.append(
+                LateJob(
+                    job_id=job.id,
+                    order_id=job.order_id,
+                    order_number=job.order_number,
+                    due_date=job.due_date,
+                    remaining=remaining,
+                    days_left=days_left,
+                    days_needed=needed,
+                    late=is_late,
                 )
-        stages = [
-            StageLoad(
-                stage=code,
-                wip=wip[code],
-                at_partner=partner[code],
-                wip_total=sum(wip[code].values()),
-                load=load[code],
-                capacity_per_day=capacity.get(code, 0),
-                days_of_work=round(load[code] / capacity[code], 2) if capacity.get(code) else None,
             )
-            for code in order
-        ]
-        late.sort(key=lambda item: (not item.late, item.due_date))
-        return BoardOut(active_jobs=len(jobs), stages=stages, late=late)
+    stages = [
+        StageLoad(
+            stage=code,
+            wip=wip[code],
+            at_partner=partner[code],
+            wip_total=sum(wip[code].values()),
+            load=load[code],
+            capacity_per_day=capacity.get(code, 0),
+            days_of_work=round(load[code] / capacity[code], 2) if capacity.get(code) else None,
+        )
+        for code in order
+    ]
+    late.sort(key=lambda item: (not item.late, item.due_date))
+    return BoardOut(active_jobs=len(jobs), stages=stages, late=late)
