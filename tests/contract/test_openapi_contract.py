@@ -49,6 +49,8 @@ def disabled_operations() -> list[str]:
         for operation in config.get("operations", [])
         if operation.get("enabled", True) is False
     ]
+
+
 MAX_EXAMPLES = "25"
 
 
