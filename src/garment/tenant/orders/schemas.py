@@ -18,8 +18,13 @@ from garment.tenant.orders.states import (
     PaymentMethod,
     QuotationStatus,
 )
-from garment.tenant.products.schemas import ColorCode, Pieces, Rupiah, SizeCode
+from garment.tenant.products.schemas import ColorCode, SizeCode
+from garment.tenant.products.schemas import Pieces as CatalogPieces
+from garment.tenant.products.schemas import Rupiah as CatalogRupiah
 
+# Integers only (never `true` or `2.0`).
+Rupiah = Annotated[CatalogRupiah, Field(strict=True)]
+Pieces = Annotated[CatalogPieces, Field(strict=True)]
 Notes = Annotated[str, StringConstraints(max_length=2000)]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=TRIMMED_TEXT)]
 Reference = Annotated[
@@ -43,7 +48,7 @@ BusinessDate = Annotated[
     date, BeforeValidator(_iso_text), Field(ge=date(2000, 1, 1), le=date(2999, 12, 31))
 ]
 Breakdown = Annotated[
-    dict[SizeCode, Annotated[int, Field(ge=1, le=1_000_000)]],
+    dict[SizeCode, Annotated[int, Field(strict=True, ge=1, le=1_000_000)]],
     Field(
         min_length=1,
         max_length=30,
@@ -53,7 +58,7 @@ Breakdown = Annotated[
 ]
 # An edit of the grid: a size with 0 leaves the line.
 BreakdownEdit = Annotated[
-    dict[SizeCode, Annotated[int, Field(ge=0, le=1_000_000)]],
+    dict[SizeCode, Annotated[int, Field(strict=True, ge=0, le=1_000_000)]],
     Field(
         min_length=1,
         max_length=30,
@@ -104,7 +109,7 @@ class TransitionIn(RequestBody):
 
 class PaymentIn(RequestBody):
     method: PaymentMethod
-    amount: Annotated[int, Field(ge=1, le=1_000_000_000_000, examples=[1_500_000])]
+    amount: Annotated[int, Field(strict=True, ge=1, le=1_000_000_000_000, examples=[1_500_000])]
     paid_on: BusinessDate
     proof_reference: Reference | None = None
 
@@ -114,6 +119,7 @@ class SalesPolicyIn(RequestBody):
     down_payment_value: Annotated[
         int,
         Field(
+            strict=True,
             ge=0,
             le=1_000_000_000_000,
             description="Percent of the total (0-100) or whole rupiah (fixed).",
@@ -292,7 +298,7 @@ class RevisionCreate(RequestBody):
 
 
 class ConvertIn(RequestBody):
-    revision: Annotated[int, Field(ge=1, le=10_000)] | None = Field(
+    revision: Annotated[int, Field(strict=True, ge=1, le=10_000)] | None = Field(
         None, description="The revision the customer accepted (default: the latest)."
     )
 
