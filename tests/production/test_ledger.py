@@ -242,3 +242,30 @@ async def test_permissions_and_other_tenants(
         JOBS, json={"order_id": job["order_id"]}, headers=shop.owner.headers()
     )
     problem(again, 409, "PRODUCTION_ALREADY_STARTED")
+
+
+async def test_two_concurrent_starts_make_one_set_of_jobs(
+    client: httpx.AsyncClient, shop: Shop
+) -> None:
+    from tests.sales.conftest import approve_artwork, create_order, pay, transition
+
+    order = await create_order(
+        client,
+        shop,
+        lines=[{"product_id": shop.product["id"], "color": "hitam", "sizes": {"M": 4}}],
+    )
+    assert (await transition(client, shop.owner, order["id"], "confirmed")).status_code == 200
+    await approve_artwork(client, shop.owner, order)
+    fresh = (await client.get(f"{ORDERS}/{order['id']}", headers=shop.owner.headers())).json()
+    assert (
+        await pay(client, shop.owner, order["id"], fresh["down_payment_due"])
+    ).status_code == 201
+    answers = await asyncio.gather(
+        *(
+            client.post(JOBS, json={"order_id": order["id"]}, headers=shop.owner.headers())
+            for _ in range(3)
+        )
+    )
+    assert sorted(answer.status_code for answer in answers) == [201, 409, 409]
+    listed = await client.get(JOBS, params={"order_id": order["id"]}, headers=shop.owner.headers())
+    assert len(listed.json()["data"]) == 1

@@ -412,10 +412,12 @@ class ProductionService:
         order moves to `in_production` (the orders service checks its gates)."""
         orders = self.gateway()
         plan = await orders.production_plan(session, tenant_id, order_id)
+        # The orders service locks the order row first, so of two concurrent starts the second
+        # waits here and then finds the first one's jobs.
+        await orders.start_production(session, central, tenant_id, order_id, actor_id)
         jobs = JobRepository(session)
         if await jobs.of_order(tenant_id, order_id):
             raise AppError(PRODUCTION_ALREADY_STARTED)
-        await orders.start_production(session, central, tenant_id, order_id, actor_id)
         created: list[JobOut] = []
         for line in plan.lines:
             sizes = {size: qty for size, qty in line.sizes.items() if qty > 0}
