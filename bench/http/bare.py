@@ -77,6 +77,8 @@ from garment.central.auth.sessions import TokenPair, fingerprint_hash, new_refre
 from garment.config import AuthSettings
 from garment.platform.rls import TenantBindingConnection
 from garment.platform.token_hashing import TokenHasher, derive_hash_key
+from garment.tenant.production.repository import board_statements
+from garment.tenant.production.service import compose_board
 from garment.tenant.products.repository import product_list
 from garment.tenant.products.states import ProductSort
 from garment.tenant.taxonomies.repository import term_list
@@ -85,6 +87,42 @@ TERMS = term_list(False, False)  # no type filter, archived terms hidden: ours' 
 TERM_PAGE = driver_query(TERMS.first)
 PRODUCTS = product_list(ProductSort.NEWEST, False, False, False)  # ours' default product list
 PRODUCT_PAGE = driver_query(PRODUCTS.first)
+BOARD_JOBS, BOARD_COUNTERS, BOARD_ROUTINGS = (driver_query(q) for q in board_statements())
+# The statements of ours' `POST /tenant/production/events` (`in` at the first stage) with an
+# Idempotency-Key: claim the key, read the job, lock the counter row, change it, append the
+# event, read the size's counters, store the response; then the outbox event and the NOTIFY of
+# the board stream on central.
+PIECE_CLAIM = (
+    "INSERT INTO idempotency_keys (tenant_id, key, fingerprint, method, path, state, "
+    "created_at, expires_at) VALUES ($1, $2, $3, 'POST', $4, 'pending', now(), "
+    "now() + interval '24 hours') ON CONFLICT (tenant_id, key) DO UPDATE SET "
+    "fingerprint = excluded.fingerprint WHERE idempotency_keys.expires_at <= now() RETURNING key"
+)
+PIECE_JOB = "SELECT * FROM production_jobs WHERE tenant_id = $1 AND id = $2"
+PIECE_LOCK = (
+    "SELECT * FROM production_counters WHERE tenant_id = $1 AND job_id = $2 AND size = $3 "
+    "AND stage = ANY($4::text[]) ORDER BY position FOR UPDATE"
+)
+PIECE_UPDATE = (
+    "UPDATE production_counters SET entered = $5, received = $6 "
+    "WHERE tenant_id = $1 AND job_id = $2 AND size = $3 AND stage = $4"
+)
+PIECE_EVENT = (
+    "INSERT INTO production_events (tenant_id, id, job_id, order_id, size, stage, kind, "
+    "quantity, worker, actor_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+    "RETURNING seq, occurred_at"
+)
+PIECE_COUNTERS = (
+    "SELECT * FROM production_counters WHERE tenant_id = $1 AND job_id = $2 "
+    "ORDER BY job_id, position, size"
+)
+PIECE_STORE = (
+    "UPDATE idempotency_keys SET state = 'completed', response_status = 201, "
+    "response_headers = $3::jsonb, response_body = $4 WHERE tenant_id = $1 AND key = $2"
+)
+PIECE_OUTBOX = (
+    "INSERT INTO outbox_events (event_id, name, payload, request_id) VALUES ($1, $2, $3, $4)"
+)
 TOKEN_CLAIM = driver_query(CLAIM)
 TOKEN_ROTATE = driver_query(ROTATE)
 USER_BY_EMAIL = driver_query(
@@ -111,6 +149,25 @@ POOL = {
 
 class Unauthorized(Exception):
     pass
+
+
+JSON_COLUMNS = frozenset({"planned", "stages"})  # jsonb arrives as text from asyncpg
+
+
+class Row:
+    """An asyncpg record read by attribute, as the ORM rows `compose_board` takes."""
+
+    def __init__(self, record: Any) -> None:
+        self._record = {
+            name: json.loads(value) if name in JSON_COLUMNS and isinstance(value, str) else value
+            for name, value in dict(record).items()
+        }
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._record[name]
+        except KeyError as error:
+            raise AttributeError(name) from error
 
 
 def grace_copy_bytes(settings: AuthSettings) -> int:
@@ -297,6 +354,111 @@ def create_app() -> Starlette:
             data.append(row)
         return JSONResponse({"data": data, "meta": {"next_cursor": cursor, "limit": limit}})
 
+    async def tenant_board(request: Request) -> JSONResponse:
+        """Ours' `GET /tenant/production/board`: the chain, then the same three SELECTs (active
+        jobs, their counters, the routings) in one bound transaction, composed by the same
+        function."""
+        try:
+            member = tenant_member(request)
+        except Unauthorized:
+            return JSONResponse({"code": "AUTH_TOKEN_INVALID"}, status_code=401)
+        async with pools["cluster"].acquire() as connection:
+            connection.bind_next_transaction(member.tenant_id)
+            async with connection.transaction():
+                jobs = await connection.fetch(BOARD_JOBS.sql, member.tenant_id, "active")
+                ids = [job["id"] for job in jobs]
+                counters = await connection.fetch(BOARD_COUNTERS.sql, member.tenant_id, ids)
+                routings = await connection.fetch(BOARD_ROUTINGS.sql, member.tenant_id)
+        board = compose_board(
+            [Row(job) for job in jobs], [Row(c) for c in counters], [Row(r) for r in routings]
+        )
+        return JSONResponse(board.model_dump(mode="json"))
+
+    async def tenant_piece_event(request: Request) -> JSONResponse:
+        """Ours' `POST /tenant/production/events` (`in` at the first stage), statement by
+        statement (see PIECE_*), with the response stored under the Idempotency-Key."""
+        try:
+            member = tenant_member(request)
+        except Unauthorized:
+            return JSONResponse({"code": "AUTH_TOKEN_INVALID"}, status_code=401)
+        key = request.headers.get("idempotency-key", "")
+        body = await request.json()
+        job_id, size, stage = uuid.UUID(body["job_id"]), body["size"], body["stage"]
+        quantity = int(body["quantity"])
+        async with pools["cluster"].acquire() as connection:
+            connection.bind_next_transaction(member.tenant_id)
+            async with connection.transaction():
+                claimed = await connection.fetchval(
+                    PIECE_CLAIM, member.tenant_id, key, secrets.token_hex(32), request.url.path
+                )
+                if claimed is None:
+                    return JSONResponse({"code": "IDEMPOTENCY_KEY_REUSED"}, status_code=422)
+                job = await connection.fetchrow(PIECE_JOB, member.tenant_id, job_id)
+                if job is None:
+                    return JSONResponse({"code": "RESOURCE_NOT_FOUND"}, status_code=404)
+                row = (await connection.fetch(PIECE_LOCK, member.tenant_id, job_id, size, [stage]))[
+                    0
+                ]
+                await connection.execute(
+                    PIECE_UPDATE,
+                    member.tenant_id,
+                    job_id,
+                    size,
+                    stage,
+                    row["entered"] + quantity,
+                    row["received"] + quantity,
+                )
+                event_id = uuid.uuid4()
+                created = await connection.fetchrow(
+                    PIECE_EVENT,
+                    member.tenant_id,
+                    event_id,
+                    job_id,
+                    job["order_id"],
+                    size,
+                    stage,
+                    body["kind"],
+                    quantity,
+                    body.get("worker"),
+                    uuid.UUID(member.me["user"]["id"]) if "user" in member.me else None,
+                )
+                counters = await connection.fetch(PIECE_COUNTERS, member.tenant_id, job_id)
+                answer = {
+                    "id": str(event_id),
+                    "seq": created["seq"],
+                    "job_id": str(job_id),
+                    "order_id": str(job["order_id"]),
+                    "size": size,
+                    "stage": stage,
+                    "kind": body["kind"],
+                    "quantity": quantity,
+                    "occurred_at": created["occurred_at"].isoformat(),
+                    "counters": [
+                        {
+                            name: c[name]
+                            for name in ("size", "stage", "received", "output", "rejected")
+                        }
+                        for c in counters
+                        if c["size"] == size
+                    ],
+                }
+                encoded = json.dumps(answer).encode()
+                await connection.execute(PIECE_STORE, member.tenant_id, key, "{}", encoded)
+        async with pools["central"].acquire() as connection, connection.transaction():
+            await connection.execute(
+                PIECE_OUTBOX,
+                uuid.uuid4(),
+                "production.PiecesRecorded",
+                json.dumps(answer),
+                None,
+            )
+            await connection.execute(
+                "SELECT pg_notify($1, $2)",
+                "garment_invalidate",
+                f"production:{member.tenant_id}|{json.dumps(answer)}",
+            )
+        return JSONResponse(answer, status_code=201)
+
     async def refresh(request: Request) -> JSONResponse:
         token = (await request.json())["refresh_token"]
         fingerprint = request.headers.get("x-device-fingerprint")
@@ -374,6 +536,8 @@ def create_app() -> Starlette:
             Route("/tenant-me", tenant_me),
             Route("/tenant-list", tenant_list),
             Route("/tenant-products", tenant_products),
+            Route("/tenant-board", tenant_board),
+            Route("/tenant-piece-event", tenant_piece_event, methods=["POST"]),
             Route("/refresh", refresh, methods=["POST"]),
             Route("/login", login, methods=["POST"]),
             Route("/seed-member", seed_member, methods=["POST"]),

@@ -17,6 +17,11 @@ if body and body ~= "" then
    wrk.body = body
 end
 
+local unique_header = os.getenv("BENCH_UNIQUE_HEADER")
+if unique_header == "" then
+   unique_header = nil
+end
+
 local tokens_in = os.getenv("BENCH_TOKENS_IN")
 local tokens_out = os.getenv("BENCH_TOKENS_OUT")
 local field = os.getenv("BENCH_TOKEN_FIELD") or "refresh_token"
@@ -30,6 +35,7 @@ function setup(thread)
 end
 
 function init(args)
+   math.randomseed(os.time() + thread_index)
    pool = {}
    sent = 0  -- requests written, answered or not (the server works on all of them)
    exhausted = 0
@@ -81,6 +87,12 @@ else
 
    request = function()
       sent = sent + 1
+      if unique_header then
+         local key = string.format("%08x-%04x-4%03x-a%03x-%012x-%d", math.random(0, 0xffffffff),
+            math.random(0, 0xffff), math.random(0, 0xfff), math.random(0, 0xfff),
+            math.random(0, 0xffffffffffff), sent)
+         return wrk.format(nil, nil, {[unique_header] = key})
+      end
       if fixed == nil then
          fixed = wrk.format()
       end

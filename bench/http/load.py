@@ -33,6 +33,7 @@ class RequestSpec:
     headers: dict[str, str] = field(default_factory=dict)
     body: str | None = None
     chain_field: str | None = None
+    unique_header: str | None = None  # a header sent with a fresh random value per request
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,7 @@ def _run_wrk(
             "BENCH_METHOD": spec.method,
             "BENCH_BODY": spec.body or "",
             "BENCH_THREADS": str(threads),
+            "BENCH_UNIQUE_HEADER": spec.unique_header or "",
         }
         tokens_out = Path(directory) / "tokens-out"
         if spec.chain_field is not None and tokens:
@@ -153,6 +155,7 @@ def python_job(
         "timeout": options.timeout,
         "token_field": spec.chain_field,
         "tokens": tokens,
+        "unique_header": spec.unique_header,
     }
 
 

@@ -16,6 +16,7 @@ import json
 import re
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,8 @@ class State:
 def build_request(job: dict[str, Any], body: str | None) -> bytes:
     lines = [f"{job['method']} {job['path']} HTTP/1.1", f"Host: {job['host']}:{job['port']}"]
     lines += [f"{name}: {value}" for name, value in job["headers"].items()]
+    if job.get("unique_header"):
+        lines.append(f"{job['unique_header']}: {uuid.uuid4()}")
     payload = body.encode() if body is not None else b""
     if body is not None:
         lines.append(f"Content-Length: {len(payload)}")
@@ -91,6 +94,8 @@ async def connection(state: State) -> None:
                 await asyncio.sleep(0.01)
                 continue
             request = build_request(job, json.dumps({field_name: state.tokens.pop()}))
+        elif job.get("unique_header"):
+            request = build_request(job, job.get("body"))
         else:
             request = fixed
         started = time.perf_counter()

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
 import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -46,7 +48,12 @@ PRODUCT_LIST_PATH = f"{API}/tenant/products?limit=20"
 BARE_PRODUCTS_PATH = "/tenant-products?limit=20"
 LISTED_PRODUCTS = 20
 FINGERPRINT = "bench-http-device"
-SCENARIOS = ("list", "products", "me", "refresh", "login", "workers")
+BOARD_PATH = f"{API}/tenant/production/board"
+BARE_BOARD_PATH = "/tenant-board"
+EVENTS_PATH = f"{API}/tenant/production/events"
+BARE_EVENT_PATH = "/tenant-piece-event"
+BENCH_PIECES = 100_000  # the size the piece events count against (each event: one piece in)
+SCENARIOS = ("list", "products", "production", "me", "refresh", "login", "workers")
 JSON = {"Content-Type": "application/json"}
 
 
@@ -385,6 +392,89 @@ def tenant_products(ctx: Context) -> None:
         )
 
 
+def production_job(ctx: Context, headers: dict[str, str]) -> dict[str, Any]:
+    """An order of BENCH_PIECES kaos in size S, put in production through the full chain (the
+    demo's reseller customer and design; no down payment asked)."""
+    base = ctx.ours.base_url + API + "/tenant"
+    designs = ctx.client.get(f"{base}/products?limit=100", headers=headers).json()["data"]
+    kaos = next(p for p in designs if p["sku"] == "KAOS-CC30S")
+    customers = ctx.client.get(f"{base}/customers?limit=1", headers=headers).json()["data"]
+    policy = {"down_payment_kind": "fixed", "down_payment_value": 0}
+    ctx.client.put(f"{base}/sales-settings", json=policy, headers=headers).raise_for_status()
+    body = {
+        "customer_id": customers[0]["id"],
+        "lines": [{"product_id": kaos["id"], "color": "hitam", "sizes": {"S": BENCH_PIECES}}],
+    }
+    order = ctx.client.post(f"{base}/orders", json=body, headers=headers)
+    order.raise_for_status()
+    created = order.json()
+    for line in created["lines"]:
+        ctx.client.put(
+            f"{base}/orders/{created['id']}/lines/{line['id']}/artwork",
+            json={"status": "approved"},
+            headers=headers,
+        ).raise_for_status()
+    ctx.client.post(
+        f"{base}/orders/{created['id']}/transitions", json={"to": "confirmed"}, headers=headers
+    ).raise_for_status()
+    started = ctx.client.post(
+        f"{base}/production/jobs", json={"order_id": created["id"]}, headers=headers
+    )
+    started.raise_for_status()
+    job: dict[str, Any] = started.json()["jobs"][0]
+    return job
+
+
+def production(ctx: Context) -> None:
+    """Recording a piece event (POST with a fresh Idempotency-Key per request) and the board
+    read, each through the full chain against the bare server sending the same SQL."""
+    headers = ctx.tenant_headers()
+    seed_bare_member(ctx, headers)
+    job = production_job(ctx, headers)
+    event = json.dumps(
+        {"job_id": job["id"], "size": "S", "stage": "potong", "kind": "in", "quantity": 1}
+    )
+    posting = {**headers, **JSON}
+    ours = ctx.client.post(
+        ctx.ours.base_url + EVENTS_PATH,
+        content=event,
+        headers={**posting, "Idempotency-Key": str(uuid.uuid4())},
+    )
+    bare = ctx.client.post(
+        ctx.bare.base_url + BARE_EVENT_PATH,
+        content=event,
+        headers={**posting, "Idempotency-Key": str(uuid.uuid4())},
+    )
+    if ours.status_code != 201 or bare.status_code != 201:
+        raise RuntimeError(f"piece event: ours {ours.status_code}, bare {bare.status_code}")
+    versus_bare(
+        ctx,
+        "piece-event",
+        f"POST {EVENTS_PATH} (one piece in, fresh Idempotency-Key)",
+        Target(
+            "ours POST events",
+            ctx.ours,
+            RequestSpec("POST", EVENTS_PATH, posting, event, unique_header="Idempotency-Key"),
+        ),
+        Target(
+            "bare POST piece-event",
+            ctx.bare,
+            RequestSpec("POST", BARE_EVENT_PATH, posting, event, unique_header="Idempotency-Key"),
+        ),
+    )
+    ours_board = ctx.client.get(ctx.ours.base_url + BOARD_PATH, headers=headers)
+    bare_board = ctx.client.get(ctx.bare.base_url + BARE_BOARD_PATH, headers=headers)
+    if ours_board.json()["stages"] != bare_board.json()["stages"]:
+        raise RuntimeError("the bare board does not answer what ours answers")
+    versus_bare(
+        ctx,
+        "board",
+        f"GET {BOARD_PATH}",
+        Target("ours GET board", ctx.ours, RequestSpec("GET", BOARD_PATH, headers)),
+        Target("bare GET /tenant-board", ctx.bare, RequestSpec("GET", BARE_BOARD_PATH, headers)),
+    )
+
+
 def tenant_me(ctx: Context) -> None:
     headers = ctx.tenant_headers()
     seed_bare_member(ctx, headers)
@@ -561,6 +651,7 @@ def workers(ctx: Context) -> None:
 RUNNERS: dict[str, Callable[[Context], None]] = {
     "list": tenant_list,
     "products": tenant_products,
+    "production": production,
     "me": tenant_me,
     "refresh": refresh,
     "login": login,

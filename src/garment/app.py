@@ -28,6 +28,8 @@ from garment.tenant.context import TENANT_HEADER
 from garment.tenant.customers import router as tenant_customers_router
 from garment.tenant.materials import router as tenant_materials_router
 from garment.tenant.members import router as tenant_members_router
+from garment.tenant.orders import router as tenant_orders_router
+from garment.tenant.production import router as tenant_production_router
 from garment.tenant.products import router as tenant_products_router
 from garment.tenant.taxonomies import router as tenant_taxonomies_router
 
@@ -57,6 +59,13 @@ def api_routers() -> list[APIRouter]:
         tenant_members_router.router,
         billing_router.tenant_router,
         tenant_customers_router.router,
+        tenant_orders_router.router,
+        tenant_orders_router.quotations_router,
+        tenant_orders_router.deliveries_router,
+        tenant_orders_router.settings_router,
+        tenant_production_router.router,
+        tenant_production_router.makloon_router,
+        tenant_production_router.wages_router,
         tenant_audit_router.router,
         billing_router.router,
         auth_router.router,

@@ -20,4 +20,8 @@ def register_contexts() -> None:
     import garment.tenant.conventions.jobs
     import garment.tenant.customers.events
     import garment.tenant.materials.errors
+    import garment.tenant.orders.errors
+    import garment.tenant.orders.events
+    import garment.tenant.production.errors
+    import garment.tenant.production.events
     import garment.tenant.products.errors  # noqa: F401

@@ -22,9 +22,15 @@ from garment.central.tenancy.states import NOT_PROVISIONED, BillingInterval, Ten
 from garment.config import Settings
 from garment.platform.db import Database
 from garment.platform.pagination import PageParams
+from garment.tenant.customers.service import CustomerService
 from garment.tenant.materials.schemas import CreateLotRequest, CreateMaterialRequest
 from garment.tenant.materials.service import MaterialService
 from garment.tenant.materials.states import Unit
+from garment.tenant.orders.schemas import ArtworkUpdate, LineIn, OrderCreate, PaymentIn
+from garment.tenant.orders.service import OrderService
+from garment.tenant.orders.states import ArtworkStatus, OrderStatus, PaymentMethod
+from garment.tenant.production.schemas import RecordEvent
+from garment.tenant.production.states import RecordKind
 from garment.tenant.products.schemas import (
     ConsumptionIn,
     CreatePriceTierRequest,
@@ -305,3 +311,176 @@ class DemoCatalogue:
                 ),
             )
         return 2
+
+
+# --- the demo tenant's first sales order --------------------------------------------------------
+
+DEMO_ORDER_GRID = {"S": 10, "M": 20, "L": 15, "XL": 5, "XXL": 2}
+
+
+class DemoSales:
+    """One confirmed order in the demo tenant with its artwork approved and the down payment
+    paid, so production can start it at once (a reseller customer, 52 kaos in black). Added
+    once (skipped when the tenant has any order); needs the demo catalogue."""
+
+    def __init__(
+        self,
+        *,
+        tenancy: TenancyService,
+        central: Database,
+        cluster_manager: Any,
+        products: ProductService,
+        customers: CustomerService,
+        orders: OrderService,
+    ) -> None:
+        self.tenancy = tenancy
+        self.central = central
+        self.cluster_manager = cluster_manager
+        self.products = products
+        self.customers = customers
+        self.orders = orders
+
+    async def ensure(self, tenant_id: uuid.UUID) -> uuid.UUID | None:
+        """The new order's id (None when there were orders already, or no catalogue)."""
+        tenant = await self.tenancy.tenant_ref(tenant_id)
+        if tenant is None or tenant.cluster_key is None or tenant.status is not TenantStatus.ACTIVE:
+            return None
+        async with (
+            self.central.transaction() as central,
+            self.cluster_manager.tenant_transaction(tenant.cluster_key, tenant_id) as db,
+        ):
+            existing, _ = await self.orders.list_orders(
+                db,
+                tenant_id,
+                status=None,
+                customer_id=None,
+                date_from=None,
+                date_to=None,
+                search=None,
+                page=PageParams(limit=1),
+            )
+            if existing:
+                return None
+            designs, _ = await self.products.list_products(
+                db, tenant_id, sort=ProductSort.NAME, page=PageParams(limit=10)
+            )
+            kaos = next((p for p in designs if p.sku == "KAOS-CC30S"), None)
+            if kaos is None:
+                return None
+            customer = await self.customers.create(
+                db,
+                central,
+                tenant_id,
+                None,
+                {
+                    "name": "CV Seragam Nusantara",
+                    "type": "reseller",
+                    "phone": "+62 812-3456-7890",
+                    "address": "Jl. Cigondewah Kaler No. 12, Bandung",
+                },
+            )
+            order = await self.orders.create(
+                db,
+                central,
+                tenant_id,
+                tenant.plan_code,
+                None,
+                OrderCreate(
+                    customer_id=customer.id,
+                    notes="Kaos panitia, sablon dada depan.",
+                    lines=[LineIn(product_id=kaos.id, color="hitam", sizes=DEMO_ORDER_GRID)],
+                ),
+            )
+            for line in order.lines:
+                await self.orders.set_artwork(
+                    db,
+                    tenant_id,
+                    None,
+                    order.id,
+                    line.id,
+                    ArtworkUpdate(status=ArtworkStatus.APPROVED, file_ref="demo/desain-kaos.png"),
+                    expected_version=None,
+                )
+            await self.orders.transition(
+                db,
+                central,
+                tenant_id,
+                None,
+                order.id,
+                OrderStatus.CONFIRMED,
+                "demo",
+                permissions=frozenset({"orders.approve"}),
+            )
+            await self.orders.record_payment(
+                db,
+                central,
+                tenant_id,
+                None,
+                order.id,
+                PaymentIn(
+                    method=PaymentMethod.TRANSFER,
+                    amount=order.down_payment_due,
+                    paid_on=datetime.now(UTC).date(),
+                    proof_reference="Transfer BCA (demo)",
+                ),
+            )
+            return order.id
+
+
+# --- the demo order in production -----------------------------------------------------------
+
+# (size, stage, kind, pieces, worker, reason): cut S and M, sew part of M, one reject at QC.
+DEMO_LEDGER: tuple[tuple[str, str, RecordKind, int, str | None, str | None], ...] = (
+    ("S", "potong", RecordKind.IN, 10, "Pak Joko", None),
+    ("S", "potong", RecordKind.OUT, 10, "Pak Joko", None),
+    ("M", "potong", RecordKind.IN, 20, "Pak Joko", None),
+    ("M", "potong", RecordKind.OUT, 20, "Pak Joko", None),
+    ("M", "jahit", RecordKind.OUT, 12, "Bu Siti", None),
+    ("M", "finishing", RecordKind.OUT, 8, "Rina", None),
+    ("M", "qc", RecordKind.REJECT, 1, "Bu Siti", "jahitan loncat"),
+    ("L", "potong", RecordKind.IN, 15, "Pak Joko", None),
+)
+
+
+class DemoProduction:
+    """The demo's confirmed order put in production with a few piece events, so the board has
+    work in progress, a reject at QC and load against capacity. Only for an order DemoSales
+    has just created."""
+
+    def __init__(
+        self, *, tenancy: TenancyService, central: Database, cluster_manager: Any, production: Any
+    ) -> None:
+        self.tenancy = tenancy
+        self.central = central
+        self.cluster_manager = cluster_manager
+        self.production = production
+
+    async def ensure(self, tenant_id: uuid.UUID, order_id: uuid.UUID | None) -> int:
+        """How many piece events were recorded (0 when there was no new order)."""
+        tenant = await self.tenancy.tenant_ref(tenant_id)
+        if order_id is None or tenant is None or tenant.cluster_key is None:
+            return 0
+        async with (
+            self.central.transaction() as central,
+            self.cluster_manager.tenant_transaction(tenant.cluster_key, tenant_id) as db,
+        ):
+            await self.production.seed_defaults(db, tenant_id)
+            jobs = await self.production.start(db, central, tenant_id, order_id, None)
+            job = jobs[0]
+            for size, stage, kind, pieces, worker, reason in DEMO_LEDGER:
+                await self.production.record(
+                    db,
+                    central,
+                    tenant_id,
+                    None,
+                    RecordEvent(
+                        job_id=job.id,
+                        size=size,
+                        stage=stage,
+                        kind=kind,
+                        quantity=pieces,
+                        worker=worker,
+                        reason_code=reason,
+                    ),
+                )
+        return len(DEMO_LEDGER)

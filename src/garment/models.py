@@ -24,6 +24,8 @@ def tenant_metadata() -> MetaData:
     import garment.tenant.conventions.models
     import garment.tenant.customers.models
     import garment.tenant.materials.models
+    import garment.tenant.orders.models
+    import garment.tenant.production.models
     import garment.tenant.products.models
     import garment.tenant.settings.models
     import garment.tenant.taxonomies.models  # noqa: F401

@@ -34,7 +34,7 @@ from garment.central.tenancy.provisioning import ProvisioningPipeline
 from garment.central.tenancy.service import MembershipDirectory, TenancyService
 from garment.config import Settings
 from garment.contexts import register_contexts
-from garment.demo import DemoCatalogue, DemoSeed
+from garment.demo import DemoCatalogue, DemoProduction, DemoSales, DemoSeed
 from garment.models import tenant_metadata
 from garment.platform import jobs as jobs_module
 from garment.platform.cache import InvalidationBus
@@ -69,6 +69,12 @@ from garment.tenant.conventions.service import Entitlements, IdempotencyService
 from garment.tenant.customers.service import CustomerService
 from garment.tenant.materials.service import MaterialService
 from garment.tenant.members.service import MemberService
+from garment.tenant.orders.service import OrderService
+from garment.tenant.production.gateway import OrdersGateway
+from garment.tenant.production.makloon import MakloonService
+from garment.tenant.production.service import ProductionService
+from garment.tenant.production.stream import StreamHub
+from garment.tenant.production.wages import WageService
 from garment.tenant.products.service import ProductService
 from garment.tenant.settings.service import TenantSettingsService
 from garment.tenant.taxonomies.service import TaxonomyService
@@ -164,6 +170,22 @@ class Runtime:
             entitlements=self.entitlements, taxonomies=self.taxonomies, materials=self.materials
         )
         self.customers = CustomerService()
+        self.orders = OrderService(
+            entitlements=self.entitlements,
+            products=self.products,
+            customers=self.customers,
+            settings=self.tenant_settings,
+        )
+        self.production_stream = StreamHub(self.invalidations)
+        self.production = ProductionService(
+            products=self.products,
+            materials=self.materials,
+            taxonomies=self.taxonomies,
+            hub=self.production_stream,
+            orders=OrdersGateway(self.orders),
+        )
+        self.makloon = MakloonService(self.production)
+        self.wages = WageService(self.products)
         directory = MembershipDirectory()
         self.auth = AuthService(
             AuthComponents.build(
@@ -194,6 +216,7 @@ class Runtime:
             roles=self.roles,
             tenant_settings=self.tenant_settings,
             taxonomies=self.taxonomies,
+            production=self.production,
         )
         self.mover = TenantMover(
             central=self.central,
@@ -349,6 +372,20 @@ class Runtime:
             products=self.products,
             materials=self.materials,
         ).ensure(seeded.tenant_id)
+        order_id = await DemoSales(
+            tenancy=self.tenancy,
+            central=self.central,
+            cluster_manager=self.cluster_manager,
+            products=self.products,
+            customers=self.customers,
+            orders=self.orders,
+        ).ensure(seeded.tenant_id)
+        await DemoProduction(
+            tenancy=self.tenancy,
+            central=self.central,
+            cluster_manager=self.cluster_manager,
+            production=self.production,
+        ).ensure(seeded.tenant_id, order_id)
         self.announcements.append(f"  Demo tenant   demo ({seeded.tenant_id}, {seeded.status})")
         self.announcements.append(f"  Demo admin    {seeded.email}")
         if seeded.password:

@@ -279,6 +279,7 @@ async def test_exhausted_retries_fail_the_tenant_and_the_cli_retry_resumes_it(
         "create_settings": ("done", 1),
         "seed_roles": ("done", 1),
         "seed_taxonomies": ("failed", 2),
+        "seed_routing": ("pending", 0),
         "grant_owner": ("pending", 0),
         "activate": ("pending", 0),
     }
@@ -309,6 +310,7 @@ async def test_exhausted_retries_fail_the_tenant_and_the_cli_retry_resumes_it(
         "create_settings": ("done", 1),
         "seed_roles": ("done", 1),
         "seed_taxonomies": ("done", 4),
+        "seed_routing": ("done", 1),
         "grant_owner": ("done", 1),
         "activate": ("done", 1),
     }

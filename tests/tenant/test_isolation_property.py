@@ -30,11 +30,14 @@ class Resource:
     name: str
     path: str
     table: str
-    create: Callable[[int], dict[str, Any]]
-    update: Callable[[int], dict[str, Any]]
+    # The create body for a drawn number and the tenant's references (`refs`: ids made once
+    # per tenant by `prepare_refs`, e.g. a customer and a product for an order).
+    create: Callable[[int, dict[str, Any]], dict[str, Any]]
+    update: Callable[[int], dict[str, Any]] | None  # None: no PATCH (documents)
     check: str
-    delete_removes_row: bool  # False: DELETE archives (the row stays, the list hides it)
+    delete_removes_row: bool | None  # False: DELETE archives; None: no DELETE
     list_params: dict[str, str] = field(default_factory=dict)
+    touch: str = "updated_at = now()"  # the no-op change of the RLS update probe
 
 
 RESOURCES: tuple[Resource, ...] = (
@@ -42,13 +45,141 @@ RESOURCES: tuple[Resource, ...] = (
         name="customers",
         path="/api/v1/tenant/customers",
         table="customers",
-        create=lambda n: {"name": f"Pelanggan {n}", "type": ("retail", "reseller")[n % 2]},
+        create=lambda n, refs: {"name": f"Pelanggan {n}", "type": ("retail", "reseller")[n % 2]},
         update=lambda n: {"name": f"Pelanggan diubah {n}"},
         check="name",
         delete_removes_row=False,
         list_params={"limit": "100"},
     ),
+    Resource(
+        name="orders",
+        path="/api/v1/tenant/orders",
+        table="orders",
+        create=lambda n, refs: {
+            "customer_id": refs["customer_id"],
+            "notes": f"Pesanan {n}",
+            "lines": [{"product_id": refs["product_id"], "color": "hitam", "sizes": {"M": 1 + n}}],
+        },
+        update=lambda n: {"notes": f"Pesanan diubah {n}"},
+        check="notes",
+        delete_removes_row=None,
+        list_params={"limit": "100"},
+    ),
+    Resource(
+        name="quotations",
+        path="/api/v1/tenant/quotations",
+        table="quotations",
+        create=lambda n, refs: {
+            "customer_id": refs["customer_id"],
+            "valid_until": "2999-12-31",
+            "lines": [{"product_id": refs["product_id"], "color": "hitam", "sizes": {"L": 1 + n}}],
+        },
+        update=None,
+        check="number",
+        delete_removes_row=None,
+        list_params={"limit": "100"},
+    ),
+    Resource(
+        name="deliveries",
+        path="/api/v1/tenant/deliveries",
+        table="deliveries",
+        create=lambda n, refs: {
+            "order_id": refs["ready_order_id"],
+            "lines": [{"line_id": refs["ready_line_id"], "size": "S", "qty": 1}],
+        },
+        update=None,
+        check="number",
+        delete_removes_row=None,
+        list_params={"limit": "100"},
+        touch="notes = notes",
+    ),
+    Resource(
+        name="makloon_partners",
+        path="/api/v1/tenant/makloon/partners",
+        table="makloon_partners",
+        create=lambda n, refs: {"name": f"Penjahit {n}"},
+        update=lambda n: {"name": f"Penjahit diubah {n}"},
+        check="name",
+        delete_removes_row=False,
+        list_params={"limit": "100"},
+    ),
+    Resource(
+        name="wage_rates",
+        path="/api/v1/tenant/wages/rates",
+        table="wage_rates",
+        create=lambda n, refs: {"stage": "jahit", "rate": 1_000 + n},
+        update=lambda n: {"rate": 5_000 + n},
+        check="rate",
+        delete_removes_row=True,
+    ),
 )
+
+
+async def prepare_refs(
+    runtime: Runtime, http: httpx.AsyncClient, model: TenantModel
+) -> dict[str, Any]:
+    """What the sales resources reference in one tenant: a customer with credit terms, a design,
+    and a ready order (plenty of S left) for delivery notes. Rows it makes join the model."""
+    setup = model.setup
+    headers = setup.headers()
+    customer = await http.post(
+        "/api/v1/tenant/customers",
+        json={"name": "Pelanggan Kredit", "type": "corporate", "credit_days": 30},
+        headers=headers,
+    )
+    assert customer.status_code == 201, customer.text
+    model.rows["customers"].add(customer.json()["id"])
+    model.live["customers"][customer.json()["id"]] = customer.json()["name"]
+    product = await http.post(
+        "/api/v1/tenant/products",
+        json={
+            "sku": "KAOS-ISO",
+            "name": "Kaos Isolasi",
+            "base_price": 50_000,
+            "status": "active",
+            "sizes": [{"code": "S"}, {"code": "M"}, {"code": "L"}],
+            "colors": ["hitam"],
+        },
+        headers=headers,
+    )
+    assert product.status_code == 201, product.text
+    policy = await http.put(
+        "/api/v1/tenant/sales-settings",
+        json={"down_payment_kind": "fixed", "down_payment_value": 0},
+        headers=headers,
+    )
+    assert policy.status_code == 200, policy.text
+    refs = {"customer_id": customer.json()["id"], "product_id": product.json()["id"]}
+    order = await http.post(
+        "/api/v1/tenant/orders",
+        json={
+            "customer_id": refs["customer_id"],
+            "lines": [
+                {"product_id": refs["product_id"], "color": "hitam", "sizes": {"S": 100_000}}
+            ],
+        },
+        headers=headers,
+    )
+    assert order.status_code == 201, order.text
+    ready = order.json()
+    line_id = ready["lines"][0]["id"]
+    path = f"/api/v1/tenant/orders/{ready['id']}"
+    assert (
+        await http.put(
+            f"{path}/lines/{line_id}/artwork", json={"status": "approved"}, headers=headers
+        )
+    ).status_code == 200
+    for to in ("confirmed", "in_production"):
+        moved = await http.post(f"{path}/transitions", json={"to": to}, headers=headers)
+        assert moved.status_code == 200, moved.text
+    async with (
+        runtime.central.transaction() as central,
+        runtime.cluster_manager.tenant_transaction(setup.cluster, setup.tenant_id) as db,
+    ):
+        await runtime.orders.mark_ready(db, central, setup.tenant_id, uuid.UUID(ready["id"]))
+    model.rows["orders"].add(ready["id"])
+    model.live["orders"][ready["id"]] = None
+    return {**refs, "ready_order_id": ready["id"], "ready_line_id": line_id}
 
 
 @dataclass
@@ -57,6 +188,7 @@ class TenantModel:
     # resource name -> id -> the `check` value it should have; deleted ids leave `live`
     live: dict[str, dict[str, Any]] = field(default_factory=dict)
     rows: dict[str, set[str]] = field(default_factory=dict)  # every id with a row
+    refs: dict[str, Any] = field(default_factory=dict)  # what creates reference (prepare_refs)
 
 
 @dataclass
@@ -79,6 +211,8 @@ async def world(runtime: Runtime, app: FastAPI) -> AsyncIterator[World]:
             TenantModel(s, {r.name: {} for r in RESOURCES}, {r.name: set() for r in RESOURCES})
             for s in setups
         ]
+        for model in models:
+            model.refs = await prepare_refs(runtime, http, model)
         yield World(http, runtime, models)
 
 
@@ -117,7 +251,8 @@ async def apply(world: World, op: Op) -> None:
     live = target.live[resource.name]
     url = f"{resource.path}/{row_id}"
     if op.kind == "create":
-        response = await client.post(resource.path, json=resource.create(op.pick), headers=headers)
+        body = resource.create(op.pick, actor.refs)
+        response = await client.post(resource.path, json=body, headers=headers)
         assert response.status_code == 201, response.text
         created = response.json()
         actor.rows[resource.name].add(created["id"])
@@ -130,7 +265,7 @@ async def apply(world: World, op: Op) -> None:
                 assert response.json()[resource.check] == live[row_id]
         else:
             assert response.status_code == 404, response.text
-    elif op.kind == "update":
+    elif op.kind == "update" and resource.update is not None:
         body = resource.update(op.pick)
         response = await client.patch(url, json=body, headers=headers)
         if ours and (row_id in live or not resource.delete_removes_row):
@@ -139,7 +274,7 @@ async def apply(world: World, op: Op) -> None:
                 live[row_id] = body[resource.check]
         else:
             assert response.status_code == 404, response.text
-    elif op.kind == "delete":
+    elif op.kind == "delete" and resource.delete_removes_row is not None:
         response = await client.delete(url, headers=headers)
         if ours and (row_id in live or not resource.delete_removes_row):
             assert response.status_code == 204, response.text
@@ -159,11 +294,11 @@ async def apply(world: World, op: Op) -> None:
             else:
                 # A statement that forgets the tenant filter still reaches only own rows.
                 changed = await db.execute(
-                    text(f"UPDATE {resource.table} SET updated_at = now() WHERE id = :id"),
+                    text(f"UPDATE {resource.table} SET {resource.touch} WHERE id = :id"),
                     {"id": row_id},
                 )
                 assert getattr(changed, "rowcount", None) == (1 if ours else 0)
-    else:  # pragma: no cover
+    elif op.kind not in ("update", "delete"):  # pragma: no cover
         raise AssertionError(op.kind)
 
 

@@ -37,6 +37,7 @@ from garment.platform.errors import CommandError
 from garment.platform.events import publish
 from garment.platform.migrations import Tree, current_revision, head_revision, migrate_cluster
 from garment.tenant.authz.service import RoleService
+from garment.tenant.production.service import ProductionService
 from garment.tenant.settings.service import TenantSettingsService
 from garment.tenant.taxonomies.service import TaxonomyService
 
@@ -63,6 +64,7 @@ class ProvisioningPipeline:
         roles: RoleService,
         tenant_settings: TenantSettingsService,
         taxonomies: TaxonomyService,
+        production: ProductionService,
     ) -> None:
         self.central = central
         self.cluster_manager = cluster_manager
@@ -70,6 +72,7 @@ class ProvisioningPipeline:
         self.roles = roles
         self.tenant_settings = tenant_settings
         self.taxonomies = taxonomies
+        self.production = production
 
     def step(self, name: str) -> Step:
         """The method that performs a step; looked up on every run (each step is a method of
@@ -229,6 +232,13 @@ class ProvisioningPipeline:
         async with self.cluster_manager.tenant_transaction(key, tenant_id) as session:
             created = await self.taxonomies.seed_defaults(session, tenant_id)
         return {"terms_created": created}
+
+    async def seed_routing(self, tenant_id: uuid.UUID) -> dict[str, Any]:
+        """The default production routing (potong, jahit, finishing, qc, packing)."""
+        _, key = await self._placed(tenant_id)
+        async with self.cluster_manager.tenant_transaction(key, tenant_id) as session:
+            created = await self.production.seed_defaults(session, tenant_id)
+        return {"routings_created": created}
 
     async def grant_owner(self, tenant_id: uuid.UUID) -> dict[str, Any]:
         """The owner's membership holds the `owner` role (it is created with it; this step

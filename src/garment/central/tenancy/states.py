@@ -71,6 +71,7 @@ class ProvisioningStepName(StrEnum):
     CREATE_SETTINGS = "create_settings"
     SEED_ROLES = "seed_roles"
     SEED_TAXONOMIES = "seed_taxonomies"
+    SEED_ROUTING = "seed_routing"
     GRANT_OWNER = "grant_owner"
     ACTIVATE = "activate"
 

@@ -81,7 +81,7 @@ class CustomerService:
         session: AsyncSession,
         central: AsyncSession,
         tenant_id: uuid.UUID,
-        actor_id: uuid.UUID,
+        actor_id: uuid.UUID | None,
         values: dict[str, Any],
     ) -> Customer:
         check_tax_ids(values)

@@ -1,0 +1,332 @@
+"""Every query of production, makloon and wages (each also filters by tenant). Ledger changes
+lock the counter rows they touch (`FOR UPDATE`, in stage order so two recordings never wait on
+each other in a cycle), so concurrent phones apply one after another."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
+
+from garment.platform.pagination import Keyset, PageParams
+from garment.platform.repository import Repository
+from garment.tenant.production.models import (
+    LedgerEvent,
+    MakloonDispatch,
+    MakloonLine,
+    MakloonPartner,
+    MaterialConsumption,
+    ProductionJob,
+    Routing,
+    StageCounter,
+    WageAdjustment,
+    WagePeriod,
+    WageRate,
+)
+from garment.tenant.production.states import EventKind, JobStatus
+
+EXAMPLE_ID = uuid.UUID("5a1e0c3d-8b2f-4e6a-9c7d-1f2e3d4c5b6a")
+EXAMPLE_AT = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+JOB_KEYSET = Keyset.of(ProductionJob.created_at, ProductionJob.id, example=(EXAMPLE_AT, EXAMPLE_ID))
+EVENT_KEYSET = Keyset.of(LedgerEvent.seq, LedgerEvent.id, example=(42, EXAMPLE_ID))
+PARTNER_KEYSET = Keyset.of(MakloonPartner.name, MakloonPartner.id, example=("Bu Sri", EXAMPLE_ID))
+DISPATCH_KEYSET = Keyset.of(
+    MakloonDispatch.created_at, MakloonDispatch.id, example=(EXAMPLE_AT, EXAMPLE_ID)
+)
+
+
+def board_statements() -> tuple[Select[Any], Select[Any], Select[Any]]:
+    """The board's three reads (active jobs, their counters, the routings), with bind
+    parameters, so the bench's bare baseline sends the very same SQL."""
+    jobs = select(ProductionJob).where(
+        ProductionJob.tenant_id == bindparam("tenant_id"),
+        ProductionJob.status == bindparam("status"),
+    )
+    counters = (
+        select(StageCounter)
+        .where(
+            StageCounter.tenant_id == bindparam("tenant_id"),
+            StageCounter.job_id == any_(bindparam("job_ids", type_=ARRAY(UUID(as_uuid=True)))),
+        )
+        .order_by(StageCounter.job_id, StageCounter.position, StageCounter.size)
+    )
+    routings = (
+        select(Routing)
+        .where(Routing.tenant_id == bindparam("tenant_id"))
+        .order_by(Routing.scope, Routing.created_at, Routing.id)
+    )
+    return jobs, counters, routings
+
+
+BOARD_JOBS, BOARD_COUNTERS, BOARD_ROUTINGS = board_statements()
+
+
+class RoutingRepository(Repository[Routing]):
+    model = Routing
+
+    async def all_of(self, tenant_id: uuid.UUID) -> Sequence[Routing]:
+        return (await self.session.scalars(BOARD_ROUTINGS, {"tenant_id": tenant_id})).all()
+
+    async def by_id(self, tenant_id: uuid.UUID, routing_id: uuid.UUID) -> Routing | None:
+        return await self.one_or_none(
+            select(Routing).where(Routing.tenant_id == tenant_id, Routing.id == routing_id)
+        )
+
+    async def of_target(
+        self, tenant_id: uuid.UUID, scope: str, target_id: uuid.UUID | None
+    ) -> Routing | None:
+        statement = select(Routing).where(Routing.tenant_id == tenant_id, Routing.scope == scope)
+        statement = statement.where(
+            Routing.target_id.is_(None) if target_id is None else Routing.target_id == target_id
+        )
+        return await self.one_or_none(statement)
+
+
+class JobRepository(Repository[ProductionJob]):
+    model = ProductionJob
+
+    async def by_id(
+        self, tenant_id: uuid.UUID, job_id: uuid.UUID, *, for_update: bool = False
+    ) -> ProductionJob | None:
+        statement = select(ProductionJob).where(
+            ProductionJob.tenant_id == tenant_id, ProductionJob.id == job_id
+        )
+        if for_update:
+            statement = statement.with_for_update().execution_options(populate_existing=True)
+        return await self.one_or_none(statement)
+
+    async def of_order(self, tenant_id: uuid.UUID, order_id: uuid.UUID) -> Sequence[ProductionJob]:
+        statement = (
+            select(ProductionJob)
+            .where(ProductionJob.tenant_id == tenant_id, ProductionJob.order_id == order_id)
+            .order_by(ProductionJob.created_at, ProductionJob.id)
+        )
+        return (await self.session.scalars(statement)).all()
+
+    async def active(self, tenant_id: uuid.UUID) -> Sequence[ProductionJob]:
+        parameters = {"tenant_id": tenant_id, "status": JobStatus.ACTIVE.value}
+        return (await self.session.scalars(BOARD_JOBS, parameters)).all()
+
+    async def listed(
+        self,
+        tenant_id: uuid.UUID,
+        *,
+        order_id: uuid.UUID | None,
+        status: str | None,
+        page: PageParams,
+    ) -> tuple[list[ProductionJob], str | None]:
+        statement = select(ProductionJob).where(ProductionJob.tenant_id == tenant_id)
+        if order_id is not None:
+            statement = statement.where(ProductionJob.order_id == order_id)
+        if status is not None:
+            statement = statement.where(ProductionJob.status == status)
+        return await self.page(statement, keyset=JOB_KEYSET, params=page, descending=True)
+
+
+class CounterRepository(Repository[StageCounter]):
+    model = StageCounter
+
+    async def locked(
+        self, tenant_id: uuid.UUID, job_id: uuid.UUID, size: str, stages: Sequence[str]
+    ) -> dict[str, StageCounter]:
+        """The rows of these stages, locked in stage order until the transaction ends."""
+        statement = (
+            select(StageCounter)
+            .where(
+                StageCounter.tenant_id == tenant_id,
+                StageCounter.job_id == job_id,
+                StageCounter.size == size,
+                StageCounter.stage.in_(list(stages)),
+            )
+            .order_by(StageCounter.position)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return {row.stage: row for row in (await self.session.scalars(statement)).all()}
+
+    async def of_jobs(
+        self, tenant_id: uuid.UUID, job_ids: Sequence[uuid.UUID], *, fresh: bool = False
+    ) -> Sequence[StageCounter]:
+        statement = BOARD_COUNTERS
+        if fresh:
+            statement = statement.execution_options(populate_existing=True)
+        parameters = {"tenant_id": tenant_id, "job_ids": list(job_ids)}
+        return (await self.session.scalars(statement, parameters)).all()
+
+    async def add_all(self, rows: list[StageCounter]) -> None:
+        self.session.add_all(rows)
+        await self.session.flush()
+
+
+class EventRepository(Repository[LedgerEvent]):
+    model = LedgerEvent
+
+    async def append(self, event: LedgerEvent) -> LedgerEvent:
+        self.session.add(event)
+        await self.session.flush()  # INSERT ... RETURNING seq, occurred_at (eager defaults)
+        return event
+
+    async def listed(
+        self,
+        tenant_id: uuid.UUID,
+        *,
+        job_id: uuid.UUID | None,
+        order_id: uuid.UUID | None,
+        page: PageParams,
+    ) -> tuple[list[LedgerEvent], str | None]:
+        statement = select(LedgerEvent).where(LedgerEvent.tenant_id == tenant_id)
+        if job_id is not None:
+            statement = statement.where(LedgerEvent.job_id == job_id)
+        if order_id is not None:
+            statement = statement.where(LedgerEvent.order_id == order_id)
+        return await self.page(statement, keyset=EVENT_KEYSET, params=page, descending=True)
+
+    async def worked(
+        self, tenant_id: uuid.UUID, starts: datetime, ends: datetime
+    ) -> list[tuple[str, uuid.UUID, str, str, int]]:
+        """(worker, job id, stage, kind, pieces) of `out` and `reject` events with a worker
+        in [starts, ends)."""
+        statement = (
+            select(
+                LedgerEvent.worker,
+                LedgerEvent.job_id,
+                LedgerEvent.stage,
+                LedgerEvent.kind,
+                func.sum(LedgerEvent.quantity),
+            )
+            .where(
+                LedgerEvent.tenant_id == tenant_id,
+                LedgerEvent.worker.is_not(None),
+                LedgerEvent.dispatch_id.is_(None),
+                LedgerEvent.kind.in_([EventKind.OUT, EventKind.REJECT]),
+                LedgerEvent.occurred_at >= starts,
+                LedgerEvent.occurred_at < ends,
+            )
+            .group_by(LedgerEvent.worker, LedgerEvent.job_id, LedgerEvent.stage, LedgerEvent.kind)
+        )
+        return [
+            (str(worker), job_id, stage, kind, int(total))
+            for worker, job_id, stage, kind, total in (await self.session.execute(statement))
+        ]
+
+
+class ConsumptionRepository(Repository[MaterialConsumption]):
+    model = MaterialConsumption
+
+
+class PartnerRepository(Repository[MakloonPartner]):
+    model = MakloonPartner
+
+    async def by_id(self, tenant_id: uuid.UUID, partner_id: uuid.UUID) -> MakloonPartner | None:
+        return await self.one_or_none(
+            select(MakloonPartner).where(
+                MakloonPartner.tenant_id == tenant_id, MakloonPartner.id == partner_id
+            )
+        )
+
+    async def listed(
+        self, tenant_id: uuid.UUID, *, include_archived: bool, page: PageParams
+    ) -> tuple[list[MakloonPartner], str | None]:
+        statement = select(MakloonPartner).where(MakloonPartner.tenant_id == tenant_id)
+        if not include_archived:
+            statement = statement.where(MakloonPartner.archived.is_(False))
+        return await self.page(statement, keyset=PARTNER_KEYSET, params=page, descending=False)
+
+
+class DispatchRepository(Repository[MakloonDispatch]):
+    model = MakloonDispatch
+
+    async def by_id(
+        self, tenant_id: uuid.UUID, dispatch_id: uuid.UUID, *, for_update: bool = False
+    ) -> MakloonDispatch | None:
+        statement = select(MakloonDispatch).where(
+            MakloonDispatch.tenant_id == tenant_id, MakloonDispatch.id == dispatch_id
+        )
+        if for_update:
+            statement = statement.with_for_update().execution_options(populate_existing=True)
+        return await self.one_or_none(statement)
+
+    async def lines(
+        self, tenant_id: uuid.UUID, dispatch_ids: Sequence[uuid.UUID]
+    ) -> Sequence[MakloonLine]:
+        statement = (
+            select(MakloonLine)
+            .where(MakloonLine.tenant_id == tenant_id, MakloonLine.dispatch_id.in_(dispatch_ids))
+            .order_by(MakloonLine.dispatch_id, MakloonLine.size)
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.scalars(statement)).all()
+
+    async def of_partner(
+        self, tenant_id: uuid.UUID, partner_id: uuid.UUID
+    ) -> Sequence[MakloonDispatch]:
+        statement = select(MakloonDispatch).where(
+            MakloonDispatch.tenant_id == tenant_id, MakloonDispatch.partner_id == partner_id
+        )
+        return (await self.session.scalars(statement)).all()
+
+    async def listed(
+        self,
+        tenant_id: uuid.UUID,
+        *,
+        partner_id: uuid.UUID | None,
+        status: str | None,
+        page: PageParams,
+    ) -> tuple[list[MakloonDispatch], str | None]:
+        statement = select(MakloonDispatch).where(MakloonDispatch.tenant_id == tenant_id)
+        if partner_id is not None:
+            statement = statement.where(MakloonDispatch.partner_id == partner_id)
+        if status is not None:
+            statement = statement.where(MakloonDispatch.status == status)
+        return await self.page(statement, keyset=DISPATCH_KEYSET, params=page, descending=True)
+
+
+class RateRepository(Repository[WageRate]):
+    model = WageRate
+
+    async def all_of(self, tenant_id: uuid.UUID) -> Sequence[WageRate]:
+        statement = (
+            select(WageRate)
+            .where(WageRate.tenant_id == tenant_id)
+            .order_by(WageRate.stage, WageRate.created_at, WageRate.id)
+        )
+        return (await self.session.scalars(statement)).all()
+
+    async def by_id(self, tenant_id: uuid.UUID, rate_id: uuid.UUID) -> WageRate | None:
+        return await self.one_or_none(
+            select(WageRate).where(WageRate.tenant_id == tenant_id, WageRate.id == rate_id)
+        )
+
+
+class PeriodRepository(Repository[WagePeriod]):
+    model = WagePeriod
+
+    async def by_id(
+        self, tenant_id: uuid.UUID, period_id: uuid.UUID, *, for_update: bool = False
+    ) -> WagePeriod | None:
+        statement = select(WagePeriod).where(
+            WagePeriod.tenant_id == tenant_id, WagePeriod.id == period_id
+        )
+        if for_update:
+            statement = statement.with_for_update().execution_options(populate_existing=True)
+        return await self.one_or_none(statement)
+
+    async def all_of(self, tenant_id: uuid.UUID) -> Sequence[WagePeriod]:
+        statement = (
+            select(WagePeriod)
+            .where(WagePeriod.tenant_id == tenant_id)
+            .order_by(WagePeriod.starts_on.desc(), WagePeriod.id)
+        )
+        return (await self.session.scalars(statement)).all()
+
+    async def adjustments(
+        self, tenant_id: uuid.UUID, period_id: uuid.UUID
+    ) -> Sequence[WageAdjustment]:
+        statement = select(WageAdjustment).where(
+            WageAdjustment.tenant_id == tenant_id, WageAdjustment.period_id == period_id
+        )
+        return (await self.session.scalars(statement)).all()

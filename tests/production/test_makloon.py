@@ -1,0 +1,143 @@
+"""Makloon: dispatch per size (`MK/…`), partial returns, custody balance and ageing, charges
+only on accepted pieces, nothing counted twice in the ledger; permissions and other tenants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from garment.runtime import Runtime
+from tests.production.conftest import JOBS, MAKLOON, ok, record, start_order
+from tests.sales.conftest import Shop
+from tests.tenant.conftest import Caller, member_with_roles, new_key, problem
+
+SENT = {"S": 30, "M": 40, "L": 30}
+
+
+async def partner(
+    client: httpx.AsyncClient, caller: Caller, name: str = "Bu Sri"
+) -> dict[str, Any]:
+    return await ok(
+        await client.post(
+            f"{MAKLOON}/partners",
+            json={"name": name, "phone": "0812 3456 789"},
+            headers=caller.headers(),
+        )
+    )
+
+
+async def cut(client: httpx.AsyncClient, caller: Caller, job: dict[str, Any]) -> None:
+    for size, pieces in SENT.items():
+        await ok(await record(client, caller, job, size, "potong", "in", pieces))
+        await ok(await record(client, caller, job, size, "potong", "out", pieces))
+
+
+async def test_send_100_receive_60_accepted_5_rejected_leaves_35_by_size(
+    client: httpx.AsyncClient, shop: Shop
+) -> None:
+    owner = shop.owner
+    job = await start_order(client, shop, dict(SENT))
+    await cut(client, owner, job)
+    sri = await partner(client, owner)
+    dispatch = await ok(
+        await client.post(
+            f"{MAKLOON}/dispatches",
+            json={
+                "partner_id": sri["id"],
+                "job_id": job["id"],
+                "stage": "jahit",
+                "sizes": SENT,
+                "rate_per_piece": 4_000,
+            },
+            headers=owner.headers(**{"Idempotency-Key": new_key()}),
+        )
+    )
+    assert dispatch["number"].startswith("MK/") and dispatch["balance"] == 100
+    # the pieces are at the partner: the stage cannot output them itself
+    problem(
+        await record(client, owner, job, "M", "jahit", "out", 1), 422, "PIECES_EXCEED_AVAILABLE"
+    )
+    url = f"{MAKLOON}/dispatches/{dispatch['id']}/receipts"
+    first = await ok(
+        await client.post(
+            url,
+            json={"sizes": {"S": {"accepted": 20}, "M": {"accepted": 25, "rejected": 5}}},
+            headers=owner.headers(),
+        ),
+        200,
+    )
+    second = await ok(
+        await client.post(url, json={"sizes": {"L": {"accepted": 15}}}, headers=owner.headers()),
+        200,
+    )
+    assert first["charge"] == 45 * 4_000 and second["charge"] == 60 * 4_000
+    balance = {line["size"]: line["balance"] for line in second["lines"]}
+    assert balance == {"S": 10, "M": 10, "L": 15} and second["balance"] == 35
+    custody = (
+        await client.get(f"{MAKLOON}/partners/{sri['id']}/custody", headers=owner.headers())
+    ).json()
+    assert custody["balance"] == 35 and custody["by_size"] == {"S": 10, "M": 10, "L": 15}
+    assert custody["charges"] == 240_000 and custody["ageing"]["days_0_7"] == 35
+    # nothing counted twice: accepted pieces entered finishing once, rejects sit at jahit
+    detail = (await client.get(f"{JOBS}/{job['id']}", headers=owner.headers())).json()
+    rows = {(row["stage"], row["size"]): row for row in detail["counters"]}
+    assert rows[("finishing", "M")]["received"] == 25
+    assert rows[("jahit", "M")]["at_partner"] == 10 and rows[("jahit", "M")]["open_rejects"] == 5
+    assert rows[("jahit", "M")]["received"] == 40 and rows[("jahit", "M")]["available"] == 0
+    assert sum(rows[("finishing", size)]["received"] for size in SENT) == 60
+    too_many = await client.post(
+        url, json={"sizes": {"S": {"accepted": 11}}}, headers=owner.headers()
+    )
+    body = problem(too_many, 422, "MAKLOON_RETURN_EXCEEDS")
+    assert body["balance"] == 10
+    # short pieces settle the rest without a charge and close the dispatch
+    closed = await ok(
+        await client.post(
+            url,
+            json={
+                "sizes": {
+                    "S": {"accepted": 10},
+                    "M": {"accepted": 8, "short": 2},
+                    "L": {"accepted": 15},
+                }
+            },
+            headers=owner.headers(),
+        ),
+        200,
+    )
+    assert closed["status"] == "closed" and closed["balance"] == 0
+    assert closed["charge"] == 93 * 4_000
+
+
+async def test_makloon_permissions_and_other_tenants(
+    runtime: Runtime, client: httpx.AsyncClient, shop: Shop, other_shop: Shop
+) -> None:
+    owner = shop.owner
+    sri = await partner(client, owner)
+    operator = await member_with_roles(runtime, client, shop.setup, ["operator"])
+    production = await member_with_roles(runtime, client, shop.setup, ["production"])
+    problem(
+        await client.get(f"{MAKLOON}/partners", headers=operator.headers()),
+        403,
+        "PERMISSION_DENIED",
+    )
+    assert (
+        await client.get(f"{MAKLOON}/partners", headers=production.headers())
+    ).status_code == 200
+    stranger = other_shop.owner
+    for path in (f"{MAKLOON}/partners/{sri['id']}", f"{MAKLOON}/partners/{sri['id']}/custody"):
+        problem(await client.get(path, headers=stranger.headers()), 404, "RESOURCE_NOT_FOUND")
+    job = await start_order(client, shop, {"M": 10})
+    foreign = await client.post(
+        f"{MAKLOON}/dispatches",
+        json={
+            "partner_id": sri["id"],
+            "job_id": job["id"],
+            "stage": "jahit",
+            "sizes": {"M": 1},
+            "rate_per_piece": 1,
+        },
+        headers=stranger.headers(),
+    )
+    assert foreign.status_code == 422 and set(foreign.json()["errors"]) == {"partner_id", "job_id"}
