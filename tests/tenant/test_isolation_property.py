@@ -112,6 +112,22 @@ RESOURCES: tuple[Resource, ...] = (
         check="rate",
         delete_removes_row=True,
     ),
+    Resource(
+        name="taxonomy_terms",
+        path="/api/v1/tenant/taxonomies",
+        table="taxonomy_terms",
+        # Codes are unique per type: a drawn number may repeat, the suffix does not.
+        create=lambda n, refs: {
+            "type": "custom",
+            "code": f"iso-{n}-{uuid.uuid4().hex[:8]}",
+            "label_id": f"Istilah {n}",
+            "label_en": f"Term {n}",
+        },
+        update=lambda n: {"label_en": f"Term changed {n}"},
+        check="label_en",
+        delete_removes_row=False,
+        list_params={"type": "custom", "limit": "100"},  # the seeded defaults are other types
+    ),
 )
 
 
@@ -122,6 +138,9 @@ async def prepare_refs(
     and a ready order (plenty of S left) for delivery notes. Rows it makes join the model."""
     setup = model.setup
     headers = setup.headers()
+    async with runtime.cluster_manager.tenant_transaction(setup.cluster, setup.tenant_id) as db:
+        seeded = (await db.execute(text("SELECT id FROM taxonomy_terms"))).scalars().all()
+    model.rows["taxonomy_terms"].update(str(term_id) for term_id in seeded)  # the defaults
     customer = await http.post(
         "/api/v1/tenant/customers",
         json={"name": "Pelanggan Kredit", "type": "corporate", "credit_days": 30},

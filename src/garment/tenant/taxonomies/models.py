@@ -11,9 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql import func
 
 from garment.platform.db import TenantBase, new_id
+from garment.platform.versioning import Versioned
 
 
-class TaxonomyTerm(TenantBase):
+class TaxonomyTerm(Versioned, TenantBase):
     __tablename__ = "taxonomy_terms"
     __table_args__ = (
         UniqueConstraint("tenant_id", "type", "code"),

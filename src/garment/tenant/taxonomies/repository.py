@@ -30,15 +30,18 @@ TERM_COLUMNS = (
     TaxonomyTerm.label_en,
     TaxonomyTerm.sort_order,
     TaxonomyTerm.archived,
+    TaxonomyTerm.version,
 )
 
 
 @cache
-def term_list(by_type: bool, include_archived: bool) -> KeysetQuery:
+def term_list(by_type: bool, by_parent: bool, include_archived: bool) -> KeysetQuery:
     """The term list for one combination of filters, built once."""
     statement = select(*TERM_COLUMNS).where(TaxonomyTerm.tenant_id == bindparam("tenant_id"))
     if by_type:
         statement = statement.where(TaxonomyTerm.type == bindparam("term_type"))
+    if by_parent:
+        statement = statement.where(TaxonomyTerm.parent_id == bindparam("parent_id"))
     if not include_archived:
         statement = statement.where(TaxonomyTerm.archived.is_(False))
     return KeysetQuery.build(statement, TERM_KEYSET)
@@ -65,6 +68,7 @@ class TaxonomyTermRepository(Repository[TaxonomyTerm]):
         tenant_id: uuid.UUID,
         *,
         term_type: str | None,
+        parent_id: uuid.UUID | None = None,
         include_archived: bool,
         page: PageParams,
     ) -> tuple[list[dict[str, Any]], str | None]:
@@ -72,8 +76,37 @@ class TaxonomyTermRepository(Repository[TaxonomyTerm]):
         filters: dict[str, Any] = {"tenant_id": tenant_id}
         if term_type is not None:
             filters["term_type"] = term_type
-        query = term_list(term_type is not None, include_archived)
+        if parent_id is not None:
+            filters["parent_id"] = parent_id
+        query = term_list(term_type is not None, parent_id is not None, include_archived)
         return await query.page(self.session, page, filters)
+
+    async def of_tenant(self, tenant_id: uuid.UUID, term_id: uuid.UUID) -> TaxonomyTerm | None:
+        return await self.get((tenant_id, term_id))
+
+    async def code_taken(self, tenant_id: uuid.UUID, term_type: str, code: str) -> bool:
+        statement = select(TaxonomyTerm.id).where(
+            TaxonomyTerm.tenant_id == tenant_id,
+            TaxonomyTerm.type == term_type,
+            TaxonomyTerm.code == code,
+        )
+        return (await self.session.execute(statement)).first() is not None
+
+    async def ancestor_ids(self, tenant_id: uuid.UUID, term_id: uuid.UUID) -> set[uuid.UUID]:
+        """The term and every ancestor up its parent chain (a recursive query; a chain that
+        already loops stops where it meets itself)."""
+        chain = (
+            select(TaxonomyTerm.id, TaxonomyTerm.parent_id)
+            .where(TaxonomyTerm.tenant_id == tenant_id, TaxonomyTerm.id == term_id)
+            .cte("chain", recursive=True)
+        )
+        parent = select(TaxonomyTerm.id, TaxonomyTerm.parent_id).join(
+            chain,
+            (TaxonomyTerm.id == chain.c.parent_id) & (TaxonomyTerm.tenant_id == tenant_id),
+        )
+        chain = chain.union(parent)
+        rows = await self.session.execute(select(chain.c.id))
+        return set(rows.scalars().all())
 
     async def type_of(self, tenant_id: uuid.UUID, term_id: uuid.UUID) -> str | None:
         """The type of the tenant's live (not archived) term with this id."""
