@@ -4,6 +4,7 @@ trail, permissions, and another tenant's id as 404."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import httpx
@@ -277,3 +278,20 @@ async def test_another_tenants_term_is_404(
     )
     assert "body.parent_id" in field_errors(adopt)
     assert (await client.get(url, headers=owner.headers())).json()["version"] == 1
+
+
+async def test_parallel_creations_of_one_code_give_one_term_and_field_errors(
+    client: httpx.AsyncClient, owner: Caller
+) -> None:
+    """The check before the insert cannot see a twin committing at the same moment; the unique
+    key does, and it answers like the check (409 naming the field), never 500."""
+    code = f"par-{uuid.uuid4().hex[:8]}"
+    answers = await asyncio.gather(
+        *(client.post(TAXONOMIES, json=term_body(code), headers=owner.headers()) for _ in range(8))
+    )
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [201] + [409] * 7, [a.text for a in answers]
+    for answer in answers:
+        if answer.status_code == 409:
+            assert answer.json()["code"] == "TAXONOMY_CODE_TAKEN"
+            assert "body.code" in answer.json()["errors"]

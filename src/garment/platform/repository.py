@@ -16,14 +16,18 @@ never opens a transaction of its own; the unit of work (request, job, listener) 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
+from garment.platform.db import causes
 from garment.platform.pagination import Keyset, PageParams, paginate
+
+UNIQUE_VIOLATION = "23505"
 
 M = TypeVar("M")
 
@@ -92,6 +96,20 @@ class Repository(Generic[M]):
         """Add and flush, so generated columns and constraint violations surface now."""
         self.session.add(instance)
         await self.session.flush()
+        return instance
+
+    async def create_unique(self, instance: M, refusal: Callable[[], Exception]) -> M:
+        """`create` for a row with a natural unique key checked beforehand: a concurrent twin
+        that got in between the check and the insert is `refusal()` (a field error), not a
+        500. The savepoint keeps the rest of the transaction usable."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(instance)
+                await self.session.flush()
+        except IntegrityError as error:
+            if not any(getattr(e, "sqlstate", None) == UNIQUE_VIOLATION for e in causes(error)):
+                raise
+            raise refusal() from error
         return instance
 
     async def delete(self, instance: M) -> None:

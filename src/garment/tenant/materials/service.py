@@ -151,9 +151,13 @@ class MaterialService:
         actor_id: uuid.UUID | None = None,
     ) -> MaterialOut:
         materials = MaterialRepository(session)
+
+        def code_taken() -> AppError:
+            return AppError(MATERIAL_CODE_TAKEN, params={"code": body.code})
+
         if await materials.code_taken(tenant_id, body.code):
-            raise AppError(MATERIAL_CODE_TAKEN, params={"code": body.code})
-        material = await materials.create(
+            raise code_taken()
+        material = await materials.create_unique(
             Material(
                 tenant_id=tenant_id,
                 id=uuid.uuid4(),
@@ -163,7 +167,8 @@ class MaterialService:
                 reorder_level=Decimal(body.reorder_level),
                 on_hand=ZERO,
                 reserved=ZERO,
-            )
+            ),
+            code_taken,
         )
         await record_change(
             session,

@@ -113,23 +113,27 @@ class TaxonomyService:
         """A new term; its code is unique per tenant and type (409 TAXONOMY_CODE_TAKEN)."""
         terms = TaxonomyTermRepository(session)
         term_type, code = str(values["type"]), values["code"]
-        if await terms.code_taken(tenant_id, term_type, code):
-            raise AppError(
+        def code_taken() -> AppError:
+            return AppError(
                 TAXONOMY_CODE_TAKEN,
                 params={"code": code, "type": term_type},
                 errors={"body.code": [CODE_TAKEN.render()]},
             )
+
+        if await terms.code_taken(tenant_id, term_type, code):
+            raise code_taken()
         if values.get("parent_id") is not None:
             await self._check_parent(terms, tenant_id, term_type, values["parent_id"])
         now = datetime.now(UTC)
-        term = await terms.create(
+        term = await terms.create_unique(
             TaxonomyTerm(
                 tenant_id=tenant_id,
                 id=uuid.uuid4(),
                 created_at=now,
                 updated_at=now,
                 **{**values, "type": term_type},
-            )
+            ),
+            code_taken,
         )
         await record_change(
             session,
