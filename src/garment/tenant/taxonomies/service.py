@@ -113,6 +113,7 @@ class TaxonomyService:
         """A new term; its code is unique per tenant and type (409 TAXONOMY_CODE_TAKEN)."""
         terms = TaxonomyTermRepository(session)
         term_type, code = str(values["type"]), values["code"]
+
         def code_taken() -> AppError:
             return AppError(
                 TAXONOMY_CODE_TAKEN,
