@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 
+from garment.central.tenancy.states import PROVISIONING_STEPS
 from garment.runtime import Runtime
 from tests.auth.conftest import bearer, login, mails_to, make_user
 from tests.tenancy.conftest import tenant_setup
@@ -43,7 +44,7 @@ async def test_create_provision_select_and_me(
             await worker
     body = detail.json()
     assert body["status"] == "active", body
-    assert [step["status"] for step in body["provisioning"]] == ["done"] * 7
+    assert [step["status"] for step in body["provisioning"]] == ["done"] * len(PROVISIONING_STEPS)
 
     again = await login(client, owner)
     assert again["next"] == "auto_select"
