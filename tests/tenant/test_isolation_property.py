@@ -52,6 +52,38 @@ RESOURCES: tuple[Resource, ...] = (
         list_params={"limit": "100"},
     ),
     Resource(
+        name="products",
+        path="/api/v1/tenant/products",
+        table="products",
+        # SKUs are unique per tenant: a drawn number may repeat, the suffix does not.
+        create=lambda n, refs: {
+            "sku": f"ISO-{n}-{uuid.uuid4().hex[:6].upper()}",
+            "name": f"Desain {n}",
+            "base_price": 10_000 + n,
+            "status": "active",
+            "sizes": [{"code": "S"}, {"code": "M"}],
+            "colors": ["hitam"],
+        },
+        update=lambda n: {"name": f"Desain diubah {n}"},
+        check="name",
+        delete_removes_row=True,
+        list_params={"limit": "100"},
+    ),
+    Resource(
+        name="materials",
+        path="/api/v1/tenant/materials",
+        table="materials",
+        create=lambda n, refs: {
+            "code": f"MAT-{n}-{uuid.uuid4().hex[:6].upper()}",
+            "name": f"Bahan {n}",
+            "unit": ("kg", "m")[n % 2],
+        },
+        update=lambda n: {"name": f"Bahan diubah {n}"},
+        check="name",
+        delete_removes_row=False,
+        list_params={"limit": "100"},
+    ),
+    Resource(
         name="orders",
         path="/api/v1/tenant/orders",
         table="orders",
@@ -168,6 +200,8 @@ async def prepare_refs(
         headers=headers,
     )
     assert policy.status_code == 200, policy.text
+    model.rows["products"].add(product.json()["id"])
+    model.live["products"][product.json()["id"]] = product.json()["name"]
     refs = {"customer_id": customer.json()["id"], "product_id": product.json()["id"]}
     order = await http.post(
         "/api/v1/tenant/orders",
