@@ -137,6 +137,19 @@ class DemoSeed:
 DEMO_SIZES = ("S", "M", "L", "XL", "XXL")
 
 
+# Besides the order's reseller: a school ordering uniforms on credit, and a walk-in buyer.
+DEMO_CUSTOMERS: tuple[dict[str, object], ...] = (
+    {
+        "name": "SMA Negeri 3 Bandung",
+        "type": "corporate",
+        "address": "Jl. Belitung No. 8, Bandung",
+        "credit_days": 30,
+        "credit_limit": 25_000_000,
+    },
+    {"name": "Ibu Rina (eceran)", "type": "retail", "phone": "+62 813-2222-1111"},
+)
+
+
 class DemoCatalogue:
     """A small realistic catalogue in the demo tenant, so the README walk-through can list
     products at once: two designs over S-XXL (XXL with a surcharge) in a few colours, reseller
@@ -379,6 +392,8 @@ class DemoSales:
                     "address": "Jl. Cigondewah Kaler No. 12, Bandung",
                 },
             )
+            for other in DEMO_CUSTOMERS:  # the walk-through lists three customers
+                await self.customers.create(db, central, tenant_id, None, dict(other))
             order = await self.orders.create(
                 db,
                 central,

@@ -141,3 +141,16 @@ async def test_makloon_permissions_and_other_tenants(
         headers=stranger.headers(),
     )
     assert foreign.status_code == 422 and set(foreign.json()["errors"]) == {"partner_id", "job_id"}
+
+
+async def test_a_null_name_leaves_the_partner_named(client: httpx.AsyncClient, shop: Shop) -> None:
+    """Found by the contract suite: `{"name": null}` used to reach the NOT NULL column (500)."""
+    owner = shop.owner
+    created = await partner(client, owner, "Pak Darto")
+    changed = await client.patch(
+        f"{MAKLOON}/partners/{created['id']}",
+        json={"name": None, "phone": "000000", "address": None},
+        headers=owner.headers(),
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["name"] == "Pak Darto" and changed.json()["phone"] == "000000"

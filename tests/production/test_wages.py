@@ -122,3 +122,24 @@ async def test_piece_rate_earnings_lock_and_export(
         404,
         "RESOURCE_NOT_FOUND",
     )
+
+
+async def test_a_null_amount_leaves_the_rate_unchanged(
+    client: httpx.AsyncClient, shop: Shop
+) -> None:
+    """`rate` and `reject_deduction` always have a value: null in a PATCH is "unchanged"."""
+    owner = shop.owner
+    created = await ok(
+        await client.post(
+            f"{WAGES}/rates",
+            json={"stage": "finishing", "rate": 700, "reject_deduction": 100},
+            headers=owner.headers(),
+        )
+    )
+    changed = await client.patch(
+        f"{WAGES}/rates/{created['id']}",
+        json={"rate": None, "reject_deduction": 200},
+        headers=owner.headers(),
+    )
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["rate"], changed.json()["reject_deduction"]) == (700, 200)

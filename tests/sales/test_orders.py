@@ -325,3 +325,7 @@ async def test_the_demo_tenant_gets_one_confirmed_order_with_dp_paid(
     assert order["status"] == "confirmed" and order["quantity"] == 52
     assert order["paid_amount"] == order["down_payment_due"] > 0
     assert {line["artwork_status"] for line in order["lines"]} == {"approved"}
+    customers = (await client.get("/api/v1/tenant/customers", headers=owner.headers())).json()
+    assert sorted(c["type"] for c in customers["data"]) == ["corporate", "reseller", "retail"]
+    school = next(c for c in customers["data"] if c["type"] == "corporate")
+    assert school["credit_days"] == 30  # delivers before full payment (credit terms)
