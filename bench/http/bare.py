@@ -83,7 +83,9 @@ from garment.tenant.products.repository import product_list
 from garment.tenant.products.states import ProductSort
 from garment.tenant.taxonomies.repository import term_list
 
-TERMS = term_list(False, False)  # no type filter, archived terms hidden: ours' default list
+TERMS = term_list(
+    False, False, False
+)  # no type or parent filter, archived hidden: our default list
 TERM_PAGE = driver_query(TERMS.first)
 PRODUCTS = product_list(ProductSort.NEWEST, False, False, False)  # ours' default product list
 PRODUCT_PAGE = driver_query(PRODUCTS.first)

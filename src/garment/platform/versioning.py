@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Integer, text
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
@@ -69,6 +70,17 @@ def check_version(entity: Versioned, expected: int | None) -> None:
         raise stale(entity.version)
 
 
+def present_changes(model: type[Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """`changes` without a null for a column that always has a value: in a PATCH that null
+    means "unchanged" (it would otherwise reach the NOT NULL constraint as a 500)."""
+    columns = sa_inspect(model).columns
+    return {
+        name: value
+        for name, value in changes.items()
+        if value is not None or name not in columns or columns[name].nullable
+    }
+
+
 async def apply_changes(
     session: AsyncSession, entity: Versioned, expected: int | None, changes: Mapping[str, Any]
 ) -> bool:
@@ -77,7 +89,7 @@ async def apply_changes(
     changed (an unchanged row keeps its version)."""
     check_version(entity, expected)
     changed = False
-    for name, value in changes.items():
+    for name, value in present_changes(type(entity), changes).items():
         if getattr(entity, name) != value:
             setattr(entity, name, value)
             changed = True

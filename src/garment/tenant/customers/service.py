@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from garment.platform.errors import RESOURCE_NOT_FOUND, AppError, FieldErrors
 from garment.platform.events import publish
 from garment.platform.pagination import PageParams
-from garment.platform.versioning import apply_changes, check_version
+from garment.platform.versioning import apply_changes, check_version, present_changes
 from garment.tenant.audit.service import AuditAction, record_change, snapshot
 from garment.tenant.customers.errors import NITKU_NEEDS_NPWP, NITKU_NOT_OF_NPWP
 from garment.tenant.customers.events import CustomerCreated, CustomerUpdated
@@ -129,11 +129,7 @@ class CustomerService:
         customer = await self.get(session, tenant_id, customer_id)
         check_version(customer, expected_version)
         before = snapshot(customer, AUDITED)
-        if "name" in changes and changes["name"] is None:
-            changes.pop("name")
-        for required in ("type", "credit_days", "credit_limit", "archived"):
-            if required in changes and changes[required] is None:
-                changes.pop(required)
+        changes = present_changes(Customer, changes)
         check_tax_ids({**before, **changes})
         if not any(getattr(customer, name) != value for name, value in changes.items()):
             return customer

@@ -136,8 +136,6 @@ class MakloonService:
         actor_id: uuid.UUID,
     ) -> MakloonPartner:
         partner = await self._partner(session, tenant_id, partner_id)
-        if changes.get("name", "") is None:  # a partner always has a name: null is "unchanged"
-            changes = {key: value for key, value in changes.items() if key != "name"}
         before = snapshot(partner, PARTNER_FIELDS)
         if await apply_changes(session, partner, expected_version, changes):
             await record_change(

@@ -103,8 +103,6 @@ class WageService:
         actor_id: uuid.UUID,
     ) -> WageRate:
         rate = await self._rate(session, tenant_id, rate_id)
-        # Both amounts always have a value: a null in the body means "unchanged".
-        changes = {key: value for key, value in changes.items() if value is not None}
         before = snapshot(rate, RATE_FIELDS)
         if await apply_changes(session, rate, expected_version, changes):
             await record_change(
