@@ -53,7 +53,7 @@ BARE_BOARD_PATH = "/tenant-board"
 EVENTS_PATH = f"{API}/tenant/production/events"
 BARE_EVENT_PATH = "/tenant-piece-event"
 BENCH_PIECES = 100_000  # the size the piece events count against (each event: one piece in)
-SCENARIOS = ("list", "products", "production", "me", "refresh", "login", "workers")
+SCENARIOS = ("list", "products", "production", "me", "floor", "refresh", "login", "workers")
 JSON = {"Content-Type": "application/json"}
 
 
@@ -323,17 +323,21 @@ def tenant_list(ctx: Context) -> None:
     )
 
 
-def seed_bare_member(ctx: Context, headers: dict[str, str]) -> None:
-    """Give the bare server what ours caches for this token's member: ours' own `/tenant/me`
-    answer (the bare chain then verifies the same token and serves the member from a dict)."""
+def seed_bare_member(
+    ctx: Context, headers: dict[str, str], baseline: Service | None = None
+) -> None:
+    """Give the bare server (or `baseline`) what ours caches for this token's member: ours' own
+    `/tenant/me` answer (the bare chain then verifies the same token and serves the member from a
+    dict)."""
+    target = baseline or ctx.bare
     me = ctx.client.get(ctx.ours.base_url + TENANT_ME_PATH, headers=headers)
     me.raise_for_status()
     token = headers["Authorization"].removeprefix("Bearer ")
     seeded = ctx.client.post(
-        ctx.bare.base_url + "/seed-member", json={"token": token, "me": me.json()}
+        target.base_url + "/seed-member", json={"token": token, "me": me.json()}
     )
     seeded.raise_for_status()
-    bare = ctx.client.get(ctx.bare.base_url + BARE_ME_PATH, headers=headers)
+    bare = ctx.client.get(target.base_url + BARE_ME_PATH, headers=headers)
     bare.raise_for_status()
     if bare.json() != me.json():
         raise RuntimeError("the bare /tenant-me does not answer what ours answers")
@@ -485,6 +489,47 @@ def tenant_me(ctx: Context) -> None:
         Target("ours GET /tenant/me", ctx.ours, RequestSpec("GET", TENANT_ME_PATH, headers)),
         Target("bare GET /tenant-me", ctx.bare, RequestSpec("GET", BARE_ME_PATH, headers)),
     )
+
+
+def fastapi_floor(ctx: Context) -> None:
+    """The bare endpoints' own work routed through FastAPI (`http/floor.py`): what FastAPI alone
+    costs against plain Starlette, the ceiling of any request path built on FastAPI routes."""
+    assert ctx.bare.data_dir is None
+    floor = start_bare(
+        embedded_targets(ctx.data_dir / "pgdata"),
+        ctx.data_dir.parent,
+        ctx.data_dir,
+        "floor",
+        "floor",
+    )
+    try:
+        headers = ctx.tenant_headers()
+        seed_bare_member(ctx, headers)
+        seed_bare_member(ctx, headers, floor)
+        for name, path in (("me", BARE_ME_PATH), ("list", BARE_LIST_PATH)):
+            before = {s.name: s.tree.rss_bytes() for s in (floor, ctx.bare)}
+            title(f"floor-{name}: FastAPI route GET {path} vs bare Starlette route", ctx)
+            a, b = rounds(
+                ctx,
+                [
+                    Target(
+                        f"floor GET {path.split('?')[0]}", floor, RequestSpec("GET", path, headers)
+                    ),
+                    Target(
+                        f"bare GET {path.split('?')[0]}",
+                        ctx.bare,
+                        RequestSpec("GET", path, headers),
+                    ),
+                ],
+            )
+            value = ratio(a, b)
+            print(f"  floor/bare (median of rounds): {value:.2f}x")
+            print(rss_line([floor, ctx.bare], before))
+            ctx.summary.append(
+                (f"floor-{name}", f"{value:.2f}x FastAPI/bare", "same work, FastAPI routing")
+            )
+    finally:
+        floor.stop()
 
 
 def refresh(ctx: Context) -> None:
@@ -653,6 +698,7 @@ RUNNERS: dict[str, Callable[[Context], None]] = {
     "products": tenant_products,
     "production": production,
     "me": tenant_me,
+    "floor": fastapi_floor,
     "refresh": refresh,
     "login": login,
     "workers": workers,

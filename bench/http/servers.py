@@ -193,11 +193,14 @@ def postgres_tree(pgdata: Path) -> ProcessTree:
     return ProcessTree(int(lines[0]))
 
 
-def start_bare(targets: Targets, log_dir: Path, data_dir: Path) -> Service:
+def start_bare(
+    targets: Targets, log_dir: Path, data_dir: Path, name: str = "bare", app: str = "bare"
+) -> Service:
     """The bare baseline on the same PostgreSQL as the server of `data_dir`, with that server's
-    secret key file (the bare refresh hashes tokens with the key ours derives from it)."""
+    secret key file (the bare refresh hashes tokens with the key ours derives from it). `app`
+    picks the module under `bench.http` (`floor`: the same endpoints through FastAPI)."""
     port = free_port()
-    log = log_dir / "bare.log"
+    log = log_dir / f"{name}.log"
     handle = log.open("ab")
     env = {
         **os.environ,
@@ -210,7 +213,7 @@ def start_bare(targets: Targets, log_dir: Path, data_dir: Path) -> Service:
             sys.executable,
             "-m",
             "uvicorn",
-            "bench.http.bare:create_app",
+            f"bench.http.{app}:create_app",
             "--factory",
             "--host",
             "127.0.0.1",
@@ -229,7 +232,7 @@ def start_bare(targets: Targets, log_dir: Path, data_dir: Path) -> Service:
         stdout=handle,
         stderr=subprocess.STDOUT,
     )
-    service = Service("bare", f"http://127.0.0.1:{port}", popen, log, [handle])
+    service = Service(name, f"http://127.0.0.1:{port}", popen, log, [handle])
     try:
         service.wait_ready("/healthz")
     except BaseException:
