@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Select, any_, bindparam, func, select
@@ -18,6 +18,7 @@ from garment.tenant.production.models import (
     LedgerEvent,
     MakloonDispatch,
     MakloonLine,
+    MakloonMaterial,
     MakloonPartner,
     MaterialConsumption,
     ProductionJob,
@@ -27,7 +28,7 @@ from garment.tenant.production.models import (
     WagePeriod,
     WageRate,
 )
-from garment.tenant.production.states import EventKind, JobStatus
+from garment.tenant.production.states import EventKind, JobStatus, PeriodStatus
 
 EXAMPLE_ID = uuid.UUID("5a1e0c3d-8b2f-4e6a-9c7d-1f2e3d4c5b6a")
 EXAMPLE_AT = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
@@ -261,6 +262,20 @@ class DispatchRepository(Repository[MakloonDispatch]):
         )
         return (await self.session.scalars(statement)).all()
 
+    async def materials(
+        self, tenant_id: uuid.UUID, dispatch_ids: Sequence[uuid.UUID]
+    ) -> Sequence[MakloonMaterial]:
+        statement = (
+            select(MakloonMaterial)
+            .where(
+                MakloonMaterial.tenant_id == tenant_id,
+                MakloonMaterial.dispatch_id.in_(dispatch_ids),
+            )
+            .order_by(MakloonMaterial.dispatch_id, MakloonMaterial.material_id)
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.scalars(statement)).all()
+
     async def of_partner(
         self, tenant_id: uuid.UUID, partner_id: uuid.UUID
     ) -> Sequence[MakloonDispatch]:
@@ -322,6 +337,25 @@ class PeriodRepository(Repository[WagePeriod]):
             .order_by(WagePeriod.starts_on.desc(), WagePeriod.id)
         )
         return (await self.session.scalars(statement)).all()
+
+    async def locked_covering(self, tenant_id: uuid.UUID, day: date) -> WagePeriod | None:
+        """The locked period holding `day`, if any. `FOR SHARE` on the covering rows: a lock
+        running concurrently either waits for this recording (and counts it) or commits first
+        (and this recording sees it locked)."""
+        statement = (
+            select(WagePeriod)
+            .where(
+                WagePeriod.tenant_id == tenant_id,
+                WagePeriod.starts_on <= day,
+                WagePeriod.ends_on >= day,
+            )
+            .with_for_update(read=True)
+            .execution_options(populate_existing=True)
+        )
+        for period in (await self.session.scalars(statement)).all():
+            if period.status == PeriodStatus.LOCKED:
+                return period
+        return None
 
     async def adjustments(
         self, tenant_id: uuid.UUID, period_id: uuid.UUID
