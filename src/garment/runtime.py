@@ -176,6 +176,7 @@ class Runtime:
             customers=self.customers,
             settings=self.tenant_settings,
         )
+        self.products.usage = self.orders  # a referenced design is archived, never deleted
         self.production_stream = StreamHub(self.invalidations)
         self.production = ProductionService(
             products=self.products,
