@@ -1,7 +1,9 @@
 """Production follow-ups: material sent with a makloon dispatch (`makloon_materials`: what left
 our stock into the partner's custody, and what came back or was used up there), and a `version`
-on roles so a role update takes `If-Match` like every other resource. The new table leads its
-keys with `tenant_id` and sits behind the tenant policy; existing roles start at version 1.
+on roles so a role update takes `If-Match` like every other resource, and a standard
+`unit_cost` (integer rupiah per unit) on materials for order costing. The new table leads its
+keys with `tenant_id` and sits behind the tenant policy; existing roles start at version 1,
+existing materials at cost 0 (columns with a constant default: no table rewrite).
 
 Revision ID: 0012_production_fixes
 Revises: 0011_webhooks
@@ -55,8 +57,14 @@ def upgrade() -> None:
     op.add_column(
         "roles", sa.Column("version", sa.Integer(), server_default=sa.text("1"), nullable=False)
     )
+    op.add_column(
+        "materials",
+        sa.Column("unit_cost", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+    )
+    op.create_check_constraint(op.f("ck_materials_unit_cost"), "materials", "unit_cost >= 0")
 
 
 def downgrade() -> None:
+    op.drop_column("materials", "unit_cost")
     op.drop_column("roles", "version")
     op.drop_table("makloon_materials")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, any_, bindparam, func, select
@@ -214,9 +215,51 @@ class EventRepository(Repository[LedgerEvent]):
             for worker, job_id, stage, kind, total in (await self.session.execute(statement))
         ]
 
+    async def paid_pieces(
+        self, tenant_id: uuid.UUID, job_ids: Sequence[uuid.UUID]
+    ) -> list[tuple[uuid.UUID, str, int]]:
+        """(job id, stage, pieces) out of a stage by a named worker in the shop (what borongan
+        pays), over the jobs' whole life."""
+        statement = (
+            select(LedgerEvent.job_id, LedgerEvent.stage, func.sum(LedgerEvent.quantity))
+            .where(
+                LedgerEvent.tenant_id == tenant_id,
+                LedgerEvent.job_id.in_(job_ids),
+                LedgerEvent.worker.is_not(None),
+                LedgerEvent.dispatch_id.is_(None),
+                LedgerEvent.kind == EventKind.OUT,
+            )
+            .group_by(LedgerEvent.job_id, LedgerEvent.stage)
+        )
+        return [
+            (job_id, stage, int(total))
+            for job_id, stage, total in (await self.session.execute(statement))
+        ]
+
 
 class ConsumptionRepository(Repository[MaterialConsumption]):
     model = MaterialConsumption
+
+    async def used(
+        self, tenant_id: uuid.UUID, job_ids: Sequence[uuid.UUID]
+    ) -> list[tuple[uuid.UUID, uuid.UUID, Decimal]]:
+        """(job id, material id, quantity actually issued at cutting)."""
+        statement = (
+            select(
+                MaterialConsumption.job_id,
+                MaterialConsumption.material_id,
+                func.sum(MaterialConsumption.actual),
+            )
+            .where(
+                MaterialConsumption.tenant_id == tenant_id,
+                MaterialConsumption.job_id.in_(job_ids),
+            )
+            .group_by(MaterialConsumption.job_id, MaterialConsumption.material_id)
+        )
+        return [
+            (job_id, material_id, Decimal(total))
+            for job_id, material_id, total in (await self.session.execute(statement))
+        ]
 
 
 class PartnerRepository(Repository[MakloonPartner]):
@@ -273,6 +316,14 @@ class DispatchRepository(Repository[MakloonDispatch]):
             )
             .order_by(MakloonMaterial.dispatch_id, MakloonMaterial.material_id)
             .execution_options(populate_existing=True)
+        )
+        return (await self.session.scalars(statement)).all()
+
+    async def of_jobs(
+        self, tenant_id: uuid.UUID, job_ids: Sequence[uuid.UUID]
+    ) -> Sequence[MakloonDispatch]:
+        statement = select(MakloonDispatch).where(
+            MakloonDispatch.tenant_id == tenant_id, MakloonDispatch.job_id.in_(job_ids)
         )
         return (await self.session.scalars(statement)).all()
 

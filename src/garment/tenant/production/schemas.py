@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
@@ -222,6 +223,32 @@ class RecordedOut(EventOut):
 class EventList(BaseModel):
     data: list[EventOut]
     meta: PageMeta
+
+
+# --- what order costing reads (GET /orders/{id}/costing, in the costing context) --------------
+
+
+class MakloonCharge(BaseModel):
+    stage: str
+    sent: int
+    accepted: int
+    rate_per_piece: int
+    charge: int = Field(description="accepted x rate.")
+
+
+class JobCostFacts(BaseModel):
+    """What one job (an order line in production) used: pieces cut, pieces out of each stage
+    by a named worker (borongan pays them), material issued at cutting, makloon dispatches."""
+
+    job_id: uuid.UUID
+    order_line_id: uuid.UUID
+    product_id: uuid.UUID
+    stages: list[str]
+    planned: dict[str, int]
+    cut: int = Field(description="Pieces that entered the first stage.")
+    paid_out: dict[str, int] = Field(description="Per stage: pieces out by a named worker.")
+    materials: dict[uuid.UUID, Decimal] = Field(description="Issued at cutting, per material.")
+    makloon: list[MakloonCharge]
 
 
 # --- board -----------------------------------------------------------------------------------

@@ -56,7 +56,9 @@ from garment.tenant.production.ports import OrderGateway
 from garment.tenant.production.repository import (
     EVENT_KEYSET,
     JOB_KEYSET,
+    ConsumptionRepository,
     CounterRepository,
+    DispatchRepository,
     EventRepository,
     JobRepository,
     PeriodRepository,
@@ -67,9 +69,11 @@ from garment.tenant.production.schemas import (
     ConsumptionOut,
     CounterOut,
     EventOut,
+    JobCostFacts,
     JobDetail,
     JobOut,
     LateJob,
+    MakloonCharge,
     RecordedOut,
     RecordEvent,
     RoutingCreate,
@@ -818,6 +822,63 @@ class ProductionService:
             tenant_id, job_id=job_id, order_id=order_id, page=page
         )
         return [event_out(row) for row in rows], cursor
+
+    # --- what order costing reads ---------------------------------------------------------------
+
+    async def cost_facts(
+        self, session: AsyncSession, tenant_id: uuid.UUID, order_id: uuid.UUID
+    ) -> list[JobCostFacts]:
+        """Per job of the order (none before it starts): pieces cut, pieces paid per stage,
+        material issued, makloon sent/accepted/charged. Four queries whatever the size."""
+        jobs = await JobRepository(session).of_order(tenant_id, order_id)
+        ids = [job.id for job in jobs]
+        if not ids:
+            return []
+        cut: dict[uuid.UUID, int] = {}
+        for row in await CounterRepository(session).of_jobs(tenant_id, ids):
+            if row.position == 0:
+                cut[row.job_id] = cut.get(row.job_id, 0) + row.entered
+        paid: dict[uuid.UUID, dict[str, int]] = {}
+        for job_id, stage, pieces in await EventRepository(session).paid_pieces(tenant_id, ids):
+            paid.setdefault(job_id, {})[stage] = pieces
+        used: dict[uuid.UUID, dict[uuid.UUID, Decimal]] = {}
+        for job_id, material_id, quantity in await ConsumptionRepository(session).used(
+            tenant_id, ids
+        ):
+            used.setdefault(job_id, {})[material_id] = quantity
+        dispatches = DispatchRepository(session)
+        sent_rows = await dispatches.of_jobs(tenant_id, ids)
+        lines = await dispatches.lines(tenant_id, [row.id for row in sent_rows])
+        sent: dict[uuid.UUID, tuple[int, int]] = {}
+        for line in lines:
+            pieces, accepted = sent.get(line.dispatch_id, (0, 0))
+            sent[line.dispatch_id] = (pieces + line.sent, accepted + line.accepted)
+        makloon: dict[uuid.UUID, list[MakloonCharge]] = {}
+        for dispatch in sent_rows:
+            pieces, accepted = sent.get(dispatch.id, (0, 0))
+            makloon.setdefault(dispatch.job_id, []).append(
+                MakloonCharge(
+                    stage=dispatch.stage,
+                    sent=pieces,
+                    accepted=accepted,
+                    rate_per_piece=dispatch.rate_per_piece,
+                    charge=dispatch.charge,
+                )
+            )
+        return [
+            JobCostFacts(
+                job_id=job.id,
+                order_line_id=job.order_line_id,
+                product_id=job.product_id,
+                stages=list(job.stages),
+                planned=dict(job.planned),
+                cut=cut.get(job.id, 0),
+                paid_out=paid.get(job.id, {}),
+                materials=used.get(job.id, {}),
+                makloon=makloon.get(job.id, []),
+            )
+            for job in jobs
+        ]
 
     # --- board --------------------------------------------------------------------------------
 
