@@ -10,7 +10,7 @@ import httpx
 
 from garment.runtime import Runtime
 from tests.catalogue.conftest import MATERIALS, create_material
-from tests.production.conftest import JOBS, MAKLOON, ok, record, start_order
+from tests.production.conftest import JOBS, MAKLOON, advance, ok, record, start_order
 from tests.sales.conftest import Shop
 from tests.tenant.conftest import Caller, field_errors, member_with_roles, new_key, problem
 
@@ -288,3 +288,46 @@ async def test_material_goes_with_the_pieces_into_the_partners_custody(
             headers=owner.headers(),
         )
     )
+
+
+async def test_material_alone_comes_back_after_the_job_is_done(
+    client: httpx.AsyncClient, shop: Shop
+) -> None:
+    owner = shop.owner
+    fabric = await create_material(client, owner, code="RIB-HITAM", unit="kg")
+    moved = await client.post(
+        f"{MATERIALS}/{fabric['id']}/movements",
+        json={"kind": "in", "quantity": "5", "reason": "Terima supplier"},
+        headers=owner.headers(),
+    )
+    assert moved.status_code == 201, moved.text
+    job = await start_order(client, shop, {"M": 1})
+    sri = await partner(client, owner)
+    dispatch = await ok(
+        await client.post(
+            f"{MAKLOON}/dispatches",
+            json={
+                "partner_id": sri["id"],
+                "job_id": job["id"],
+                "stage": "jahit",
+                "rate_per_piece": 0,
+                "materials": [{"material_id": fabric["id"], "quantity": "2"}],
+            },
+            headers=owner.headers(),
+        )
+    )
+    assert dispatch["lines"] == [] and dispatch["status"] == "open"
+    await advance(client, owner, job, "M", 1)
+    done = await client.get(f"{JOBS}/{job['id']}", headers=owner.headers())
+    assert done.json()["status"] == "done"
+    back = await ok(
+        await client.post(
+            f"{MAKLOON}/dispatches/{dispatch['id']}/receipts",
+            json={"materials": [{"material_id": fabric["id"], "returned": "2"}]},
+            headers=owner.headers(),
+        ),
+        200,
+    )
+    assert back["status"] == "closed"
+    stock = (await client.get(f"{MATERIALS}/{fabric['id']}", headers=owner.headers())).json()
+    assert Decimal(stock["on_hand"]) == Decimal("5")

@@ -413,7 +413,9 @@ class MakloonService:
         problems.raise_if_any()
         job = await JobRepository(session).by_id(tenant_id, dispatch.job_id)
         assert job is not None
-        if job.status != JobStatus.ACTIVE:
+        # Pieces move a finished job's counters: refused. Material left at the partner can still
+        # come back (or be reported used) after the job is done.
+        if body.sizes and job.status != JobStatus.ACTIVE:
             raise AppError(JOB_CLOSED)
         stages = job.stages
         index = stages.index(dispatch.stage)
