@@ -25,6 +25,7 @@ from garment.runtime import Runtime
 from garment.tenant.audit import router as tenant_audit_router
 from garment.tenant.authz import router as tenant_authz_router
 from garment.tenant.context import TENANT_HEADER
+from garment.tenant.costing import router as tenant_costing_router
 from garment.tenant.customers import router as tenant_customers_router
 from garment.tenant.materials import router as tenant_materials_router
 from garment.tenant.members import router as tenant_members_router
@@ -59,6 +60,7 @@ def api_routers() -> list[APIRouter]:
         tenant_members_router.router,
         billing_router.tenant_router,
         tenant_customers_router.router,
+        tenant_costing_router.router,  # /orders/{id}/costing: before the orders router
         tenant_orders_router.router,
         tenant_orders_router.quotations_router,
         tenant_orders_router.deliveries_router,

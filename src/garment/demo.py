@@ -194,13 +194,18 @@ class DemoCatalogue:
                     name="Cotton Combed 30s Hitam",
                     unit=Unit.KG,
                     reorder_level="25",
+                    unit_cost=118_000,  # per kg: order costing prices the demo order with it
                 ),
             )
             drill = await self.materials.create(
                 db,
                 tenant_id,
                 CreateMaterialRequest(
-                    code="DRILL-NAVY", name="Drill American Navy", unit=Unit.M, reorder_level="50"
+                    code="DRILL-NAVY",
+                    name="Drill American Navy",
+                    unit=Unit.M,
+                    reorder_level="50",
+                    unit_cost=32_500,
                 ),
             )
             for material, rolls in (

@@ -66,6 +66,7 @@ from garment.platform.token_hashing import TokenHasher, derive_hash_key
 from garment.tenant.audit.service import AuditService
 from garment.tenant.authz.service import RoleService
 from garment.tenant.conventions.service import Entitlements, IdempotencyService
+from garment.tenant.costing.service import CostingService
 from garment.tenant.customers.service import CustomerService
 from garment.tenant.materials.service import MaterialService
 from garment.tenant.members.service import MemberService
@@ -176,6 +177,7 @@ class Runtime:
             customers=self.customers,
             settings=self.tenant_settings,
         )
+        self.products.usage = self.orders  # a referenced design is archived, never deleted
         self.production_stream = StreamHub(self.invalidations)
         self.production = ProductionService(
             products=self.products,
@@ -186,6 +188,13 @@ class Runtime:
         )
         self.makloon = MakloonService(self.production)
         self.wages = WageService(self.products)
+        self.costing = CostingService(
+            orders=self.orders,
+            products=self.products,
+            materials=self.materials,
+            production=self.production,
+            wages=self.wages,
+        )
         directory = MembershipDirectory()
         self.auth = AuthService(
             AuthComponents.build(

@@ -49,3 +49,9 @@ async def test_the_demo_order_is_in_production_and_on_the_board(
     assert stages["qc"]["wip"] == {"M": 8}  # the reject is still at QC
     events = (await client.get(f"{PRODUCTION}/events", headers=owner.headers())).json()["data"]
     assert [e["reason_code"] for e in events if e["kind"] == "reject"] == ["jahitan loncat"]
+    # its costing has figures: the demo materials carry unit costs and the BOM names them
+    costing = await client.get(f"/api/v1/tenant/orders/{order_id}/costing", headers=owner.headers())
+    assert costing.status_code == 200, costing.text
+    planned, actual = costing.json()["planned"], costing.json()["actual"]
+    assert planned["materials"] > 0 and actual["materials"] > 0
+    assert planned["total"] >= planned["materials"] and costing.json()["revenue"] > 0

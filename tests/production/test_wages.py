@@ -143,3 +143,83 @@ async def test_a_null_amount_leaves_the_rate_unchanged(
     )
     assert changed.status_code == 200, changed.text
     assert (changed.json()["rate"], changed.json()["reject_deduction"]) == (700, 200)
+
+
+async def test_a_locked_period_refuses_late_ledger_events(
+    client: httpx.AsyncClient, shop: Shop
+) -> None:
+    """Work of a worker dated inside a locked period is refused (its lines are frozen) and
+    nothing changes; work without a worker, or dated outside the period, still records."""
+    owner = shop.owner
+    job = await start_order(client, shop, {"M": 20})
+    await ok(await record(client, owner, job, "M", "potong", "in", 20))
+    await ok(await record(client, owner, job, "M", "potong", "out", 20))
+    last_week = datetime.now(UTC) - timedelta(days=7)
+    day = last_week.date().isoformat()
+    period = await ok(
+        await client.post(
+            f"{WAGES}/periods", json={"starts_on": day, "ends_on": day}, headers=owner.headers()
+        )
+    )
+    await ok(
+        await record(
+            client,
+            owner,
+            job,
+            "M",
+            "jahit",
+            "out",
+            4,
+            worker="Siti",
+            occurred_at=last_week.isoformat(),
+        )
+    )
+    url = f"{WAGES}/periods/{period['id']}"
+    locked = await client.post(f"{url}/lock", headers=owner.headers(**{"If-Match": '"1"'}))
+    assert locked.status_code == 200, locked.text
+    before = (
+        await client.get(f"/api/v1/tenant/production/jobs/{job['id']}", headers=owner.headers())
+    ).json()
+    for kind, extra in (("out", {}), ("reject", {"reason_code": "loncat"})):
+        body = problem(
+            await record(
+                client,
+                owner,
+                job,
+                "M",
+                "jahit",
+                kind,
+                2,
+                worker="Siti",
+                occurred_at=last_week.isoformat(),
+                **extra,
+            ),
+            409,
+            "WAGE_PERIOD_LOCKED",
+        )
+        assert body["period"] == f"{day}..{day}"
+    after = (
+        await client.get(f"/api/v1/tenant/production/jobs/{job['id']}", headers=owner.headers())
+    ).json()
+    assert after["counters"] == before["counters"]
+    events = (
+        await client.get(
+            "/api/v1/tenant/production/events",
+            params={"job_id": job["id"]},
+            headers=owner.headers(),
+        )
+    ).json()
+    assert len(events["data"]) == 3
+    frozen = (await client.get(f"{url}/earnings", headers=owner.headers())).json()
+    assert frozen["total"] == 0 and frozen["lines"][0]["accepted"] == 4
+    # no worker: not wage work; today: outside the period
+    await ok(
+        await record(client, owner, job, "M", "jahit", "out", 2, occurred_at=last_week.isoformat())
+    )
+    await ok(await record(client, owner, job, "M", "jahit", "out", 2, worker="Siti"))
+    future = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    problem(
+        await record(client, owner, job, "M", "jahit", "out", 1, occurred_at=future),
+        422,
+        "VALIDATION_FAILED",
+    )

@@ -305,3 +305,59 @@ async def test_max_members_at_the_boundary(client: httpx.AsyncClient, runtime: R
     await add_members(runtime, setup, 1)  # usage 4 = limit + 1 (e.g. after a downgrade)
     beyond = problem(await invite(), 402, "PLAN_LIMIT_REACHED")
     assert beyond["usage"] == 4
+
+
+async def test_role_updates_take_if_match_and_a_stale_version_changes_nothing(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    setup = await tenant_setup(runtime, client)  # growth: custom roles
+    other = await tenant_setup(runtime, client, cluster="secondary")
+    owner = owner_of(setup)
+    created = await client.post(
+        ROLES,
+        json={"key": "gudang", "name_id": "Gudang", "name_en": "Store", "permissions": []},
+        headers=owner.headers(),
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["version"] == 1 and created.headers["ETag"] == '"1"'
+    url = f"{ROLES}/{created.json()['id']}"
+    renamed = await client.patch(
+        url, json={"name_en": "Warehouse"}, headers=owner.headers(**{"If-Match": '"1"'})
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["version"] == 2 and renamed.headers["ETag"] == '"2"'
+    # a permission change alone moves the version too (the permissions are other rows)
+    granted = await client.patch(
+        url, json={"permissions": ["materials.view"]}, headers=owner.headers(**{"If-Match": '"2"'})
+    )
+    assert granted.status_code == 200, granted.text
+    assert granted.json()["version"] == 3
+    # the same body again changes nothing and keeps the version
+    same = await client.patch(
+        url, json={"permissions": ["materials.view"]}, headers=owner.headers()
+    )
+    assert same.json()["version"] == 3
+    for stale in ('"2"', '"1"', '"nonsense"'):
+        problem(
+            await client.patch(
+                url,
+                json={"name_en": "Overwritten", "permissions": ["customers.view"]},
+                headers=owner.headers(**{"If-Match": stale}),
+            ),
+            409,
+            "CONFLICT",
+        )
+    listed = {r["id"]: r for r in (await client.get(ROLES, headers=owner.headers())).json()["data"]}
+    kept = listed[created.json()["id"]]
+    assert (kept["name_en"], kept["permissions"], kept["version"]) == (
+        "Warehouse",
+        ["materials.view"],
+        3,
+    )
+    problem(
+        await client.patch(
+            url, json={"name_en": "X"}, headers=owner_of(other).headers(**{"If-Match": '"3"'})
+        ),
+        404,
+        "RESOURCE_NOT_FOUND",
+    )

@@ -4,9 +4,11 @@ RLS-bound session. Adding a resource is one `Resource(...)` entry in `RESOURCES`
 
 from __future__ import annotations
 
+import itertools
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -38,6 +40,102 @@ class Resource:
     delete_removes_row: bool | None  # False: DELETE archives; None: no DELETE
     list_params: dict[str, str] = field(default_factory=dict)
     touch: str = "updated_at = now()"  # the no-op change of the RLS update probe
+    # Per-create references made just before the create (e.g. a fresh design for a routing,
+    # which is unique per target, or a confirmed order for a production job).
+    prepare: Callable[[World, TenantModel], Awaitable[dict[str, Any]]] | None = None
+    # The rows a create answers with (a production start answers with its jobs).
+    created: Callable[[dict[str, Any]], list[dict[str, Any]]] = lambda body: [body]
+    # Rows a create adds to other resources' tables (a dispatch writes ledger events).
+    side_rows: Callable[[World, TenantModel, dict[str, Any]], Awaitable[None]] | None = None
+    read_suffix: str | None = ""  # appended to the row's path for a read; None: no GET one
+    unwrap: Callable[[dict[str, Any]], dict[str, Any]] = lambda body: body  # the read's row
+
+
+# Wage periods may not overlap: every created period gets days of its own.
+PERIOD_DAYS = itertools.count()
+
+
+def next_period() -> dict[str, Any]:
+    day = date(2001, 1, 1) + timedelta(days=next(PERIOD_DAYS))
+    return {"starts_on": day.isoformat(), "ends_on": day.isoformat()}
+
+
+def stages(n: int) -> list[dict[str, Any]]:
+    return [
+        {"code": code, "label_id": code.title(), "label_en": code.title(), "capacity_per_day": n}
+        for code in ("potong", "jahit", "packing")
+    ]
+
+
+async def fresh_design(world: World, model: TenantModel) -> dict[str, Any]:
+    """A design of its own for a routing (one routing per product); it joins the model."""
+    response = await world.client.post(
+        "/api/v1/tenant/products",
+        json={
+            "sku": f"RT-{uuid.uuid4().hex[:8].upper()}",
+            "name": "Desain Alur",
+            "base_price": 20_000,
+            "status": "active",
+            "sizes": [{"code": "M"}],
+            "colors": ["putih"],
+        },
+        headers=model.setup.headers(),
+    )
+    assert response.status_code == 201, response.text
+    model.rows["products"].add(response.json()["id"])
+    model.live["products"][response.json()["id"]] = response.json()["name"]
+    return {"target_id": response.json()["id"]}
+
+
+async def confirmed_order(world: World, model: TenantModel) -> dict[str, Any]:
+    return await order_to_produce(world.client, model, {"M": 3})
+
+
+async def order_to_produce(
+    http: httpx.AsyncClient, model: TenantModel, sizes: dict[str, int]
+) -> dict[str, Any]:
+    """An order with approved artwork, confirmed (the DP policy is 0): ready to produce."""
+    headers = model.setup.headers()
+    order = await http.post(
+        "/api/v1/tenant/orders",
+        json={
+            "customer_id": model.refs["customer_id"],
+            "notes": "Untuk produksi",
+            "lines": [{"product_id": model.refs["product_id"], "color": "hitam", "sizes": sizes}],
+        },
+        headers=headers,
+    )
+    assert order.status_code == 201, order.text
+    body = order.json()
+    path = f"/api/v1/tenant/orders/{body['id']}"
+    approved = await http.put(
+        f"{path}/lines/{body['lines'][0]['id']}/artwork",
+        json={"status": "approved"},
+        headers=headers,
+    )
+    assert approved.status_code == 200, approved.text
+    moved = await http.post(f"{path}/transitions", json={"to": "confirmed"}, headers=headers)
+    assert moved.status_code == 200, moved.text
+    model.rows["orders"].add(body["id"])
+    model.live["orders"][body["id"]] = body["notes"]
+    return {"order_id": body["id"]}
+
+
+async def dispatch_events(world: World, model: TenantModel, created: dict[str, Any]) -> None:
+    """A dispatch writes a `dispatch` ledger event per size: they join the model."""
+    setup = model.setup
+    manager = world.runtime.cluster_manager
+    async with manager.tenant_transaction(setup.cluster, setup.tenant_id) as db:
+        rows = (
+            await db.execute(
+                text("SELECT id, quantity FROM production_events WHERE dispatch_id = :id"),
+                {"id": created["id"]},
+            )
+        ).all()
+    assert rows
+    for row in rows:
+        model.rows["ledger_events"].add(str(row.id))
+        model.live["ledger_events"][str(row.id)] = row.quantity
 
 
 RESOURCES: tuple[Resource, ...] = (
@@ -145,6 +243,78 @@ RESOURCES: tuple[Resource, ...] = (
         delete_removes_row=True,
     ),
     Resource(
+        name="routings",
+        path="/api/v1/tenant/production/routings",
+        table="production_routings",
+        create=lambda n, refs: {
+            "scope": "product",
+            "target_id": refs["target_id"],
+            "stages": stages(n),
+        },
+        update=lambda n: {"stages": stages(100 + n)},
+        check="stages",
+        delete_removes_row=True,
+        prepare=fresh_design,
+    ),
+    Resource(
+        name="production_jobs",
+        path="/api/v1/tenant/production/jobs",
+        table="production_jobs",
+        create=lambda n, refs: {"order_id": refs["order_id"]},
+        update=None,
+        check="order_number",
+        delete_removes_row=None,
+        list_params={"limit": "100"},
+        prepare=confirmed_order,
+        created=lambda body: list(body["jobs"]),
+    ),
+    Resource(
+        name="ledger_events",
+        path="/api/v1/tenant/production/events",
+        table="production_events",
+        create=lambda n, refs: {
+            "job_id": refs["job_id"],
+            "size": "S",
+            "stage": "potong",
+            "kind": "in",
+            "quantity": 1 + n % 5,
+        },
+        update=None,
+        check="quantity",
+        delete_removes_row=None,
+        list_params={"limit": "100"},
+        touch="quantity = quantity",
+        read_suffix=None,
+    ),
+    Resource(
+        name="makloon_dispatches",
+        path="/api/v1/tenant/makloon/dispatches",
+        table="makloon_dispatches",
+        create=lambda n, refs: {
+            "partner_id": refs["partner_id"],
+            "job_id": refs["job_id"],
+            "stage": "potong",
+            "sizes": {"S": 1 + n % 3},
+            "rate_per_piece": 1_000 + n,
+        },
+        update=None,
+        check="number",
+        delete_removes_row=None,
+        list_params={"limit": "100"},
+        side_rows=dispatch_events,
+    ),
+    Resource(
+        name="wage_periods",
+        path="/api/v1/tenant/wages/periods",
+        table="wage_periods",
+        create=lambda n, refs: next_period(),
+        update=None,
+        check="starts_on",
+        delete_removes_row=None,
+        read_suffix="/earnings",
+        unwrap=lambda body: dict(body["period"]),
+    ),
+    Resource(
         name="taxonomy_terms",
         path="/api/v1/tenant/taxonomies",
         table="taxonomy_terms",
@@ -232,7 +402,53 @@ async def prepare_refs(
         await runtime.orders.mark_ready(db, central, setup.tenant_id, uuid.UUID(ready["id"]))
     model.rows["orders"].add(ready["id"])
     model.live["orders"][ready["id"]] = None
-    return {**refs, "ready_order_id": ready["id"], "ready_line_id": line_id}
+    return {
+        **refs,
+        "ready_order_id": ready["id"],
+        "ready_line_id": line_id,
+        **await production_refs(http, model, refs),
+    }
+
+
+async def production_refs(
+    http: httpx.AsyncClient, model: TenantModel, refs: dict[str, Any]
+) -> dict[str, Any]:
+    """What the production resources reference: the default routing (never deleted), a job of
+    100 000 S with 10 000 cut in at `potong` (for dispatches and more pieces in), a partner."""
+    headers = model.setup.headers()
+    routings = await http.get("/api/v1/tenant/production/routings", headers=headers)
+    assert routings.status_code == 200, routings.text
+    (default,) = [row for row in routings.json()["data"] if row["scope"] == "default"]
+    model.rows["routings"].add(default["id"])
+    model.live["routings"][default["id"]] = default["stages"]
+    model.refs = dict(refs)
+    order = await order_to_produce(http, model, {"S": 100_000})
+    started = await http.post("/api/v1/tenant/production/jobs", json=order, headers=headers)
+    assert started.status_code == 201, started.text
+    (job,) = started.json()["jobs"]
+    model.rows["production_jobs"].add(job["id"])
+    model.live["production_jobs"][job["id"]] = job["order_number"]
+    cut_in = await http.post(
+        "/api/v1/tenant/production/events",
+        json={
+            "job_id": job["id"],
+            "size": "S",
+            "stage": "potong",
+            "kind": "in",
+            "quantity": 10_000,
+        },
+        headers=headers,
+    )
+    assert cut_in.status_code == 201, cut_in.text
+    model.rows["ledger_events"].add(cut_in.json()["id"])
+    model.live["ledger_events"][cut_in.json()["id"]] = 10_000
+    partner = await http.post(
+        "/api/v1/tenant/makloon/partners", json={"name": "Penjahit Tetap"}, headers=headers
+    )
+    assert partner.status_code == 201, partner.text
+    model.rows["makloon_partners"].add(partner.json()["id"])
+    model.live["makloon_partners"][partner.json()["id"]] = partner.json()["name"]
+    return {"routing_id": default["id"], "job_id": job["id"], "partner_id": partner.json()["id"]}
 
 
 @dataclass
@@ -304,18 +520,23 @@ async def apply(world: World, op: Op) -> None:
     live = target.live[resource.name]
     url = f"{resource.path}/{row_id}"
     if op.kind == "create":
-        body = resource.create(op.pick, actor.refs)
+        refs = actor.refs
+        if resource.prepare is not None:
+            refs = {**refs, **await resource.prepare(world, actor)}
+        body = resource.create(op.pick, refs)
         response = await client.post(resource.path, json=body, headers=headers)
         assert response.status_code == 201, response.text
-        created = response.json()
-        actor.rows[resource.name].add(created["id"])
-        actor.live[resource.name][created["id"]] = created[resource.check]
-    elif op.kind == "read":
-        response = await client.get(url, headers=headers)
+        for created in resource.created(response.json()):
+            actor.rows[resource.name].add(created["id"])
+            actor.live[resource.name][created["id"]] = created[resource.check]
+        if resource.side_rows is not None:
+            await resource.side_rows(world, actor, response.json())
+    elif op.kind == "read" and resource.read_suffix is not None:
+        response = await client.get(url + resource.read_suffix, headers=headers)
         if ours and (row_id in live or not resource.delete_removes_row):
             assert response.status_code == 200, response.text
             if row_id in live:
-                assert response.json()[resource.check] == live[row_id]
+                assert resource.unwrap(response.json())[resource.check] == live[row_id]
         else:
             assert response.status_code == 404, response.text
     elif op.kind == "update" and resource.update is not None:
@@ -353,7 +574,7 @@ async def apply(world: World, op: Op) -> None:
                     {"id": row_id},
                 )
                 assert getattr(changed, "rowcount", None) == (1 if ours else 0)
-    elif op.kind not in ("update", "delete"):  # pragma: no cover
+    elif op.kind not in ("read", "update", "delete"):  # pragma: no cover
         raise AssertionError(op.kind)
 
 

@@ -15,9 +15,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql import func
 
 from garment.platform.db import TenantBase, new_id
+from garment.platform.versioning import Versioned
 
 
-class Role(TenantBase):
+class Role(Versioned, TenantBase):
+    """A role; its `version` (ETag) moves on every rename or permission change."""
+
     __tablename__ = "roles"
     __table_args__ = (UniqueConstraint("tenant_id", "key"),)
 

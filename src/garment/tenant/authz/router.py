@@ -12,7 +12,7 @@ from garment.central.tenancy.dependencies import Tenancy
 from garment.central.tenancy.schemas import MeOut, TenantOut
 from garment.platform.errors import CONFLICT, RESOURCE_NOT_FOUND, VALIDATION_FAILED
 from garment.platform.http.dependencies import CentralSession, app_services
-from garment.platform.http.openapi import created, error_responses
+from garment.platform.http.openapi import error_responses
 from garment.tenant.authz.dependencies import Roles, actor_of
 from garment.tenant.authz.permissions import PERMISSIONS
 from garment.tenant.authz.schemas import (
@@ -31,7 +31,14 @@ from garment.tenant.context import (
     TenantSession,
     member_summary,
 )
-from garment.tenant.conventions.dependencies import IDEMPOTENCY_ERRORS, ConventionRoute, Idempotent
+from garment.tenant.conventions.dependencies import (
+    IDEMPOTENCY_ERRORS,
+    ConventionRoute,
+    Idempotent,
+    IfMatch,
+    etag_response,
+    set_etag,
+)
 from garment.tenant.conventions.errors import PLAN_FEATURE_UNAVAILABLE
 from garment.tenant.members.dependencies import Members
 
@@ -105,7 +112,7 @@ async def list_roles(member: RoleViewer, roles: Roles, db: TenantSession) -> Rol
     response_model=RoleOut,
     summary="Create a custom role (plan feature `custom_roles`; only permissions you hold)",
     responses={
-        **created(201, "Created.", "The new role."),
+        **etag_response(201, "Created.", location="The new role."),
         **error_responses(
             *TENANT_CHAIN_ERRORS,
             VALIDATION_FAILED,
@@ -133,23 +140,34 @@ async def create_role(
         permissions=body.permissions,
     )
     response.headers["Location"] = request.url_for("update_role", role_id=str(view.id)).path
+    set_etag(response, view.version)
     return RoleOut.model_validate(view)
 
 
 @roles_router.patch(
     "/{role_id}",
     response_model=RoleOut,
-    summary="Rename a custom role or replace its permissions (effective on the next request)",
-    responses=error_responses(
-        *TENANT_CHAIN_ERRORS,
-        VALIDATION_FAILED,
-        RESOURCE_NOT_FOUND,
-        CONFLICT,
-        PLAN_FEATURE_UNAVAILABLE,
-    ),
+    summary="Rename a custom role or replace its permissions (If-Match; effective on the next "
+    "request)",
+    responses={
+        **etag_response(200, "The changed role."),
+        **error_responses(
+            *TENANT_CHAIN_ERRORS,
+            VALIDATION_FAILED,
+            RESOURCE_NOT_FOUND,
+            CONFLICT,
+            PLAN_FEATURE_UNAVAILABLE,
+        ),
+    },
 )
 async def update_role(
-    role_id: uuid.UUID, body: RoleUpdate, member: RoleManager, roles: Roles, db: TenantSession
+    role_id: uuid.UUID,
+    body: RoleUpdate,
+    member: RoleManager,
+    roles: Roles,
+    db: TenantSession,
+    expected: IfMatch,
+    response: Response,
 ) -> RoleOut:
     view = await roles.update_role(
         db,
@@ -158,7 +176,9 @@ async def update_role(
         name_id=body.name_id,
         name_en=body.name_en,
         permissions=body.permissions,
+        expected_version=expected,
     )
+    set_etag(response, view.version)
     return RoleOut.model_validate(view)
 
 

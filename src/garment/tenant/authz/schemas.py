@@ -45,6 +45,7 @@ class RoleOut(BaseModel):
     name_en: str
     is_system: bool = Field(description="A default role: its permissions are fixed.")
     permissions: list[str]
+    version: int = Field(description="Send it back as `If-Match` to update (also the `ETag`).")
 
 
 class RoleList(BaseModel):

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from garment.central.clusters.service import ClusterConnectionManager
 from garment.platform.cache import EVERYTHING, InvalidationBus, TtlCache
+from garment.platform.db import utcnow
 from garment.platform.errors import (
     CONFLICT,
     PERMISSION_DENIED,
@@ -21,6 +22,7 @@ from garment.platform.errors import (
     AppError,
     invalid,
 )
+from garment.platform.versioning import apply_changes, check_version
 from garment.tenant.audit.service import AuditAction, record_change
 from garment.tenant.authz.errors import UNKNOWN_PERMISSIONS, UNKNOWN_ROLES
 from garment.tenant.authz.models import Role
@@ -198,12 +200,14 @@ class RoleService:
         name_id: str | None,
         name_en: str | None,
         permissions: Iterable[str] | None,
+        expected_version: int | None = None,
     ) -> RoleView:
         """Rename a custom role or replace its permissions: the editor must hold every
         permission the role has and every one it is given. Effective on each holder's next
-        request."""
+        request. A stale `If-Match` version is 409 before anything changes."""
         self._check_custom_roles(actor.plan_code)
         role = await self._custom_role(session, actor, role_id)
+        check_version(role, expected_version)
         roles = RoleAdminRepository(session)
         current = (await roles.permissions_of(actor.tenant_id)).get(role.id, [])
         before = view_of(role, current)
@@ -211,8 +215,15 @@ class RoleService:
         wanted = (
             current if permissions is None else check_permissions(permissions, actor.permissions)
         )
-        role.name_id = name_id or role.name_id
-        role.name_en = name_en or role.name_en
+        changes: dict[str, object] = {
+            "name_id": name_id or role.name_id,
+            "name_en": name_en or role.name_en,
+        }
+        renamed = (changes["name_id"], changes["name_en"]) != (role.name_id, role.name_en)
+        if renamed or wanted != sorted(current):
+            # The permissions live in their own rows: touching the role row moves its version.
+            changes["updated_at"] = utcnow()
+        await apply_changes(session, role, expected_version, changes)
         if permissions is not None:
             await roles.replace_permissions(actor.tenant_id, role.id, wanted)
         await session.flush()
@@ -282,6 +293,7 @@ class RoleView:
     name_en: str
     is_system: bool
     permissions: list[str]
+    version: int
 
     def audited(self) -> dict[str, object]:
         return {
@@ -300,6 +312,7 @@ def view_of(role: Role, permissions: Iterable[str]) -> RoleView:
         name_en=role.name_en,
         is_system=role.is_system,
         permissions=sorted(permissions),
+        version=role.version,
     )
 
 

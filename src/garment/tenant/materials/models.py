@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     ForeignKeyConstraint,
@@ -35,6 +36,7 @@ class Material(Versioned, TimestampMixin, TenantBase):
         CheckConstraint("on_hand >= 0", name="on_hand"),
         CheckConstraint("reserved >= 0", name="reserved"),
         CheckConstraint("reorder_level >= 0", name="reorder_level"),
+        CheckConstraint("unit_cost >= 0", name="unit_cost"),
         Index("ix_materials_tenant_id_name", "tenant_id", "name", "id"),
     )
 
@@ -47,6 +49,8 @@ class Material(Versioned, TimestampMixin, TenantBase):
     on_hand: Mapped[Decimal] = mapped_column(QUANTITY, server_default=text("0"), default=0)
     reserved: Mapped[Decimal] = mapped_column(QUANTITY, server_default=text("0"), default=0)
     archived: Mapped[bool] = mapped_column(Boolean, server_default=text("false"), default=False)
+    # Standard cost in integer rupiah per unit (kg, m, pcs...): what order costing prices with.
+    unit_cost: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), default=0)
 
 
 class MaterialLot(TimestampMixin, TenantBase):

@@ -27,6 +27,15 @@ PositiveQuantity = Annotated[
     StringConstraints(max_length=14, pattern=POSITIVE_QUANTITY_PATTERN),
     Field(description="Decimal text greater than zero, e.g. `12.75`.", examples=["12.75"]),
 ]
+UnitCost = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=1_000_000_000,
+        description="Standard cost in integer rupiah per unit of the material (order costing).",
+        examples=[95_000],
+    ),
+]
 CODE_PATTERN = r"^[A-Z0-9](?:[A-Z0-9-]{0,38}[A-Z0-9])?$"
 Code = Annotated[
     str,
@@ -55,6 +64,7 @@ class CreateMaterialRequest(RequestBody):
     reorder_level: Quantity = Field(
         "0", description="Below this (on hand minus reserved) it is on the low-stock list."
     )
+    unit_cost: UnitCost = 0
 
 
 class UpdateMaterialRequest(RequestBody):
@@ -62,6 +72,7 @@ class UpdateMaterialRequest(RequestBody):
 
     name: Name | None = None
     reorder_level: Quantity | None = None
+    unit_cost: UnitCost | None = None
     archived: bool | None = None
 
 
@@ -74,6 +85,7 @@ class MaterialOut(BaseModel):
     on_hand: str
     reserved: str
     available: str = Field(description="On hand minus reserved.")
+    unit_cost: int = Field(description="Integer rupiah per unit (order costing uses it).")
     archived: bool
     version: int
     created_at: datetime

@@ -53,7 +53,7 @@ from garment.tenant.materials.states import MovementKind, ReservationStatus
 # The largest stock a material may hold (numeric(18, 3) holds up to 10^15).
 MAX_STOCK = Decimal(10) ** 13
 ZERO = Decimal(0)
-MATERIAL_FIELDS = ("code", "name", "unit", "reorder_level", "archived")
+MATERIAL_FIELDS = ("code", "name", "unit", "reorder_level", "unit_cost", "archived")
 
 
 def quantity_text(value: Decimal | int) -> str:
@@ -76,6 +76,7 @@ def material_out(material: Material) -> MaterialOut:
         on_hand=quantity_text(material.on_hand),
         reserved=quantity_text(material.reserved),
         available=quantity_text(material.on_hand - material.reserved),
+        unit_cost=material.unit_cost,
         archived=material.archived,
         version=material.version,
         created_at=material.created_at,
@@ -165,6 +166,7 @@ class MaterialService:
                 name=body.name,
                 unit=body.unit.value,
                 reorder_level=Decimal(body.reorder_level),
+                unit_cost=body.unit_cost,
                 on_hand=ZERO,
                 reserved=ZERO,
             ),
@@ -240,6 +242,8 @@ class MaterialService:
             changes["name"] = body.name
         if body.reorder_level is not None:
             changes["reorder_level"] = Decimal(body.reorder_level)
+        if body.unit_cost is not None:
+            changes["unit_cost"] = body.unit_cost
         if body.archived is not None:
             changes["archived"] = body.archived
         await self._apply(session, material, expected_version, changes, actor_id)

@@ -39,6 +39,24 @@ def like_pattern(text_: str) -> str:
 class OrderRepository(Repository[Order]):
     model = Order
 
+    async def referencing_product(
+        self, tenant_id: uuid.UUID, product_id: uuid.UUID
+    ) -> tuple[int, int]:
+        """How many orders (through their lines) and quotations (any revision) name the
+        product."""
+        orders = await self.session.scalar(
+            select(func.count(func.distinct(OrderLine.order_id))).where(
+                OrderLine.tenant_id == tenant_id, OrderLine.product_id == product_id
+            )
+        )
+        quotations = await self.session.scalar(
+            select(func.count(func.distinct(QuotationRevision.quotation_id))).where(
+                QuotationRevision.tenant_id == tenant_id,
+                QuotationRevision.lines.contains([{"product_id": str(product_id)}]),
+            )
+        )
+        return int(orders or 0), int(quotations or 0)
+
     async def of_tenant(
         self, tenant_id: uuid.UUID, order_id: uuid.UUID, *, for_update: bool = False
     ) -> Order | None:

@@ -326,6 +326,12 @@ class OrderService:
         self.customers = customers
         self.settings = settings
 
+    async def product_references(
+        self, session: AsyncSession, tenant_id: uuid.UUID, product_id: uuid.UUID
+    ) -> tuple[int, int]:
+        """(orders, quotations) that name the product: the catalogue asks before a delete."""
+        return await OrderRepository(session).referencing_product(tenant_id, product_id)
+
     # --- the sales policy ----------------------------------------------------------------------
 
     async def sales_policy(self, session: AsyncSession, tenant_id: uuid.UUID) -> SalesPolicyOut:

@@ -33,6 +33,13 @@ MAKLOON_RETURN_EXCEEDS = define_error(
     en="Size {size}: the partner holds only {balance} pieces; {requested} reported.",
     action="Show the partner's balance for the size; let the user correct the counts.",
 )
+MAKLOON_MATERIAL_EXCEEDS = define_error(
+    "MAKLOON_MATERIAL_EXCEEDS",
+    422,
+    id="Bahan {material_id}: mitra hanya memegang {balance} {unit}, dilaporkan {requested}.",
+    en="Material {material_id}: the partner holds only {balance} {unit}; {requested} reported.",
+    action="Show the partner's balance of the material; let the user correct the quantities.",
+)
 WAGE_PERIOD_LOCKED = define_error(
     "WAGE_PERIOD_LOCKED",
     409,
@@ -91,7 +98,20 @@ UNKNOWN_JOB = Message("Pekerjaan produksi tidak ditemukan.", "The production job
 NOT_IN_DISPATCH = Message(
     "Ukuran {size} tidak dikirim pada makloon ini.", "Size {size} was not sent in this dispatch."
 )
+EMPTY_DISPATCH = Message(
+    "Kirim paling sedikit satu ukuran atau satu bahan.", "Send at least one size or material."
+)
+UNKNOWN_MATERIAL = Message("Bahan tidak ditemukan.", "The material was not found.")
+REPEATED_MATERIAL = Message(
+    "Bahan ini disebut lebih dari sekali.", "This material is listed more than once."
+)
+NOT_IN_DISPATCH_MATERIAL = Message(
+    "Bahan ini tidak dikirim pada makloon ini.", "This material was not sent in this dispatch."
+)
 EMPTY_COUNTS = Message("Isi paling sedikit satu jumlah.", "Give at least one count.")
+IN_THE_FUTURE = Message(
+    "Waktu kerja tidak boleh di masa depan.", "The time the work was done is in the future."
+)
 ONE_TARGET = Message(
     "Pilih produk atau kategori, bukan keduanya.", "Give a product or a category, not both."
 )

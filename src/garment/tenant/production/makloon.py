@@ -8,7 +8,9 @@ No piece is counted twice: a dispatch moves pieces of a stage from `available` t
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,17 +20,29 @@ from garment.platform.pagination import PageParams
 from garment.platform.versioning import apply_changes
 from garment.tenant.audit.service import AuditAction, record_change, snapshot
 from garment.tenant.conventions.service import DocumentType, next_document_number
+from garment.tenant.materials.schemas import CreateMovementRequest
+from garment.tenant.materials.states import MovementKind
 from garment.tenant.production.errors import (
     EMPTY_COUNTS,
+    EMPTY_DISPATCH,
     JOB_CLOSED,
+    MAKLOON_MATERIAL_EXCEEDS,
     MAKLOON_RETURN_EXCEEDS,
     NOT_IN_DISPATCH,
+    NOT_IN_DISPATCH_MATERIAL,
+    REPEATED_MATERIAL,
     UNKNOWN_JOB,
     UNKNOWN_JOB_SIZE,
+    UNKNOWN_MATERIAL,
     UNKNOWN_PARTNER,
     UNKNOWN_STAGE,
 )
-from garment.tenant.production.models import MakloonDispatch, MakloonLine, MakloonPartner
+from garment.tenant.production.models import (
+    MakloonDispatch,
+    MakloonLine,
+    MakloonMaterial,
+    MakloonPartner,
+)
 from garment.tenant.production.repository import (
     DISPATCH_KEYSET,
     PARTNER_KEYSET,
@@ -42,17 +56,37 @@ from garment.tenant.production.schemas import (
     CustodyOut,
     DispatchCreate,
     DispatchLineOut,
+    DispatchMaterialOut,
     DispatchOut,
+    MaterialCustody,
     PartnerCreate,
     ReceiptCreate,
 )
-from garment.tenant.production.service import ProductionService, available, exceeds, not_found
+from garment.tenant.production.service import (
+    ProductionService,
+    available,
+    exceeds,
+    not_found,
+    quantity_text,
+)
 from garment.tenant.production.states import DispatchStatus, EventKind, JobStatus
 
 PARTNER_FIELDS = ("name", "phone", "address", "archived")
 
 
-def dispatch_out(dispatch: MakloonDispatch, lines: list[MakloonLine]) -> DispatchOut:
+def material_balance(row: MakloonMaterial) -> Decimal:
+    return row.sent - row.returned - row.consumed
+
+
+def line_balance(line: MakloonLine) -> int:
+    return line.sent - line.accepted - line.rejected - line.short
+
+
+def dispatch_out(
+    dispatch: MakloonDispatch,
+    lines: Sequence[MakloonLine],
+    materials: Sequence[MakloonMaterial] = (),
+) -> DispatchOut:
     out = [
         DispatchLineOut(
             size=line.size,
@@ -74,6 +108,17 @@ def dispatch_out(dispatch: MakloonDispatch, lines: list[MakloonLine]) -> Dispatc
         status=DispatchStatus(dispatch.status),
         charge=dispatch.charge,
         lines=out,
+        materials=[
+            DispatchMaterialOut(
+                material_id=row.material_id,
+                unit=row.unit,
+                sent=quantity_text(row.sent),
+                returned=quantity_text(row.returned),
+                consumed=quantity_text(row.consumed),
+                balance=quantity_text(material_balance(row)),
+            )
+            for row in materials
+        ],
         balance=sum(line.balance for line in out),
         note=dispatch.note,
         created_at=dispatch.created_at,
@@ -173,8 +218,13 @@ class MakloonService:
             for size in body.sizes:
                 if size not in job.planned:
                     problems.add(f"sizes.{size}", UNKNOWN_JOB_SIZE, size=size)
+        if not body.sizes and not body.materials:
+            problems.add("sizes", EMPTY_DISPATCH)
+        units = await self._material_units(
+            session, tenant_id, [use.material_id for use in body.materials], problems
+        )
         problems.raise_if_any()
-        assert job is not None
+        assert job is not None and partner is not None
         if job.status != JobStatus.ACTIVE:
             raise AppError(JOB_CLOSED)
         counters = CounterRepository(session)
@@ -221,6 +271,33 @@ class MakloonService:
                 dispatch_id=dispatch.id,
             )
         session.add_all(lines)
+        materials: list[MakloonMaterial] = []
+        for use in body.materials:
+            movement = await self.production.materials.move(
+                session,
+                tenant_id,
+                use.material_id,
+                CreateMovementRequest(
+                    kind=MovementKind.OUT,
+                    quantity=use.quantity,
+                    lot_id=use.lot_id,
+                    reason=f"Makloon {dispatch.number} ke {partner.name}"[:200],
+                ),
+                actor_id,
+            )
+            materials.append(
+                MakloonMaterial(
+                    tenant_id=tenant_id,
+                    dispatch_id=dispatch.id,
+                    material_id=use.material_id,
+                    unit=units[use.material_id],
+                    sent=Decimal(use.quantity),
+                    returned=Decimal(0),
+                    consumed=Decimal(0),
+                    movement_id=movement.id,
+                )
+            )
+        session.add_all(materials)
         await session.flush()
         await session.refresh(dispatch, ["created_at"])
         await record_change(
@@ -230,9 +307,39 @@ class MakloonService:
             action=AuditAction.CREATE,
             entity_type="makloon_dispatch",
             entity_id=dispatch.id,
-            after={"number": dispatch.number, "sizes": dict(body.sizes)},
+            after={
+                "number": dispatch.number,
+                "sizes": dict(body.sizes),
+                "materials": {str(use.material_id): use.quantity for use in body.materials},
+            },
         )
-        return dispatch_out(dispatch, lines)
+        return dispatch_out(dispatch, lines, materials)
+
+    async def _material_units(
+        self,
+        session: AsyncSession,
+        tenant_id: uuid.UUID,
+        material_ids: list[uuid.UUID],
+        problems: FieldErrors,
+    ) -> dict[uuid.UUID, str]:
+        """The unit of each material sent (an unknown or archived one, or one listed twice, is
+        a field error)."""
+        units: dict[uuid.UUID, str] = {}
+        for index, material_id in enumerate(material_ids):
+            field = f"materials.{index}.material_id"
+            if material_id in units:
+                problems.add(field, REPEATED_MATERIAL)
+                continue
+            try:
+                material = await self.production.materials.get(session, tenant_id, material_id)
+            except AppError:
+                problems.add(field, UNKNOWN_MATERIAL)
+                continue
+            if material.archived:
+                problems.add(field, UNKNOWN_MATERIAL)
+                continue
+            units[material_id] = str(material.unit)
+        return units
 
     async def get_dispatch(
         self, session: AsyncSession, tenant_id: uuid.UUID, dispatch_id: uuid.UUID
@@ -241,7 +348,11 @@ class MakloonService:
         dispatch = await repo.by_id(tenant_id, dispatch_id)
         if dispatch is None:
             raise not_found()
-        return dispatch_out(dispatch, list(await repo.lines(tenant_id, [dispatch.id])))
+        return dispatch_out(
+            dispatch,
+            await repo.lines(tenant_id, [dispatch.id]),
+            await repo.materials(tenant_id, [dispatch.id]),
+        )
 
     async def list_dispatches(
         self,
@@ -256,11 +367,14 @@ class MakloonService:
         rows, cursor = await repo.listed(
             tenant_id, partner_id=partner_id, status=status.value if status else None, page=page
         )
-        lines = await repo.lines(tenant_id, [row.id for row in rows])
+        ids = [row.id for row in rows]
         by: dict[uuid.UUID, list[MakloonLine]] = {}
-        for line in lines:
+        for line in await repo.lines(tenant_id, ids):
             by.setdefault(line.dispatch_id, []).append(line)
-        return [dispatch_out(row, by.get(row.id, [])) for row in rows], cursor
+        held: dict[uuid.UUID, list[MakloonMaterial]] = {}
+        for material in await repo.materials(tenant_id, ids):
+            held.setdefault(material.dispatch_id, []).append(material)
+        return [dispatch_out(row, by.get(row.id, []), held.get(row.id, [])) for row in rows], cursor
 
     async def receive(
         self,
@@ -278,16 +392,30 @@ class MakloonService:
         if dispatch is None:
             raise not_found()
         lines = {line.size: line for line in await repo.lines(tenant_id, [dispatch.id])}
+        held = {row.material_id: row for row in await repo.materials(tenant_id, [dispatch.id])}
         problems = FieldErrors()
+        if not body.sizes and not body.materials:
+            problems.add("sizes", EMPTY_COUNTS)
         for size, counts in body.sizes.items():
             if size not in lines:
                 problems.add(f"sizes.{size}", NOT_IN_DISPATCH, size=size)
             elif counts.accepted + counts.rejected + counts.short == 0:
                 problems.add(f"sizes.{size}", EMPTY_COUNTS)
+        seen: set[uuid.UUID] = set()
+        for index, back in enumerate(body.materials):
+            if back.material_id not in held:
+                problems.add(f"materials.{index}.material_id", NOT_IN_DISPATCH_MATERIAL)
+            elif back.material_id in seen:
+                problems.add(f"materials.{index}.material_id", REPEATED_MATERIAL)
+            elif Decimal(back.returned) + Decimal(back.consumed) == 0:
+                problems.add(f"materials.{index}", EMPTY_COUNTS)
+            seen.add(back.material_id)
         problems.raise_if_any()
         job = await JobRepository(session).by_id(tenant_id, dispatch.job_id)
         assert job is not None
-        if job.status != JobStatus.ACTIVE:
+        # Pieces move a finished job's counters: refused. Material left at the partner can still
+        # come back (or be reported used) after the job is done.
+        if body.sizes and job.status != JobStatus.ACTIVE:
             raise AppError(JOB_CLOSED)
         stages = job.stages
         index = stages.index(dispatch.stage)
@@ -333,8 +461,11 @@ class MakloonService:
                     )
             if counts.short or (following is None and counts.accepted):
                 settles = True
+        await self._materials_back(session, dispatch, held, body, actor_id)
         dispatch.charge = sum(line.accepted for line in lines.values()) * dispatch.rate_per_piece
-        if all(line.sent == line.accepted + line.rejected + line.short for line in lines.values()):
+        if all(line_balance(line) == 0 for line in lines.values()) and all(
+            material_balance(row) == 0 for row in held.values()
+        ):
             dispatch.status = DispatchStatus.CLOSED.value
         await session.flush()
         if settles:
@@ -346,9 +477,50 @@ class MakloonService:
             action=AuditAction.UPDATE,
             entity_type="makloon_dispatch",
             entity_id=dispatch.id,
-            after={"received": {size: c.model_dump() for size, c in body.sizes.items()}},
+            after={
+                "received": {size: c.model_dump() for size, c in body.sizes.items()},
+                "materials": [back.model_dump(mode="json") for back in body.materials],
+            },
         )
-        return dispatch_out(dispatch, list(lines.values()))
+        return dispatch_out(dispatch, list(lines.values()), list(held.values()))
+
+    async def _materials_back(
+        self,
+        session: AsyncSession,
+        dispatch: MakloonDispatch,
+        held: dict[uuid.UUID, MakloonMaterial],
+        body: ReceiptCreate,
+        actor_id: uuid.UUID,
+    ) -> None:
+        """Returned material goes back into our stock (an `in` movement); consumed material is
+        only accounted (it left our stock at dispatch). Never more than the partner holds."""
+        for back in body.materials:
+            row = held[back.material_id]
+            returned, consumed = Decimal(back.returned), Decimal(back.consumed)
+            balance = material_balance(row)
+            if returned + consumed > balance:
+                params = {
+                    "material_id": str(row.material_id),
+                    "unit": row.unit,
+                    "balance": quantity_text(balance),
+                    "requested": quantity_text(returned + consumed),
+                }
+                raise AppError(MAKLOON_MATERIAL_EXCEEDS, params=params, extra=params)
+            if returned > 0:
+                await self.production.materials.move(
+                    session,
+                    dispatch.tenant_id,
+                    row.material_id,
+                    CreateMovementRequest(
+                        kind=MovementKind.IN,
+                        quantity=quantity_text(returned),
+                        lot_id=back.lot_id,
+                        reason=f"Kembali dari makloon {dispatch.number}",
+                    ),
+                    actor_id,
+                )
+            row.returned += returned
+            row.consumed += consumed
 
     async def custody(
         self,
@@ -362,7 +534,17 @@ class MakloonService:
         now = now or datetime.now(UTC)
         repo = DispatchRepository(session)
         dispatches = await repo.of_partner(tenant_id, partner_id)
-        lines = await repo.lines(tenant_id, [row.id for row in dispatches])
+        ids = [row.id for row in dispatches]
+        lines = await repo.lines(tenant_id, ids)
+        materials: dict[uuid.UUID, MaterialCustody] = {}
+        for row in await repo.materials(tenant_id, ids):
+            left = material_balance(row)
+            if left:
+                custody = materials.setdefault(
+                    row.material_id,
+                    MaterialCustody(material_id=row.material_id, unit=row.unit, balance="0"),
+                )
+                custody.balance = quantity_text(Decimal(custody.balance) + left)
         by_size: dict[str, int] = {}
         buckets = {"days_0_7": 0, "days_8_14": 0, "days_15_30": 0, "over_30": 0}
         held: dict[uuid.UUID, int] = {}
@@ -392,6 +574,7 @@ class MakloonService:
             partner_id=partner_id,
             balance=sum(by_size.values()),
             by_size=by_size,
+            materials=sorted(materials.values(), key=lambda item: str(item.material_id)),
             charges=sum(dispatch.charge for dispatch in dispatches),
             oldest_open=oldest,
             ageing=AgeingBuckets(**buckets),

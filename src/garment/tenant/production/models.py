@@ -275,6 +275,33 @@ class MakloonLine(TenantBase):
     short: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
 
 
+class MakloonMaterial(TenantBase):
+    """Material sent with a dispatch (fabric, cut panels, trims): it left our stock by an `out`
+    movement into the partner's custody; what comes back unused is moved `in` again, what the
+    partner used up is only accounted. Custody = sent - returned - consumed."""
+
+    __tablename__ = "makloon_materials"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "dispatch_id"],
+            ["makloon_dispatches.tenant_id", "makloon_dispatches.id"],
+            ondelete="CASCADE",
+            name="fk_makloon_materials_tenant_id_makloon_dispatches",
+        ),
+        CheckConstraint("sent > 0 AND returned >= 0 AND consumed >= 0", name="counts"),
+        CheckConstraint("returned + consumed <= sent", name="returned"),
+    )
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    dispatch_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    material_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(8))
+    sent: Mapped[Decimal] = mapped_column(QUANTITY)
+    returned: Mapped[Decimal] = mapped_column(QUANTITY, server_default=text("0"), default=0)
+    consumed: Mapped[Decimal] = mapped_column(QUANTITY, server_default=text("0"), default=0)
+    movement_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+
+
 class WageRate(Versioned, TimestampMixin, TenantBase):
     """Borongan: rupiah per accepted piece of an operation (stage), for a product, a category,
     or every design (both empty); `reject_deduction` per rejected piece blamed on the worker."""

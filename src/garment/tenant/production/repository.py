@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, any_, bindparam, func, select
@@ -18,6 +19,7 @@ from garment.tenant.production.models import (
     LedgerEvent,
     MakloonDispatch,
     MakloonLine,
+    MakloonMaterial,
     MakloonPartner,
     MaterialConsumption,
     ProductionJob,
@@ -27,7 +29,7 @@ from garment.tenant.production.models import (
     WagePeriod,
     WageRate,
 )
-from garment.tenant.production.states import EventKind, JobStatus
+from garment.tenant.production.states import EventKind, JobStatus, PeriodStatus
 
 EXAMPLE_ID = uuid.UUID("5a1e0c3d-8b2f-4e6a-9c7d-1f2e3d4c5b6a")
 EXAMPLE_AT = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
@@ -213,9 +215,51 @@ class EventRepository(Repository[LedgerEvent]):
             for worker, job_id, stage, kind, total in (await self.session.execute(statement))
         ]
 
+    async def paid_pieces(
+        self, tenant_id: uuid.UUID, job_ids: Sequence[uuid.UUID]
+    ) -> list[tuple[uuid.UUID, str, int]]:
+        """(job id, stage, pieces) out of a stage by a named worker in the shop (what borongan
+        pays), over the jobs' whole life."""
+        statement = (
+            select(LedgerEvent.job_id, LedgerEvent.stage, func.sum(LedgerEvent.quantity))
+            .where(
+                LedgerEvent.tenant_id == tenant_id,
+                LedgerEvent.job_id.in_(job_ids),
+                LedgerEvent.worker.is_not(None),
+                LedgerEvent.dispatch_id.is_(None),
+                LedgerEvent.kind == EventKind.OUT,
+            )
+            .group_by(LedgerEvent.job_id, LedgerEvent.stage)
+        )
+        return [
+            (job_id, stage, int(total))
+            for job_id, stage, total in (await self.session.execute(statement))
+        ]
+
 
 class ConsumptionRepository(Repository[MaterialConsumption]):
     model = MaterialConsumption
+
+    async def used(
+        self, tenant_id: uuid.UUID, job_ids: Sequence[uuid.UUID]
+    ) -> list[tuple[uuid.UUID, uuid.UUID, Decimal]]:
+        """(job id, material id, quantity actually issued at cutting)."""
+        statement = (
+            select(
+                MaterialConsumption.job_id,
+                MaterialConsumption.material_id,
+                func.sum(MaterialConsumption.actual),
+            )
+            .where(
+                MaterialConsumption.tenant_id == tenant_id,
+                MaterialConsumption.job_id.in_(job_ids),
+            )
+            .group_by(MaterialConsumption.job_id, MaterialConsumption.material_id)
+        )
+        return [
+            (job_id, material_id, Decimal(total))
+            for job_id, material_id, total in (await self.session.execute(statement))
+        ]
 
 
 class PartnerRepository(Repository[MakloonPartner]):
@@ -258,6 +302,28 @@ class DispatchRepository(Repository[MakloonDispatch]):
             .where(MakloonLine.tenant_id == tenant_id, MakloonLine.dispatch_id.in_(dispatch_ids))
             .order_by(MakloonLine.dispatch_id, MakloonLine.size)
             .execution_options(populate_existing=True)
+        )
+        return (await self.session.scalars(statement)).all()
+
+    async def materials(
+        self, tenant_id: uuid.UUID, dispatch_ids: Sequence[uuid.UUID]
+    ) -> Sequence[MakloonMaterial]:
+        statement = (
+            select(MakloonMaterial)
+            .where(
+                MakloonMaterial.tenant_id == tenant_id,
+                MakloonMaterial.dispatch_id.in_(dispatch_ids),
+            )
+            .order_by(MakloonMaterial.dispatch_id, MakloonMaterial.material_id)
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.scalars(statement)).all()
+
+    async def of_jobs(
+        self, tenant_id: uuid.UUID, job_ids: Sequence[uuid.UUID]
+    ) -> Sequence[MakloonDispatch]:
+        statement = select(MakloonDispatch).where(
+            MakloonDispatch.tenant_id == tenant_id, MakloonDispatch.job_id.in_(job_ids)
         )
         return (await self.session.scalars(statement)).all()
 
@@ -322,6 +388,25 @@ class PeriodRepository(Repository[WagePeriod]):
             .order_by(WagePeriod.starts_on.desc(), WagePeriod.id)
         )
         return (await self.session.scalars(statement)).all()
+
+    async def locked_covering(self, tenant_id: uuid.UUID, day: date) -> WagePeriod | None:
+        """The locked period holding `day`, if any. `FOR SHARE` on the covering rows: a lock
+        running concurrently either waits for this recording (and counts it) or commits first
+        (and this recording sees it locked)."""
+        statement = (
+            select(WagePeriod)
+            .where(
+                WagePeriod.tenant_id == tenant_id,
+                WagePeriod.starts_on <= day,
+                WagePeriod.ends_on >= day,
+            )
+            .with_for_update(read=True)
+            .execution_options(populate_existing=True)
+        )
+        for period in (await self.session.scalars(statement)).all():
+            if period.status == PeriodStatus.LOCKED:
+                return period
+        return None
 
     async def adjustments(
         self, tenant_id: uuid.UUID, period_id: uuid.UUID

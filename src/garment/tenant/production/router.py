@@ -49,6 +49,7 @@ from garment.tenant.production.dependencies import (
 )
 from garment.tenant.production.errors import (
     JOB_CLOSED,
+    MAKLOON_MATERIAL_EXCEEDS,
     MAKLOON_RETURN_EXCEEDS,
     PIECES_EXCEED_AVAILABLE,
     PRODUCTION_ALREADY_STARTED,
@@ -273,6 +274,7 @@ async def get_job(
         *NOT_FOUND_ERRORS,
         PIECES_EXCEED_AVAILABLE,
         JOB_CLOSED,
+        WAGE_PERIOD_LOCKED,
         INSUFFICIENT_STOCK,
         STOCK_OUT_OF_RANGE,
         *IDEMPOTENCY_ERRORS,
@@ -514,9 +516,14 @@ async def partner_custody(
     "/dispatches",
     status_code=status.HTTP_201_CREATED,
     response_model=DispatchOut,
-    summary="Send cut pieces per size to a partner (`MK/…`; Idempotency-Key honoured)",
+    summary="Send cut pieces per size and/or material to a partner (`MK/…`; Idempotency-Key)",
     responses=error_responses(
-        *READ_ERRORS, PIECES_EXCEED_AVAILABLE, JOB_CLOSED, *IDEMPOTENCY_ERRORS
+        *NOT_FOUND_ERRORS,
+        PIECES_EXCEED_AVAILABLE,
+        JOB_CLOSED,
+        INSUFFICIENT_STOCK,
+        STOCK_OUT_OF_RANGE,
+        *IDEMPOTENCY_ERRORS,
     ),
 )
 async def create_dispatch(
@@ -565,9 +572,14 @@ async def get_dispatch(
 @makloon_router.post(
     "/dispatches/{dispatch_id}/receipts",
     response_model=DispatchOut,
-    summary="Receive a (partial) return: accepted, rejected, short per size (Idempotency-Key)",
+    summary="Receive a (partial) return: pieces accepted, rejected, short; material back or used",
     responses=error_responses(
-        *NOT_FOUND_ERRORS, MAKLOON_RETURN_EXCEEDS, JOB_CLOSED, *IDEMPOTENCY_ERRORS
+        *NOT_FOUND_ERRORS,
+        MAKLOON_RETURN_EXCEEDS,
+        MAKLOON_MATERIAL_EXCEEDS,
+        JOB_CLOSED,
+        STOCK_OUT_OF_RANGE,
+        *IDEMPOTENCY_ERRORS,
     ),
 )
 async def receive_dispatch(

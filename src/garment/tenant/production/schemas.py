@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from garment.platform.contract import TRIMMED_TEXT, RequestBody
 from garment.platform.pagination import PageMeta
@@ -48,6 +49,15 @@ MaterialQuantity = Annotated[
     str,
     StringConstraints(max_length=14, pattern=r"^(0|[1-9][0-9]{0,10})(\.[0-9]{1,3})?$"),
     Field(description="Decimal text in the material's unit, e.g. `4.3`.", examples=["4.3"]),
+]
+
+PositiveMaterialQuantity = Annotated[
+    str,
+    StringConstraints(
+        max_length=14,
+        pattern=r"^([1-9][0-9]{0,9}(\.[0-9]{1,3})?|0\.([1-9][0-9]{0,2}|0[1-9][0-9]?|00[1-9]))$",
+    ),
+    Field(description="Decimal text greater than zero, e.g. `12.5`.", examples=["12.5"]),
 ]
 
 
@@ -172,6 +182,12 @@ class RecordEvent(RequestBody):
         description="`out` at the first stage only: the materials actually used (without it, "
         "the BOM's planned use is posted).",
     )
+    occurred_at: AwareDatetime | None = Field(
+        None,
+        description="When the pieces were done, for a phone that syncs late (default: now; "
+        "never in the future). Work of a worker dated inside a locked wage period is refused "
+        "with `WAGE_PERIOD_LOCKED`.",
+    )
 
 
 class ConsumptionOut(BaseModel):
@@ -207,6 +223,32 @@ class RecordedOut(EventOut):
 class EventList(BaseModel):
     data: list[EventOut]
     meta: PageMeta
+
+
+# --- what order costing reads (GET /orders/{id}/costing, in the costing context) --------------
+
+
+class MakloonCharge(BaseModel):
+    stage: str
+    sent: int
+    accepted: int
+    rate_per_piece: int
+    charge: int = Field(description="accepted x rate.")
+
+
+class JobCostFacts(BaseModel):
+    """What one job (an order line in production) used: pieces cut, pieces out of each stage
+    by a named worker (borongan pays them), material issued at cutting, makloon dispatches."""
+
+    job_id: uuid.UUID
+    order_line_id: uuid.UUID
+    product_id: uuid.UUID
+    stages: list[str]
+    planned: dict[str, int]
+    cut: int = Field(description="Pieces that entered the first stage.")
+    paid_out: dict[str, int] = Field(description="Per stage: pieces out by a named worker.")
+    materials: dict[uuid.UUID, Decimal] = Field(description="Issued at cutting, per material.")
+    makloon: list[MakloonCharge]
 
 
 # --- board -----------------------------------------------------------------------------------
@@ -281,11 +323,39 @@ class PartnerList(BaseModel):
     meta: PageMeta
 
 
+class MaterialSent(RequestBody):
+    material_id: uuid.UUID
+    quantity: PositiveMaterialQuantity = Field(description="In the material's unit.")
+    lot_id: uuid.UUID | None = Field(None, description="The roll or lot it is taken from.")
+
+
+class MaterialBack(RequestBody):
+    material_id: uuid.UUID
+    returned: MaterialQuantity = Field(
+        "0", description="Came back unused: moved into our stock again."
+    )
+    consumed: MaterialQuantity = Field(
+        "0", description="Used up at the partner (no stock movement; it left at dispatch)."
+    )
+    lot_id: uuid.UUID | None = Field(None, description="The lot the returned quantity goes to.")
+
+
 class DispatchCreate(RequestBody):
     partner_id: uuid.UUID
     job_id: uuid.UUID
     stage: StageCode = Field(description="The stage the partner performs (e.g. `jahit`).")
-    sizes: dict[SizeCode, Pieces] = Field(min_length=1, max_length=20, examples=[{"M": 40}])
+    sizes: dict[SizeCode, Pieces] = Field(
+        default_factory=dict,
+        max_length=20,
+        examples=[{"M": 40}],
+        description="Pieces sent per size (give sizes, materials, or both).",
+    )
+    materials: list[MaterialSent] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Material sent with the pieces (fabric, cut panels, trims): each leaves "
+        "our stock by an `out` movement into the partner's custody.",
+    )
     rate_per_piece: Rupiah = Field(description="Charged per accepted piece.")
     note: (
         Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=TRIMMED_TEXT)] | None
@@ -299,7 +369,10 @@ class ReturnCounts(RequestBody):
 
 
 class ReceiptCreate(RequestBody):
-    sizes: dict[SizeCode, ReturnCounts] = Field(min_length=1, max_length=20)
+    sizes: dict[SizeCode, ReturnCounts] = Field(
+        default_factory=dict, max_length=20, description="Give sizes, materials, or both."
+    )
+    materials: list[MaterialBack] = Field(default_factory=list, max_length=20)
     reason_code: Annotated[
         str, StringConstraints(min_length=1, max_length=64, pattern=TRIMMED_TEXT)
     ] = Field("makloon", description="Reason recorded on the rejected pieces.")
@@ -314,6 +387,15 @@ class DispatchLineOut(BaseModel):
     balance: int
 
 
+class DispatchMaterialOut(BaseModel):
+    material_id: uuid.UUID
+    unit: str
+    sent: str
+    returned: str
+    consumed: str
+    balance: str = Field(description="Still at the partner: sent - returned - consumed.")
+
+
 class DispatchOut(BaseModel):
     id: uuid.UUID
     number: str
@@ -324,6 +406,7 @@ class DispatchOut(BaseModel):
     status: DispatchStatus
     charge: int = Field(description="accepted pieces x rate, rupiah.")
     lines: list[DispatchLineOut]
+    materials: list[DispatchMaterialOut]
     balance: int
     note: str | None
     created_at: datetime
@@ -341,10 +424,17 @@ class AgeingBuckets(BaseModel):
     over_30: int
 
 
+class MaterialCustody(BaseModel):
+    material_id: uuid.UUID
+    unit: str
+    balance: str = Field(description="Held by the partner over its open dispatches.")
+
+
 class CustodyOut(BaseModel):
     partner_id: uuid.UUID
     balance: int
     by_size: dict[str, int]
+    materials: list[MaterialCustody] = Field(description="Material held, per material.")
     charges: int
     oldest_open: datetime | None
     ageing: AgeingBuckets = Field(description="Pieces held, by the age of their dispatch.")

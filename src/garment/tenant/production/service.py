@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -27,6 +27,7 @@ from garment.tenant.materials.states import MovementKind
 from garment.tenant.production.errors import (
     DUPLICATE_STAGES,
     FIRST_STAGE_ONLY,
+    IN_THE_FUTURE,
     JOB_CLOSED,
     MATERIALS_AT_CUTTING,
     ONLY_FOR_REWORK,
@@ -41,6 +42,7 @@ from garment.tenant.production.errors import (
     UNKNOWN_JOB_SIZE,
     UNKNOWN_STAGE,
     UNKNOWN_TARGET,
+    WAGE_PERIOD_LOCKED,
 )
 from garment.tenant.production.events import PiecesRecorded, ProductionCompleted
 from garment.tenant.production.models import (
@@ -54,9 +56,12 @@ from garment.tenant.production.ports import OrderGateway
 from garment.tenant.production.repository import (
     EVENT_KEYSET,
     JOB_KEYSET,
+    ConsumptionRepository,
     CounterRepository,
+    DispatchRepository,
     EventRepository,
     JobRepository,
+    PeriodRepository,
     RoutingRepository,
 )
 from garment.tenant.production.schemas import (
@@ -64,9 +69,11 @@ from garment.tenant.production.schemas import (
     ConsumptionOut,
     CounterOut,
     EventOut,
+    JobCostFacts,
     JobDetail,
     JobOut,
     LateJob,
+    MakloonCharge,
     RecordedOut,
     RecordEvent,
     RoutingCreate,
@@ -84,6 +91,11 @@ from garment.tenant.production.states import (
 )
 from garment.tenant.production.stream import StreamHub
 
+# A phone's clock may run a little ahead of the server's.
+CLOCK_SKEW = timedelta(minutes=5)
+# What borongan earnings count: pieces out of, or rejected at, a stage by a named worker.
+WAGE_KINDS = frozenset({EventKind.OUT, EventKind.REJECT})
+
 
 class Catalogue(Protocol):
     """The products service as production reads it."""
@@ -98,7 +110,11 @@ class Catalogue(Protocol):
 
 
 class Stock(Protocol):
-    """The materials service as production posts to it."""
+    """The materials service as production reads and posts to it."""
+
+    async def get(
+        self, session: AsyncSession, tenant_id: uuid.UUID, material_id: uuid.UUID
+    ) -> Any: ...
 
     async def move(
         self,
@@ -540,8 +556,33 @@ class ProductionService:
             problems.add("to_stage", ONLY_FOR_REWORK)
         if body.materials is not None and not (kind is RecordKind.OUT and body.stage == first):
             problems.add("materials", MATERIALS_AT_CUTTING)
+        if body.occurred_at is not None and body.occurred_at > utcnow() + CLOCK_SKEW:
+            problems.add("occurred_at", IN_THE_FUTURE)
         problems.raise_if_any()
+        await self.refuse_locked_wages(
+            session, tenant_id, EventKind(kind.value), body.worker, body.occurred_at or utcnow()
+        )
         return await self._apply(session, central, job, actor_id, body)
+
+    async def refuse_locked_wages(
+        self,
+        session: AsyncSession,
+        tenant_id: uuid.UUID,
+        kind: EventKind,
+        worker: str | None,
+        occurred_at: datetime,
+    ) -> None:
+        """Refuse a ledger change that would count in a locked wage period's earnings (its
+        lines are frozen, so the pieces would silently go unpaid or be paid twice): every path
+        that writes, edits or voids a worker's `out`/`reject` event calls this first. Days are
+        UTC days, as the earnings count them."""
+        if worker is None or kind not in WAGE_KINDS:
+            return
+        day = occurred_at.astimezone(UTC).date()
+        period = await PeriodRepository(session).locked_covering(tenant_id, day)
+        if period is not None:
+            label = f"{period.starts_on.isoformat()}..{period.ends_on.isoformat()}"
+            raise AppError(WAGE_PERIOD_LOCKED, params={"period": label}, extra={"period": label})
 
     async def _apply(
         self,
@@ -601,6 +642,7 @@ class ProductionService:
             reason_code=body.reason_code,
             worker=body.worker,
             actor_id=actor_id,
+            occurred_at=body.occurred_at,
         )
         consumption: list[ConsumptionOut] = []
         if kind is RecordKind.OUT and index == 0:
@@ -634,6 +676,7 @@ class ProductionService:
         reason_code: str | None = None,
         worker: str | None = None,
         dispatch_id: uuid.UUID | None = None,
+        occurred_at: datetime | None = None,
     ) -> LedgerEvent:
         """Write a ledger event (counters already changed), publish it to the outbox and
         announce it to the board streams, both in the central transaction (which commits after
@@ -653,6 +696,8 @@ class ProductionService:
                 worker=worker,
                 dispatch_id=dispatch_id,
                 actor_id=actor_id,
+                # None: the database's now() (server default)
+                **({"occurred_at": occurred_at} if occurred_at is not None else {}),
             )
         )
         await publish(
@@ -777,6 +822,63 @@ class ProductionService:
             tenant_id, job_id=job_id, order_id=order_id, page=page
         )
         return [event_out(row) for row in rows], cursor
+
+    # --- what order costing reads ---------------------------------------------------------------
+
+    async def cost_facts(
+        self, session: AsyncSession, tenant_id: uuid.UUID, order_id: uuid.UUID
+    ) -> list[JobCostFacts]:
+        """Per job of the order (none before it starts): pieces cut, pieces paid per stage,
+        material issued, makloon sent/accepted/charged. Four queries whatever the size."""
+        jobs = await JobRepository(session).of_order(tenant_id, order_id)
+        ids = [job.id for job in jobs]
+        if not ids:
+            return []
+        cut: dict[uuid.UUID, int] = {}
+        for row in await CounterRepository(session).of_jobs(tenant_id, ids):
+            if row.position == 0:
+                cut[row.job_id] = cut.get(row.job_id, 0) + row.entered
+        paid: dict[uuid.UUID, dict[str, int]] = {}
+        for job_id, stage, pieces in await EventRepository(session).paid_pieces(tenant_id, ids):
+            paid.setdefault(job_id, {})[stage] = pieces
+        used: dict[uuid.UUID, dict[uuid.UUID, Decimal]] = {}
+        for job_id, material_id, quantity in await ConsumptionRepository(session).used(
+            tenant_id, ids
+        ):
+            used.setdefault(job_id, {})[material_id] = quantity
+        dispatches = DispatchRepository(session)
+        sent_rows = await dispatches.of_jobs(tenant_id, ids)
+        lines = await dispatches.lines(tenant_id, [row.id for row in sent_rows])
+        sent: dict[uuid.UUID, tuple[int, int]] = {}
+        for line in lines:
+            pieces, accepted = sent.get(line.dispatch_id, (0, 0))
+            sent[line.dispatch_id] = (pieces + line.sent, accepted + line.accepted)
+        makloon: dict[uuid.UUID, list[MakloonCharge]] = {}
+        for dispatch in sent_rows:
+            pieces, accepted = sent.get(dispatch.id, (0, 0))
+            makloon.setdefault(dispatch.job_id, []).append(
+                MakloonCharge(
+                    stage=dispatch.stage,
+                    sent=pieces,
+                    accepted=accepted,
+                    rate_per_piece=dispatch.rate_per_piece,
+                    charge=dispatch.charge,
+                )
+            )
+        return [
+            JobCostFacts(
+                job_id=job.id,
+                order_line_id=job.order_line_id,
+                product_id=job.product_id,
+                stages=list(job.stages),
+                planned=dict(job.planned),
+                cut=cut.get(job.id, 0),
+                paid_out=paid.get(job.id, {}),
+                materials=used.get(job.id, {}),
+                makloon=makloon.get(job.id, []),
+            )
+            for job in jobs
+        ]
 
     # --- board --------------------------------------------------------------------------------
 

@@ -80,6 +80,20 @@ class WageService:
     async def list_rates(self, session: AsyncSession, tenant_id: uuid.UUID) -> list[WageRate]:
         return list(await RateRepository(session).all_of(tenant_id))
 
+    async def piece_rates(
+        self,
+        session: AsyncSession,
+        tenant_id: uuid.UUID,
+        stages: list[str],
+        product_id: uuid.UUID,
+        category_id: uuid.UUID | None,
+    ) -> dict[str, int]:
+        """Rupiah per accepted piece of each stage for the design (the most specific rate,
+        0 where none applies): what order costing prices labour with."""
+        rates = await RateRepository(session).all_of(tenant_id)
+        picked = {stage: pick_rate(rates, stage, product_id, category_id) for stage in stages}
+        return {stage: rate.rate if rate else 0 for stage, rate in picked.items()}
+
     async def _rate(
         self, session: AsyncSession, tenant_id: uuid.UUID, rate_id: uuid.UUID
     ) -> WageRate:

@@ -12,6 +12,15 @@ PRODUCT_SKU_TAKEN = define_error(
     en="The SKU {sku} is already used by another product or variant.",
     action="Ask for another SKU; show which one is taken.",
 )
+PRODUCT_IN_USE = define_error(
+    "PRODUCT_IN_USE",
+    409,
+    id="Produk ini dipakai {orders} pesanan dan {quotations} penawaran; arsipkan saja "
+    "(status `archived`) alih-alih menghapus.",
+    en="This product is used by {orders} orders and {quotations} quotations; archive it "
+    "(status `archived`) instead of deleting it.",
+    action="Offer to archive the product (PATCH status `archived`); it stays on its orders.",
+)
 PRICE_TIER_EXISTS = define_error(
     "PRICE_TIER_EXISTS",
     409,

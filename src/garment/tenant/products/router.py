@@ -36,7 +36,7 @@ from garment.tenant.products.dependencies import (
     TierPage,
     VariantPage,
 )
-from garment.tenant.products.errors import PRICE_TIER_EXISTS, PRODUCT_SKU_TAKEN
+from garment.tenant.products.errors import PRICE_TIER_EXISTS, PRODUCT_IN_USE, PRODUCT_SKU_TAKEN
 from garment.tenant.products.schemas import (
     BomOut,
     CreatePriceTierRequest,
@@ -185,8 +185,9 @@ async def update_product(
 @router.delete(
     "/{product_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    summary="Delete a product with its variants, price tiers and bill of materials",
-    responses=error_responses(*NOT_FOUND_ERRORS, CONFLICT),
+    summary="Delete a product with its variants, price tiers and bill of materials (one that "
+    "orders or quotations name is refused: archive it)",
+    responses=error_responses(*NOT_FOUND_ERRORS, CONFLICT, PRODUCT_IN_USE),
 )
 async def delete_product(
     product_id: uuid.UUID,

@@ -18,6 +18,7 @@ from garment.tenant.audit.service import AuditAction, record_change, snapshot
 from garment.tenant.products.errors import (
     DUPLICATE_SIZES,
     PRICE_TIER_EXISTS,
+    PRODUCT_IN_USE,
     PRODUCT_SKU_TAKEN,
     UNKNOWN_MATERIAL,
     UNKNOWN_SIZE,
@@ -90,6 +91,14 @@ class MaterialLookup(Protocol):
     async def existing_ids(
         self, session: AsyncSession, tenant_id: uuid.UUID, ids: Iterable[uuid.UUID]
     ) -> set[uuid.UUID]: ...
+
+
+class ProductUsage(Protocol):
+    """The orders context as the catalogue asks it (wired by the runtime after both exist)."""
+
+    async def product_references(
+        self, session: AsyncSession, tenant_id: uuid.UUID, product_id: uuid.UUID
+    ) -> tuple[int, int]: ...
 
 
 class LimitCheck(Protocol):
@@ -189,6 +198,8 @@ class ProductService:
         self.entitlements = entitlements
         self.taxonomies = taxonomies
         self.materials = materials
+        # Orders are built after (they price through this service): the runtime sets it.
+        self.usage: ProductUsage | None = None
 
     # --- products -----------------------------------------------------------------------------
 
@@ -387,9 +398,15 @@ class ProductService:
         expected_version: int | None,
         actor_id: uuid.UUID | None = None,
     ) -> None:
-        """The design with its variants, tiers and bill of materials."""
+        """The design with its variants, tiers and bill of materials. A design that orders or
+        quotations name is refused (their lines would point at nothing): archive it instead."""
         product = await self._product(session, tenant_id, product_id)
         check_version(product, expected_version)
+        if self.usage is not None:
+            orders, quotations = await self.usage.product_references(session, tenant_id, product_id)
+            if orders or quotations:
+                counts = {"orders": orders, "quotations": quotations}
+                raise AppError(PRODUCT_IN_USE, params=counts, extra=counts)
         before = snapshot(product, PRODUCT_FIELDS)
         await ProductRepository(session).remove(tenant_id, product_id)
         await record_change(
