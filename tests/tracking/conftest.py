@@ -18,6 +18,7 @@ from tests.production.conftest import JOBS, ORDERS, ok
 from tests.sales.conftest import Shop, approve_artwork, create_order, open_shop, pay, transition
 from tests.tenancy.conftest import tenant_setup
 from tests.tenant.conftest import Caller, new_key
+from tests.tracking.browser import ChromiumUnavailable, ensure_chromium
 
 PUBLIC = "/api/v1/public/tracking"
 INTERNAL_NOTE = "CATATAN-INTERNAL: pelanggan rewel, jangan kasih diskon lagi"
@@ -50,13 +51,13 @@ def tracking_limits(runtime: Runtime) -> Iterator[None]:
 async def order_in_production(
     client: httpx.AsyncClient, shop: Shop, *, notes: str | None = INTERNAL_NOTE
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """A two-line order (black S-XXL, white M-L) with a note, confirmed, its down payment paid,
-    put in production; the order and its jobs (one per line)."""
+    """A two-line order (black S/M/XXL, white M/L) with a note, confirmed, its down payment
+    paid, put in production; the order and its jobs (one per line, in line order)."""
     lines = [
         {"product_id": shop.product["id"], "color": "hitam", "sizes": {"S": 6, "M": 8, "XXL": 2}},
         {"product_id": shop.product["id"], "color": "putih", "sizes": {"M": 4, "L": 3}},
     ]
-    extra = {"notes": notes} if notes else {}
+    extra: dict[str, Any] = {"notes": notes} if notes else {}
     order = await create_order(client, shop, lines=lines, due_date="2027-01-15", **extra)
     assert (await transition(client, shop.owner, order["id"], "confirmed")).status_code == 200
     await approve_artwork(client, shop.owner, order)
@@ -71,7 +72,8 @@ async def order_in_production(
     )
     body = await ok(started)
     current = (await client.get(f"{ORDERS}/{order['id']}", headers=shop.owner.headers())).json()
-    return current, body["jobs"]
+    by_line = {job["order_line_id"]: job for job in body["jobs"]}
+    return current, [by_line[line["id"]] for line in current["lines"]]
 
 
 async def create_link(
@@ -105,3 +107,12 @@ async def expire(runtime: Runtime, shop: Shop, link_id: str) -> None:
 
 def without_request_id(body: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in body.items() if key not in ("request_id", "instance")}
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium, installed now if missing; a clear failure if that is impossible."""
+    try:
+        return ensure_chromium()
+    except ChromiumUnavailable as error:
+        pytest.fail(f"the browser tests need Chromium: {error}", pytrace=False)

@@ -221,7 +221,8 @@ class RequestContextMiddleware:
         except Exception as error:
             spec = classify_failure(error)
             log = logger.warning if spec is VALIDATION_FAILED else logger.exception
-            log("request.crashed", method=scope["method"], path=self.logged_path(scope), code=spec.code)
+            path = self.logged_path(scope)
+            log("request.crashed", method=scope["method"], path=path, code=spec.code)
             if not response_started:
                 params = (
                     {"retry_after": DATABASE_RETRY_SECONDS} if spec is SERVICE_UNAVAILABLE else {}
