@@ -111,4 +111,8 @@ async def test_the_page_on_a_phone_in_chromium(
             assert order["number"] not in await page.content()
         finally:
             await browser.close()
+        # The request log names the route, never the token in the address.
+        logged = server.log_file.read_text()
+        assert "/t/{token}" in logged
+        assert link["token"] not in logged and revoked["token"] not in logged
     assert SCREENSHOT.stat().st_size > 10_000
