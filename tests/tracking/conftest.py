@@ -82,6 +82,8 @@ async def create_link(
     response = await client.post(links_path(order_id), json=body, headers=caller.headers())
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
+    assert response.headers["Location"] == f"{links_path(order_id)}/{created['id']}"
+    assert response.headers["Cache-Control"] == "no-store"
     return created
 
 

@@ -50,6 +50,9 @@ async def test_a_link_carries_its_tenant_and_256_random_bits_shown_once(
     assert row.token_hash == runtime.token_hasher.hash(link["token"])
     assert all(secret not in str(value) for value in row)
 
+    one = await client.get(links_path(order["id"]) + f"/{link['id']}", headers=shop.owner.headers())
+    assert one.status_code == 200 and one.json()["label"] == "Grup WA panitia"
+    assert "token" not in one.json()
     listed = await client.get(links_path(order["id"]), headers=shop.owner.headers())
     assert listed.status_code == 200, listed.text
     (only,) = listed.json()["data"]
@@ -140,6 +143,7 @@ async def test_another_tenants_order_and_link_are_not_found(
     for response in (
         await client.post(links_path(order["id"]), json={}, headers=theirs.headers()),
         await client.get(links_path(order["id"]), headers=theirs.headers()),
+        await client.get(f"{links_path(order['id'])}/{link['id']}", headers=theirs.headers()),
         await client.delete(f"{links_path(order['id'])}/{link['id']}", headers=theirs.headers()),
     ):
         problem(response, 404, "RESOURCE_NOT_FOUND")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
 
 from garment.platform.errors import (
@@ -17,7 +17,7 @@ from garment.platform.errors import (
     RESOURCE_NOT_FOUND,
     VALIDATION_FAILED,
 )
-from garment.platform.http.openapi import error_responses
+from garment.platform.http.openapi import created, error_responses
 from garment.platform.pagination import PageMeta
 from garment.tenant.context import (
     TENANT_CHAIN_ERRORS,
@@ -58,6 +58,14 @@ PAGE_HEADERS = {
 # The paths that carry a token, for the request log (which logs them as their route template).
 SECRET_PATH_PREFIXES = ("/t/", "/api/v1/public/tracking/")
 PUBLIC_ERRORS = (TRACKING_LINK_NOT_FOUND, RATE_LIMITED, CLUSTER_UNAVAILABLE)
+# Any text is accepted: whatever is not a live token of an active tenant is the same 404.
+TrackingToken = Annotated[
+    str,
+    Path(
+        description="The token of the tracking link, as shared (opaque).",
+        examples=["bYj3Tn0dQ8uQbVZ1c2d3eA.q3fM2ZV1Qm0mcaU9Xk3bJp8h7Hc4wYt6LrN1sPzE5aA"],
+    ),
+]
 
 
 @router.post(
@@ -65,7 +73,10 @@ PUBLIC_ERRORS = (TRACKING_LINK_NOT_FOUND, RATE_LIMITED, CLUSTER_UNAVAILABLE)
     status_code=status.HTTP_201_CREATED,
     response_model=TrackingLinkCreated,
     summary="Create a tracking link for the order's customer (the token is shown only here)",
-    responses=error_responses(*TENANT_CHAIN_ERRORS, VALIDATION_FAILED, RESOURCE_NOT_FOUND),
+    responses={
+        **created(201, "Created.", "The new link (without its token)."),
+        **error_responses(*TENANT_CHAIN_ERRORS, VALIDATION_FAILED, RESOURCE_NOT_FOUND),
+    },
 )
 async def create_tracking_link(
     order_id: uuid.UUID,
@@ -73,11 +84,16 @@ async def create_tracking_link(
     member: OrderManager,
     tracking: Tracking,
     db: TenantSession,
+    request: Request,
     response: Response,
 ) -> TrackingLinkCreated:
     # No Idempotency-Key: a stored replay would keep the token in clear text for 24 hours.
+    link = await tracking.create_link(db, member.tenant_id, member.user_id, order_id, body)
     response.headers["Cache-Control"] = "no-store"
-    return await tracking.create_link(db, member.tenant_id, member.user_id, order_id, body)
+    response.headers["Location"] = request.url_for(
+        "get_tracking_link", order_id=str(order_id), link_id=str(link.id)
+    ).path
+    return link
 
 
 @router.get(
@@ -95,6 +111,22 @@ async def list_tracking_links(
 ) -> TrackingLinkList:
     rows, cursor = await tracking.list_links(db, member.tenant_id, order_id, page)
     return TrackingLinkList(data=rows, meta=PageMeta(next_cursor=cursor, limit=page.limit))
+
+
+@router.get(
+    "/{order_id}/tracking-links/{link_id}",
+    response_model=TrackingLinkOut,
+    summary="One tracking link of the order (its status, expiry and views; never its token)",
+    responses=error_responses(*TENANT_CHAIN_ERRORS, VALIDATION_FAILED, RESOURCE_NOT_FOUND),
+)
+async def get_tracking_link(
+    order_id: uuid.UUID,
+    link_id: uuid.UUID,
+    member: OrderViewer,
+    tracking: Tracking,
+    db: TenantSession,
+) -> TrackingLinkOut:
+    return await tracking.get_link(db, member.tenant_id, order_id, link_id)
 
 
 @router.delete(
@@ -120,7 +152,7 @@ async def revoke_tracking_link(
     responses=error_responses(*PUBLIC_ERRORS, VALIDATION_FAILED),
 )
 async def public_tracking(
-    token: str,
+    token: TrackingToken,
     tracking: Tracking,
     response: Response,
     lang: Annotated[

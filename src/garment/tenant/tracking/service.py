@@ -219,6 +219,18 @@ class TrackingService:
         now = datetime.now(UTC)
         return [link_out(row, now) for row in rows], cursor
 
+    async def get_link(
+        self,
+        session: AsyncSession,
+        tenant_id: uuid.UUID,
+        order_id: uuid.UUID,
+        link_id: uuid.UUID,
+    ) -> TrackingLinkOut:
+        link = await TrackingLinkRepository(session).of_tenant(tenant_id, order_id, link_id)
+        if link is None:
+            raise AppError(RESOURCE_NOT_FOUND)
+        return link_out(link, datetime.now(UTC))
+
     async def revoke(
         self,
         session: AsyncSession,
