@@ -25,4 +25,5 @@ def register_contexts() -> None:
     import garment.tenant.production.errors
     import garment.tenant.production.events
     import garment.tenant.products.errors
-    import garment.tenant.tracking.errors  # noqa: F401
+    import garment.tenant.tracking.errors
+    import garment.tenant.tracking.events  # noqa: F401

@@ -10,8 +10,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import select, text
 
+from garment.platform.events import OutboxEvent
 from garment.runtime import Runtime
 from tests.sales.conftest import Shop, create_order
 from tests.tenant.conftest import field_errors, member_with_roles, problem
@@ -76,8 +77,8 @@ async def test_expiry_is_settable_and_bounded(client: httpx.AsyncClient, shop: S
     assert "body.token" in field_errors(extra)
 
 
-async def test_revoke_is_immediate_idempotent_and_audited(
-    client: httpx.AsyncClient, shop: Shop
+async def test_revoke_is_immediate_idempotent_audited_and_published(
+    runtime: Runtime, client: httpx.AsyncClient, shop: Shop
 ) -> None:
     order = await create_order(client, shop)
     link = await create_link(client, shop.owner, order["id"])
@@ -101,6 +102,22 @@ async def test_revoke_is_immediate_idempotent_and_audited(
     assert actions == ["create", "revoke", "view"]
     assert link["token"] not in logs.text
     assert link["token"].split(".")[1] not in logs.text
+
+    # Create and revoke went out as domain events through the outbox, once each, tokenless.
+    async with runtime.central.transaction() as session:
+        rows = (
+            await session.execute(
+                select(OutboxEvent.name, OutboxEvent.payload)
+                .where(OutboxEvent.payload["link_id"].astext == link["id"])
+                .order_by(OutboxEvent.id)
+            )
+        ).all()
+    assert [name for name, _ in rows] == [
+        "tracking.TrackingLinkCreated",
+        "tracking.TrackingLinkRevoked",
+    ]
+    assert all(payload["order_id"] == order["id"] for _, payload in rows)
+    assert link["token"].split(".")[1] not in str(rows)
 
 
 async def test_permissions(runtime: Runtime, client: httpx.AsyncClient, shop: Shop) -> None:

@@ -17,6 +17,7 @@ from garment.platform.errors import (
     RESOURCE_NOT_FOUND,
     VALIDATION_FAILED,
 )
+from garment.platform.http.dependencies import CentralSession
 from garment.platform.http.openapi import created, error_responses
 from garment.platform.pagination import PageMeta
 from garment.tenant.context import (
@@ -83,12 +84,13 @@ async def create_tracking_link(
     body: TrackingLinkCreate,
     member: OrderManager,
     tracking: Tracking,
+    central: CentralSession,  # before the tenant session: the cluster commits first
     db: TenantSession,
     request: Request,
     response: Response,
 ) -> TrackingLinkCreated:
     # No Idempotency-Key: a stored replay would keep the token in clear text for 24 hours.
-    link = await tracking.create_link(db, member.tenant_id, member.user_id, order_id, body)
+    link = await tracking.create_link(db, central, member.tenant_id, member.user_id, order_id, body)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Location"] = request.url_for(
         "get_tracking_link", order_id=str(order_id), link_id=str(link.id)
@@ -140,9 +142,10 @@ async def revoke_tracking_link(
     link_id: uuid.UUID,
     member: OrderManager,
     tracking: Tracking,
+    central: CentralSession,  # before the tenant session: the cluster commits first
     db: TenantSession,
 ) -> TrackingLinkOut:
-    return await tracking.revoke(db, member.tenant_id, member.user_id, order_id, link_id)
+    return await tracking.revoke(db, central, member.tenant_id, member.user_id, order_id, link_id)
 
 
 @public_router.get(

@@ -29,6 +29,7 @@ from garment.central.tenancy.service import TenantRef
 from garment.central.tenancy.states import TenantStatus
 from garment.platform.context import Locale, current_context
 from garment.platform.errors import RESOURCE_NOT_FOUND, AppError
+from garment.platform.events import publish
 from garment.platform.pagination import PageParams
 from garment.platform.ratelimit import RateLimiter
 from garment.platform.token_hashing import TokenHasher
@@ -37,6 +38,8 @@ from garment.tenant.orders.schemas import DeliveryOut, OrderDetail
 from garment.tenant.production.schemas import JobDetail
 from garment.tenant.production.states import DEFAULT_STAGES
 from garment.tenant.tracking.errors import STATUS_LABELS, TRACKING_LINK_NOT_FOUND
+from garment.tenant.tracking.events import TrackingLinkCreated as LinkCreated
+from garment.tenant.tracking.events import TrackingLinkRevoked
 from garment.tenant.tracking.models import TrackingLink
 from garment.tenant.tracking.page import render_not_found, render_page
 from garment.tenant.tracking.ports import (
@@ -169,6 +172,7 @@ class TrackingService:
     async def create_link(
         self,
         session: AsyncSession,
+        central: AsyncSession,
         tenant_id: uuid.UUID,
         actor_id: uuid.UUID | None,
         order_id: uuid.UUID,
@@ -199,6 +203,12 @@ class TrackingService:
             entity_type=ENTITY_TYPE,
             entity_id=link.id,
             after={"order_id": order_id, "label": link.label, "expires_at": link.expires_at},
+        )
+        await publish(
+            central,
+            LinkCreated(
+                tenant_id=tenant_id, order_id=order_id, link_id=link.id, expires_at=link.expires_at
+            ),
         )
         return TrackingLinkCreated(
             **link_out(link, now).model_dump(),
@@ -234,6 +244,7 @@ class TrackingService:
     async def revoke(
         self,
         session: AsyncSession,
+        central: AsyncSession,
         tenant_id: uuid.UUID,
         actor_id: uuid.UUID | None,
         order_id: uuid.UUID,
@@ -258,6 +269,10 @@ class TrackingService:
                 entity_id=link.id,
                 before={"revoked_at": None},
                 after={"revoked_at": now},
+            )
+            await publish(
+                central,
+                TrackingLinkRevoked(tenant_id=tenant_id, order_id=order_id, link_id=link.id),
             )
         return link_out(link, now)
 
