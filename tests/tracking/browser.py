@@ -24,14 +24,19 @@ class ChromiumUnavailable(RuntimeError):
 
 def _apt(apt: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    return subprocess.run(
-        [apt, *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=APT_TIMEOUT_SECONDS,
-        check=False,
-    )
+    try:
+        return subprocess.run(
+            [apt, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=APT_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as error:
+        raise ChromiumUnavailable(
+            f"`apt-get {' '.join(args)}` did not finish within {APT_TIMEOUT_SECONDS} s"
+        ) from error
 
 
 def ensure_chromium() -> str:
@@ -55,8 +60,10 @@ def ensure_chromium() -> str:
         if installed.returncode != 0:  # an empty or stale package list: refresh it once
             _apt(apt, "update")
             installed = _apt(apt, "install", "-y", "chromium")
-        if installed.returncode != 0 or not CHROMIUM.exists():
+        if installed.returncode != 0:
             raise ChromiumUnavailable(
                 "`apt-get install -y chromium` failed:\n" + installed.stderr[-2000:]
             )
+        if not CHROMIUM.exists():
+            raise ChromiumUnavailable(f"`apt-get install -y chromium` left no {CHROMIUM}")
     return str(CHROMIUM)
