@@ -33,6 +33,7 @@ from garment.tenant.orders import router as tenant_orders_router
 from garment.tenant.production import router as tenant_production_router
 from garment.tenant.products import router as tenant_products_router
 from garment.tenant.taxonomies import router as tenant_taxonomies_router
+from garment.tenant.tracking import router as tenant_tracking_router
 
 API_PREFIX = "/api/v1"
 
@@ -65,10 +66,13 @@ def api_routers() -> list[APIRouter]:
         tenant_orders_router.quotations_router,
         tenant_orders_router.deliveries_router,
         tenant_orders_router.settings_router,
+        tenant_tracking_router.router,
         tenant_production_router.router,
         tenant_production_router.makloon_router,
         tenant_production_router.wages_router,
         tenant_audit_router.router,
+        # The customer's tracking view: public, its tenant named by the token (ADR 0018).
+        tenant_tracking_router.public_router,
         billing_router.router,
         auth_router.router,
         tenancy_router.router,
@@ -131,6 +135,7 @@ def create_app(
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
+    app.include_router(tenant_tracking_router.page_router)
     app.include_router(billing_router.sandbox_router)
     app.include_router(auth_router.jwks_router)
     if settings.http.cors_origins:
@@ -147,6 +152,7 @@ def create_app(
         trusted_proxies=settings.http.trusted_proxies,
         max_body_bytes=settings.http.max_body_bytes,
         self_limited_prefixes=(f"{API_PREFIX}{billing_router.WEBHOOK_PATH_PREFIX}",),
+        secret_path_prefixes=tenant_tracking_router.SECRET_PATH_PREFIXES,
     )
     install_openapi(app, rules=contract_rules(settings), required_headers={TENANT_HEADER})
     return app

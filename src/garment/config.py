@@ -303,6 +303,16 @@ class RateLimitSettings(BaseModel):
         description="Tenants one user may create (`limits` notation); over it `POST /tenants` "
         "answers 429 RATE_LIMITED with Retry-After.",
     )
+    tracking_per_ip: str = Field(
+        "120/minute",
+        description="Views of public tracking pages (`/t/{token}` and its JSON) per client "
+        "address, valid or not; over it 429 RATE_LIMITED with Retry-After.",
+    )
+    tracking_per_token: str = Field(
+        "30/minute",
+        description="Views of one tracking token (counted by a digest of whatever token is "
+        "presented, valid or not), whatever the address.",
+    )
     storage_url: str = Field(
         "memory://",
         description="`limits` storage. `memory://` is per process; use `redis://...` when "

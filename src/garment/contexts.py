@@ -24,4 +24,6 @@ def register_contexts() -> None:
     import garment.tenant.orders.events
     import garment.tenant.production.errors
     import garment.tenant.production.events
-    import garment.tenant.products.errors  # noqa: F401
+    import garment.tenant.products.errors
+    import garment.tenant.tracking.errors
+    import garment.tenant.tracking.events  # noqa: F401

@@ -79,6 +79,7 @@ from garment.tenant.production.wages import WageService
 from garment.tenant.products.service import ProductService
 from garment.tenant.settings.service import TenantSettingsService
 from garment.tenant.taxonomies.service import TaxonomyService
+from garment.tenant.tracking.service import TrackingLimits, TrackingService
 
 logger = structlog.get_logger(__name__)
 
@@ -235,6 +236,21 @@ class Runtime:
             tables=tenant_metadata().sorted_tables,
         )
         self.members = MemberService(tenancy=self.tenancy, roles=self.roles)
+        self.tracking = TrackingService(
+            hasher=self.token_hasher,
+            limiter=self.limiter,
+            limits=TrackingLimits(
+                per_ip=settings.rate_limit.tracking_per_ip,
+                per_token=settings.rate_limit.tracking_per_token,
+            ),
+            tenants=self.tenancy,
+            clusters=self.cluster_manager,
+            orders=self.orders,
+            production=self.production,
+            products=self.products,
+            settings=self.tenant_settings,
+            public_url=settings.http.public_url,
+        )
         self.billing = BillingService(
             settings=settings.billing,
             plans=self.plans,

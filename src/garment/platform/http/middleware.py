@@ -141,8 +141,12 @@ class RequestContextMiddleware:
         trusted_proxies: list[str] | None = None,
         max_body_bytes: int = 1_048_576,
         self_limited_prefixes: tuple[str, ...] = (),
+        secret_path_prefixes: tuple[str, ...] = (),
     ) -> None:
         self.app = app
+        # Paths that carry a bearer secret (a tracking token): logged as their route template
+        # (`/t/{token}`), never as sent.
+        self.secret_path_prefixes = secret_path_prefixes
         self.max_body_bytes = max_body_bytes
         # Paths whose routes read the body themselves under a limit of their own and must see
         # an oversized request (the billing webhook ingress records it before refusing it).
@@ -217,7 +221,8 @@ class RequestContextMiddleware:
         except Exception as error:
             spec = classify_failure(error)
             log = logger.warning if spec is VALIDATION_FAILED else logger.exception
-            log("request.crashed", method=scope["method"], path=scope["path"], code=spec.code)
+            path = self.logged_path(scope)
+            log("request.crashed", method=scope["method"], path=path, code=spec.code)
             if not response_started:
                 params = (
                     {"retry_after": DATABASE_RETRY_SECONDS} if spec is SERVICE_UNAVAILABLE else {}
@@ -230,6 +235,12 @@ class RequestContextMiddleware:
             self.record(scope, status, time.perf_counter() - started)
             reset_context(token)
 
+    def logged_path(self, scope: Scope) -> str:
+        path: str = scope["path"]
+        if self.secret_path_prefixes and path.startswith(self.secret_path_prefixes):
+            return route_template(scope)
+        return path
+
     def record(self, scope: Scope, status: int, duration: float) -> None:
         route_path = route_template(scope)
         method = scope["method"]
@@ -239,7 +250,7 @@ class RequestContextMiddleware:
         logger.info(
             "request",
             method=method,
-            path=scope["path"],
+            path=self.logged_path(scope),
             route=route_path,
             status=status,
             duration_ms=round(duration * 1000, 2),
