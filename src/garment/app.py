@@ -32,6 +32,7 @@ from garment.tenant.orders import router as tenant_orders_router
 from garment.tenant.production import router as tenant_production_router
 from garment.tenant.products import router as tenant_products_router
 from garment.tenant.taxonomies import router as tenant_taxonomies_router
+from garment.tenant.webhooks import router as tenant_webhooks_router
 
 API_PREFIX = "/api/v1"
 
@@ -66,6 +67,8 @@ def api_routers() -> list[APIRouter]:
         tenant_production_router.router,
         tenant_production_router.makloon_router,
         tenant_production_router.wages_router,
+        tenant_webhooks_router.router,
+        tenant_webhooks_router.event_types_router,
         tenant_audit_router.router,
         billing_router.router,
         auth_router.router,

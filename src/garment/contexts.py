@@ -24,4 +24,7 @@ def register_contexts() -> None:
     import garment.tenant.orders.events
     import garment.tenant.production.errors
     import garment.tenant.production.events
-    import garment.tenant.products.errors  # noqa: F401
+    import garment.tenant.products.errors
+    import garment.tenant.webhooks.errors
+    import garment.tenant.webhooks.jobs
+    import garment.tenant.webhooks.listeners  # noqa: F401

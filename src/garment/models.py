@@ -28,6 +28,7 @@ def tenant_metadata() -> MetaData:
     import garment.tenant.production.models
     import garment.tenant.products.models
     import garment.tenant.settings.models
-    import garment.tenant.taxonomies.models  # noqa: F401
+    import garment.tenant.taxonomies.models
+    import garment.tenant.webhooks.models  # noqa: F401
 
     return TenantBase.metadata
