@@ -313,7 +313,9 @@ class OutboxRelay:
                 CLAIM_SQL,
                 {"lease": self.options.lease_seconds, "limit": self.options.batch_size},
             )
-            return [ClaimedEvent(**row._mapping) for row in rows]
+            # RETURNING follows no ORDER BY: sort, so one relay delivers in publish order
+            # (the outbound webhooks number their messages in the order they see events).
+            return sorted((ClaimedEvent(**row._mapping) for row in rows), key=lambda e: e.id)
 
     async def _renew_lease(self, event: ClaimedEvent) -> None:
         """A batch is delivered event by event; each gets a fresh lease when its turn comes, so

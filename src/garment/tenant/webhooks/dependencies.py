@@ -3,14 +3,13 @@ the page parameters of the lists."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated, cast
 
 from fastapi import Depends, Request
 
 from garment.platform.http.dependencies import app_services
 from garment.platform.pagination import PageParams
-from garment.tenant.context import RequirePermission, TenantMember
+from garment.tenant.context import RequirePermission, TenantMember, UsableTenantMember
 from garment.tenant.webhooks.service import WebhookService
 
 
@@ -21,21 +20,21 @@ async def webhook_service(request: Request) -> WebhookService:
 Webhooks = Annotated[WebhookService, Depends(webhook_service)]
 
 
-def with_feature(permission: str) -> Callable[..., Awaitable[TenantMember]]:
-    """The member holding `permission` on a plan with the `webhooks` feature (402 without)."""
+class RequireWebhookPermission(RequirePermission):
+    """Step 7 of the webhook routes: the permission, then the plan feature `webhooks` (402
+    `PLAN_FEATURE_UNAVAILABLE` without it; a 403 comes first, so a member without the
+    permission learns nothing about the plan)."""
 
-    async def member_on_plan(
-        member: Annotated[TenantMember, Depends(RequirePermission(permission))],
-        webhooks: Webhooks,
-    ) -> TenantMember:
-        webhooks.require_feature(member.tenant.plan_code)
+    async def __call__(self, request: Request, member: UsableTenantMember) -> TenantMember:
+        member = await RequirePermission.__call__(self, request, member)
+        cast(WebhookService, app_services(request).webhooks).require_feature(
+            member.tenant.plan_code
+        )
         return member
 
-    return member_on_plan
 
-
-WebhookViewer = Annotated[TenantMember, Depends(with_feature("webhooks.view"))]
-WebhookManager = Annotated[TenantMember, Depends(with_feature("webhooks.manage"))]
+WebhookViewer = Annotated[TenantMember, Depends(RequireWebhookPermission("webhooks.view"))]
+WebhookManager = Annotated[TenantMember, Depends(RequireWebhookPermission("webhooks.manage"))]
 EndpointPage = Annotated[PageParams, Depends(WebhookService.endpoint_keyset.params())]
 MessagePage = Annotated[PageParams, Depends(WebhookService.message_keyset.params())]
 AttemptPage = Annotated[PageParams, Depends(WebhookService.attempt_keyset.params())]
