@@ -107,3 +107,22 @@ def test_a_public_body_is_frozen_bytes_with_a_fixed_id() -> None:
     )
     assert [event.event_type for event in other] == ["order.status_changed"]
     assert public_events("customers.CustomerCreated", event_id, moment, payload) == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://[::1", "http://host:99999/x", "http://host:abc/x", "mailto://x", "http:///nohost"],
+)
+def test_malformed_urls_are_a_field_error_not_a_crash(url: str) -> None:
+    from garment.tenant.webhooks.service import url_problem
+
+    assert url_problem(url, allow_private=True) is not None
+
+
+async def test_the_sender_records_a_malformed_url_as_a_failed_attempt() -> None:
+    sender = WebhookSender(WebhookSettings(), allow_private=False)
+    assert await sender.blocked_reason("http://[::1/x") == "invalid_url"
+    result = await WebhookSender(WebhookSettings(), allow_private=True).send(
+        "http://%zz%/x", "msg_" + "0" * 32, b"{}", [new_secret()]
+    )
+    assert result.outcome.value == "failed"

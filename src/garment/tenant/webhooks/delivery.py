@@ -99,19 +99,22 @@ class WebhookSender:
         address is refused from then on."""
         if self.allow_private:
             return None
-        parts = urlsplit(url)
-        host = parts.hostname or ""
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname or ""
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            return "invalid_url"
         if host_is_private_name(host):
             return "target_not_public"
         literal = literal_address(host)
         if literal is not None:
             return None if is_public_address(literal) else "target_not_public"
-        port = parts.port or (443 if parts.scheme == "https" else 80)
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(
                 host, port, type=socket.SOCK_STREAM
             )
-        except OSError:
+        except (OSError, UnicodeError):
             return "dns_lookup_failed"
         addresses = {str(info[4][0]) for info in infos}
         if not addresses or not all(is_public_address(address) for address in addresses):
@@ -142,7 +145,7 @@ class WebhookSender:
                 response = await client.post(url, content=body, headers=headers)
         except httpx.TimeoutException:
             return SendResult(AttemptOutcome.FAILED, None, _elapsed(started), "timeout", None)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
             error = f"{type(exc).__name__}: {exc}"[:ERROR_CHARS]
             return SendResult(AttemptOutcome.FAILED, None, _elapsed(started), error, None)
         return _result_of(response, _elapsed(started))

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from garment.config import WebhookSettings
 from garment.platform.errors import RESOURCE_NOT_FOUND, AppError, FieldErrors
+from garment.platform.i18n import Message
 from garment.platform.jobs import JobQueue
 from garment.platform.pagination import PageParams
 from garment.platform.secretbox import SecretBox
@@ -96,26 +97,36 @@ def backoff(settings: WebhookSettings, attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, settings.retry_max_seconds))
 
 
+def url_problem(url: str, *, allow_private: bool) -> Message | None:
+    """What is wrong with an endpoint URL the schema accepted, if anything."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        _ = parts.port  # an out-of-range or non-numeric port raises here
+    except ValueError:  # an unclosed IPv6 bracket, a bad port
+        return URL_HOST
+    if parts.scheme.lower() not in ("http", "https"):
+        return URL_SCHEME
+    if not host:
+        return URL_HOST
+    if parts.username is not None or parts.password is not None:
+        return URL_CREDENTIALS
+    if not allow_private:
+        literal = literal_address(host)
+        if host_is_private_name(host) or (literal is not None and not is_public_address(literal)):
+            return URL_PRIVATE
+    return None
+
+
 def check_endpoint_values(values: dict[str, Any], *, allow_private: bool) -> None:
     """Rules the schema cannot state: http(s) with a host, no credentials in the URL, a
     public address unless private targets are allowed, known event types."""
     problems = FieldErrors()
     url = values.get("url")
     if url is not None:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if parts.scheme not in ("http", "https"):
-            problems.add("body.url", URL_SCHEME)
-        elif not host:
-            problems.add("body.url", URL_HOST)
-        elif parts.username is not None or parts.password is not None:
-            problems.add("body.url", URL_CREDENTIALS)
-        elif not allow_private:
-            literal = literal_address(host)
-            if host_is_private_name(host) or (
-                literal is not None and not is_public_address(literal)
-            ):
-                problems.add("body.url", URL_PRIVATE)
+        problem = url_problem(url, allow_private=allow_private)
+        if problem is not None:
+            problems.add("body.url", problem)
     for event_type in values.get("event_types") or ():
         if event_type not in EVENT_TYPES:
             problems.add("body.event_types", UNKNOWN_EVENT_TYPE, event_type=event_type)
