@@ -126,3 +126,34 @@ async def test_the_sender_records_a_malformed_url_as_a_failed_attempt() -> None:
         "http://%zz%/x", "msg_" + "0" * 32, b"{}", [new_secret()]
     )
     assert result.outcome.value == "failed"
+
+
+async def test_redirects_are_not_followed_and_slow_answers_time_out() -> None:
+    import asyncio
+
+    import httpx
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/slow":
+            await asyncio.sleep(1)
+        if request.url.path == "/moved":
+            return httpx.Response(302, headers={"location": "http://169.254.169.254/"})
+        return httpx.Response(200, content=b"x" * 100_000)
+
+    sender = WebhookSender(
+        WebhookSettings(timeout_seconds=0.2),
+        allow_private=True,
+        transport=httpx.MockTransport(answer),
+    )
+    secret = [new_secret()]
+    moved = await sender.send("http://erp.test/moved", "msg_" + "1" * 32, b"{}", secret)
+    assert (moved.outcome.value, moved.status_code, moved.error) == (
+        "failed",
+        302,
+        "redirect_not_followed",
+    )
+    slow = await sender.send("http://erp.test/slow", "msg_" + "1" * 32, b"{}", secret)
+    assert (slow.outcome.value, slow.error) == ("failed", "timeout")
+    big = await sender.send("http://erp.test/big", "msg_" + "1" * 32, b"{}", secret)
+    assert big.outcome.value == "succeeded"
+    assert big.response_excerpt is not None and len(big.response_excerpt) == 1000
