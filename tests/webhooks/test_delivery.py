@@ -287,3 +287,30 @@ async def test_a_real_order_reaches_the_endpoint(
     assert data["order_id"] == order["id"]
     assert data["number"] == order["number"]
     assert data["tenant_id"] == str(shop.setup.tenant_id)
+
+
+async def test_a_disabled_endpoint_holds_its_messages_until_enabled(
+    runtime: Runtime, client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    setup = await tenant_setup(runtime, client)
+    owner = owner_of(setup)
+    endpoint = await create_endpoint(client, owner, receiver, "/paused", ["order.created"])
+    base = f"{ENDPOINTS}/{endpoint['id']}"
+    await emit(runtime, "orders.OrderCreated", **order_created(setup.tenant_id, "SO-P"))
+    await runtime.relay.drain()  # the message exists, its job is queued
+    paused = await client.patch(
+        base, json={"status": "disabled"}, headers=owner.headers(**{"If-Match": '"1"'})
+    )
+    assert paused.status_code == 200, paused.text
+    await deliver_all(runtime)
+    assert receiver.at("/paused") == []
+    [message] = (await get_json(client, owner, f"{base}/messages?status=pending"))["data"]
+
+    resumed = await client.patch(
+        base, json={"status": "enabled"}, headers=owner.headers(**{"If-Match": '"2"'})
+    )
+    assert resumed.status_code == 200, resumed.text
+    await deliver_all(runtime)
+    [call] = receiver.at("/paused")
+    assert call.webhook_id == message["webhook_id"]
+    assert json.loads(call.body)["data"]["number"] == "SO-P"
