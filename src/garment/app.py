@@ -34,6 +34,7 @@ from garment.tenant.production import router as tenant_production_router
 from garment.tenant.products import router as tenant_products_router
 from garment.tenant.taxonomies import router as tenant_taxonomies_router
 from garment.tenant.tracking import router as tenant_tracking_router
+from garment.tenant.webhooks import router as tenant_webhooks_router
 
 API_PREFIX = "/api/v1"
 
@@ -70,6 +71,8 @@ def api_routers() -> list[APIRouter]:
         tenant_production_router.router,
         tenant_production_router.makloon_router,
         tenant_production_router.wages_router,
+        tenant_webhooks_router.router,
+        tenant_webhooks_router.event_types_router,
         tenant_audit_router.router,
         # The customer's tracking view: public, its tenant named by the token (ADR 0018).
         tenant_tracking_router.public_router,

@@ -437,6 +437,40 @@ class BillingSettings(BaseModel):
     )
 
 
+class WebhookSettings(BaseModel):
+    """Outbound webhooks to the tenants' own systems (chapter 28)."""
+
+    timeout_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=30,
+        description="Timeout of one delivery attempt (connect, send, wait for the answer); a "
+        "slower endpoint counts as failed and is retried.",
+    )
+    max_attempts: int = Field(
+        12,
+        ge=1,
+        le=50,
+        description="Attempts of one message before it is given up (`failed`); the next "
+        "message of the endpoint is sent after that.",
+    )
+    retry_base_seconds: float = Field(
+        15.0,
+        ge=0,
+        description="Wait after the first failed attempt; it doubles after each further one "
+        "(15 s, 30 s, 1 min, ... with the defaults). 0 retries at once (tests).",
+    )
+    retry_max_seconds: float = Field(
+        21_600.0, ge=0, description="Longest wait between two attempts (6 h by default)."
+    )
+    allow_private_targets: bool | None = Field(
+        None,
+        description="Allow endpoint URLs whose host is or resolves to a loopback, private, "
+        "link-local or otherwise non-public address (SSRF guard). Unset: allowed outside "
+        "production, refused in production.",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GARMENT_",
@@ -505,6 +539,9 @@ class Settings(BaseSettings):
     )
     billing: BillingSettings = Field(
         default_factory=BillingSettings, description="Central billing."
+    )
+    webhooks: WebhookSettings = Field(
+        default_factory=WebhookSettings, description="Outbound webhooks."
     )
 
     @field_validator("database_url", "database_migration_url")

@@ -26,4 +26,7 @@ def register_contexts() -> None:
     import garment.tenant.production.events
     import garment.tenant.products.errors
     import garment.tenant.tracking.errors
-    import garment.tenant.tracking.events  # noqa: F401
+    import garment.tenant.tracking.events
+    import garment.tenant.webhooks.errors
+    import garment.tenant.webhooks.jobs
+    import garment.tenant.webhooks.listeners  # noqa: F401

@@ -29,6 +29,7 @@ def tenant_metadata() -> MetaData:
     import garment.tenant.products.models
     import garment.tenant.settings.models
     import garment.tenant.taxonomies.models
-    import garment.tenant.tracking.models  # noqa: F401
+    import garment.tenant.tracking.models
+    import garment.tenant.webhooks.models  # noqa: F401
 
     return TenantBase.metadata

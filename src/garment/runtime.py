@@ -60,7 +60,7 @@ from garment.platform.metrics import (
 )
 from garment.platform.migrations import migrate_all
 from garment.platform.ratelimit import RateLimiter
-from garment.platform.secretbox import master_key
+from garment.platform.secretbox import SecretBox, master_key
 from garment.platform.supervisor import JOB_WORKER, OUTBOX_RELAY, Supervisor
 from garment.platform.token_hashing import TokenHasher, derive_hash_key
 from garment.tenant.audit.service import AuditService
@@ -80,6 +80,8 @@ from garment.tenant.products.service import ProductService
 from garment.tenant.settings.service import TenantSettingsService
 from garment.tenant.taxonomies.service import TaxonomyService
 from garment.tenant.tracking.service import TrackingLimits, TrackingService
+from garment.tenant.webhooks.delivery import WebhookSender, private_targets_allowed
+from garment.tenant.webhooks.service import WebhookService
 
 logger = structlog.get_logger(__name__)
 
@@ -172,6 +174,16 @@ class Runtime:
             entitlements=self.entitlements, taxonomies=self.taxonomies, materials=self.materials
         )
         self.customers = CustomerService()
+        self.webhooks = WebhookService(
+            settings.webhooks,
+            box=SecretBox(secret, "webhook-secrets"),
+            entitlements=self.entitlements,
+            jobs=self.jobs,
+            sender=WebhookSender(
+                settings.webhooks, allow_private=private_targets_allowed(settings)
+            ),
+            allow_private=private_targets_allowed(settings),
+        )
         self.orders = OrderService(
             entitlements=self.entitlements,
             products=self.products,

@@ -107,6 +107,17 @@ class DomainEvent(BaseModel):
 E = TypeVar("E", bound=DomainEvent)
 
 
+class RawEvent(DomainEvent):
+    """Any event's payload as data (`model_extra`), for `EventRegistry.name_listener`."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+    event_name = "platform.RawEvent"
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
 @dataclass(frozen=True, slots=True)
 class ListenerContext:
     """What a listener gets besides the event: a central-database session in the delivery
@@ -153,6 +164,22 @@ class EventRegistry:
             if any(entry.name == name for entry in entries):
                 raise ValueError(f"listener {name} registered twice")
             entries.append(RegisteredListener(name, event_type, handler))
+            return handler
+
+        return register
+
+    def name_listener(
+        self, event_name: str, name: str
+    ) -> Callable[[Callable[[RawEvent, ListenerContext], Awaitable[None]]], Listener]:
+        """Decorator: deliver the event called `event_name` as a `RawEvent` (its stored payload
+        as a dict), without importing its class. For listeners that treat events as data (the
+        outbound webhooks) or that must work before the publishing context defines the event."""
+
+        def register(handler: Callable[[RawEvent, ListenerContext], Awaitable[None]]) -> Listener:
+            entries = self.listeners.setdefault(event_name, [])
+            if any(entry.name == name for entry in entries):
+                raise ValueError(f"listener {name} registered twice")
+            entries.append(RegisteredListener(name, RawEvent, handler))
             return handler
 
         return register
@@ -286,7 +313,9 @@ class OutboxRelay:
                 CLAIM_SQL,
                 {"lease": self.options.lease_seconds, "limit": self.options.batch_size},
             )
-            return [ClaimedEvent(**row._mapping) for row in rows]
+            # RETURNING follows no ORDER BY: sort, so one relay delivers in publish order
+            # (the outbound webhooks number their messages in the order they see events).
+            return sorted((ClaimedEvent(**row._mapping) for row in rows), key=lambda e: e.id)
 
     async def _renew_lease(self, event: ClaimedEvent) -> None:
         """A batch is delivered event by event; each gets a fresh lease when its turn comes, so

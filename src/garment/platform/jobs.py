@@ -27,6 +27,7 @@ import asyncpg
 import structlog
 from pgqueuer import PgQueuer, Queries
 from pgqueuer.db import AsyncpgDriver
+from pgqueuer.errors import RetryRequested
 from pgqueuer.executors import DatabaseRetryEntrypointExecutor, EntrypointExecutorParameters
 from pgqueuer.models import Job, Schedule
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,6 +39,15 @@ from garment.platform.metrics import JOB_RUNS
 logger = structlog.get_logger(__name__)
 
 JobHandler = Callable[[dict[str, Any], "JobContext"], Awaitable[None]]
+
+
+class RetryLater(RetryRequested):
+    """Raise in a handler to run this job again after `delay`: the handler chooses its own
+    backoff (the outbound webhooks keep theirs per message) and it does not count against the
+    task's `retries`. The job keeps its id and dedupe key while it waits."""
+
+    def __init__(self, delay: timedelta, reason: str | None = None) -> None:
+        super().__init__(delay=max(delay, timedelta(0)), reason=reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +295,10 @@ class JobQueue:
                 await spec.handler(
                     decode_payload(job.payload), JobContext(job.id, job.attempts + 1, self.services)
                 )
+            except RetryLater as later:
+                JOB_RUNS.labels(spec.name, "retry").inc()
+                log.info("job.retry_later", delay_seconds=later.delay.total_seconds())
+                raise
             except Exception as exc:
                 outcome = "retry" if job.attempts < spec.retries else "failed"
                 JOB_RUNS.labels(spec.name, outcome).inc()

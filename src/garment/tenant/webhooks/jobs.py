@@ -1,0 +1,65 @@
+"""The delivery job (one queued-or-running per endpoint, ADR 0017) and the sweep that
+re-enqueues endpoints whose due messages have no job (a message committed while the endpoint's
+job was finishing)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import structlog
+
+from garment.platform.jobs import JobContext, RetryLater, tasks
+from garment.tenant.webhooks.service import (
+    DELIVER_TASK,
+    WebhookService,
+    deliver_dedupe_key,
+    deliver_payload,
+)
+
+SWEEP_TASK = "webhooks.sweep"
+logger = structlog.get_logger(__name__)
+
+
+@tasks.task(DELIVER_TASK, retries=5)
+async def deliver(payload: dict[str, Any], job: JobContext) -> None:
+    """Send the endpoint's due messages in order; re-queue itself (RetryLater) for the head
+    message's next attempt. The backoff is per message, kept in its row."""
+    runtime = job.services
+    tenant_id = uuid.UUID(payload["tenant_id"])
+    endpoint_id = uuid.UUID(payload["endpoint_id"])
+    tenant = await runtime.tenancy.tenant_ref(tenant_id)
+    if tenant is None or tenant.cluster_key is None:
+        return
+    service: WebhookService = runtime.webhooks
+    wait = await service.deliver_endpoint(
+        runtime.cluster_manager.tenant_transaction, tenant.cluster_key, tenant_id, endpoint_id
+    )
+    if wait is not None:
+        raise RetryLater(wait, reason="next attempt of the endpoint's head message")
+
+
+@tasks.task(SWEEP_TASK, retries=2)
+async def sweep(payload: dict[str, Any], job: JobContext) -> None:
+    runtime = job.services
+    service: WebhookService = runtime.webhooks
+    async with runtime.central.transaction() as session:
+        tenants = await runtime.tenancy.list_tenants(session, limit=100_000)
+    enqueued = 0
+    for tenant in tenants:
+        if tenant.cluster_key is None:
+            continue
+        async with runtime.cluster_manager.tenant_transaction(tenant.cluster_key, tenant.id) as db:
+            due = await service.endpoints_due(db, tenant.id)
+        for endpoint_id in due:
+            if await runtime.jobs.enqueue(
+                DELIVER_TASK,
+                deliver_payload(tenant.id, endpoint_id),
+                dedupe_key=deliver_dedupe_key(endpoint_id),
+            ):
+                enqueued += 1
+    if enqueued:
+        logger.info("webhooks.swept", enqueued=enqueued)
+
+
+tasks.every("*/5 * * * *", SWEEP_TASK)
