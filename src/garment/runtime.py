@@ -67,6 +67,7 @@ from garment.tenant.audit.service import AuditService
 from garment.tenant.authz.service import RoleService
 from garment.tenant.conventions.service import Entitlements, IdempotencyService
 from garment.tenant.customers.service import CustomerService
+from garment.tenant.invoicing.service import InvoiceService
 from garment.tenant.materials.service import MaterialService
 from garment.tenant.members.service import MemberService
 from garment.tenant.orders.service import OrderService
@@ -175,6 +176,13 @@ class Runtime:
             products=self.products,
             customers=self.customers,
             settings=self.tenant_settings,
+        )
+        self.invoices = InvoiceService(
+            orders=self.orders,
+            customers=self.customers,
+            products=self.products,
+            settings=self.tenant_settings,
+            entitlements=self.entitlements,
         )
         self.production_stream = StreamHub(self.invalidations)
         self.production = ProductionService(
