@@ -3,7 +3,6 @@ header figures over lines, and the Coretax XML structure (pure functions, no dat
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from datetime import date
 
 import pytest
@@ -12,6 +11,7 @@ from hypothesis import strategies as st
 
 from garment.platform.errors import AppError, FieldErrors
 from garment.tenant.invoicing import coretax, tax
+from tests.invoicing.conftest import parse_xml
 
 PKP = tax.TaxRule(pkp=True)
 NOT_PKP = tax.TaxRule(pkp=False)
@@ -126,7 +126,7 @@ def _document(**buyer: str | None) -> coretax.TaxDocument:
 def test_the_xml_has_the_tax_invoice_bulk_structure_and_adds_up() -> None:
     seller = coretax.Seller("0012345678901000", None, 11, 12)
     document = _document()
-    root = ET.fromstring(coretax.tax_invoice_bulk(seller, [document]))
+    root = parse_xml(coretax.tax_invoice_bulk(seller, [document]))
     assert root.tag == "TaxInvoiceBulk"
     assert root.findtext("TIN") == "0012345678901000"
     invoices = root.findall("ListOfTaxInvoice/TaxInvoice")
@@ -191,7 +191,7 @@ def test_the_xml_has_the_tax_invoice_bulk_structure_and_adds_up() -> None:
 def test_a_buyer_with_only_a_nik_is_identified_by_it() -> None:
     seller = coretax.Seller("0012345678901000", "0012345678901000000000", 11, 12)
     document = _document(npwp=None, nitku=None, nik="3273015506900002")
-    invoice = ET.fromstring(coretax.tax_invoice_bulk(seller, [document])).find(
+    invoice = parse_xml(coretax.tax_invoice_bulk(seller, [document])).find(
         "ListOfTaxInvoice/TaxInvoice"
     )
     assert invoice is not None
