@@ -653,6 +653,14 @@ class InvoiceService:
         transaction), the issue day and the due day from the customer's credit terms."""
         invoice = await self._invoice(session, tenant_id, invoice_id, for_update=True)
         check_version(invoice, expected_version)
+        if invoice.status != InvoiceStatus.DRAFT:
+            raise AppError(
+                INVALID_STATE_TRANSITION,
+                params={"current": invoice.status, "target": InvoiceStatus.ISSUED.value},
+                extra={
+                    "allowed": sorted(s.value for s in TRANSITIONS[InvoiceStatus(invoice.status)])
+                },
+            )
         before = snapshot(invoice, INVOICE_AUDITED)
         self._move(invoice, status_for_payment(invoice.total, invoice.paid_amount))
         customer = await self.customers.get(session, tenant_id, invoice.customer_id)

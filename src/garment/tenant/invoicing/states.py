@@ -32,7 +32,8 @@ class GoodsOrService(StrEnum):
 _S = InvoiceStatus
 
 TRANSITIONS: dict[InvoiceStatus, frozenset[InvoiceStatus]] = {
-    _S.DRAFT: frozenset({_S.ISSUED, _S.VOID}),
+    # A replacement draft carries its original's payments: issuing it may land on paid.
+    _S.DRAFT: frozenset({_S.ISSUED, _S.PARTIALLY_PAID, _S.PAID, _S.VOID}),
     _S.ISSUED: frozenset({_S.PARTIALLY_PAID, _S.PAID, _S.VOID, _S.REPLACED}),
     _S.PARTIALLY_PAID: frozenset({_S.PAID, _S.REPLACED}),
     _S.PAID: frozenset({_S.REPLACED}),
