@@ -34,7 +34,7 @@ from garment.central.tenancy.provisioning import ProvisioningPipeline
 from garment.central.tenancy.service import MembershipDirectory, TenancyService
 from garment.config import Settings
 from garment.contexts import register_contexts
-from garment.demo import DemoCatalogue, DemoProduction, DemoSales, DemoSeed
+from garment.demo import DemoCatalogue, DemoInvoicing, DemoProduction, DemoSales, DemoSeed
 from garment.models import tenant_metadata
 from garment.platform import jobs as jobs_module
 from garment.platform.cache import InvalidationBus
@@ -388,6 +388,13 @@ class Runtime:
             customers=self.customers,
             orders=self.orders,
         ).ensure(seeded.tenant_id)
+        await DemoInvoicing(
+            tenancy=self.tenancy,
+            central=self.central,
+            cluster_manager=self.cluster_manager,
+            orders=self.orders,
+            invoices=self.invoices,
+        ).ensure(seeded.tenant_id, order_id)
         await DemoProduction(
             tenancy=self.tenancy,
             central=self.central,
