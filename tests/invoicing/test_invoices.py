@@ -7,8 +7,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
+from garment.platform.events import OutboxEvent
 from garment.runtime import Runtime
 from tests.invoicing.conftest import (
     INVOICES,
@@ -331,3 +332,33 @@ async def test_list_filters_and_pages(client: httpx.AsyncClient, shop: Shop) -> 
     assert [row["order_id"] for row in one.json()["data"]] == [orders[0]["id"]]
     none = await client.get(INVOICES, params={"kind": "final"}, headers=shop.owner.headers())
     assert none.json()["data"] == []
+
+
+async def test_issuing_publishes_invoice_issued_and_every_change_is_audited(
+    client: httpx.AsyncClient, shop: Shop, runtime: Runtime
+) -> None:
+    order = await confirmed_order(client, shop)
+    dp = await issued_invoice(client, shop.owner, order["id"], "down_payment")
+    async with runtime.central.transaction() as session:
+        rows = (
+            await session.execute(
+                select(OutboxEvent.name, OutboxEvent.payload).where(
+                    OutboxEvent.payload["invoice_id"].astext == dp["id"]
+                )
+            )
+        ).all()
+    assert [(name, payload["number"], payload["kind"]) for name, payload in rows] == [
+        ("invoicing.InvoiceIssued", dp["number"], "down_payment")
+    ]
+    (payload,) = [payload for _, payload in rows]
+    assert (payload["total"], payload["ppn"], payload["order_id"]) == (
+        dp["total"],
+        dp["ppn"],
+        order["id"],
+    )
+    audit = await client.get(
+        "/api/v1/tenant/audit-logs",
+        params={"entity_type": "invoice", "entity_id": dp["id"]},
+        headers=shop.owner.headers(),
+    )
+    assert sorted(entry["action"] for entry in audit.json()["data"]) == ["create", "update"]

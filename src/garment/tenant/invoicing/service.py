@@ -322,9 +322,8 @@ class InvoiceService:
         policy = await self.settings.sales_policy(session, tenant_id)
         before["pkp"] = policy.pkp
         changes = {name: values[name] for name in SETTINGS_AUDITED}
-        if await apply_changes(session, row, expected_version, changes):
-            row.updated_at = datetime.now(UTC)
-            await session.flush()
+        # One conditional UPDATE (the version moves once; `updated_at` follows by onupdate).
+        await apply_changes(session, row, expected_version, changes)
         if policy.pkp != body.pkp:
             await self.settings.set_sales_policy(session, tenant_id, replace(policy, pkp=body.pkp))
         after = {**snapshot(row, SETTINGS_AUDITED), "pkp": body.pkp}
