@@ -51,6 +51,7 @@ from garment.tenant.invoicing.errors import (
     ORDER_PAYMENT_ALREADY_APPLIED,
 )
 from garment.tenant.invoicing.schemas import (
+    DAY_PATTERN,
     AgeingOut,
     CoretaxExportIn,
     InvoiceCreate,
@@ -166,7 +167,12 @@ async def receivables_ageing(
     db: TenantSession,
     as_of: Annotated[
         date | None,
-        Query(ge=date(2000, 1, 1), le=date(2999, 12, 31), description="Default: today."),
+        Query(
+            ge=date(2000, 1, 1),
+            le=date(2999, 12, 31),
+            json_schema_extra={"pattern": DAY_PATTERN},
+            description="Default: today.",
+        ),
     ] = None,
 ) -> AgeingOut:
     return await invoices.ageing(db, member.tenant_id, as_of)
@@ -274,7 +280,7 @@ async def import_nsfp(
 
 
 @router.get(
-    "/invoices/{invoice_id}",
+    "/invoices/{invoice_id:uuid}",
     response_model=InvoiceDetail,
     summary="One invoice with its lines and applied payments",
     responses={
@@ -295,7 +301,7 @@ async def get_invoice(
 
 
 @router.patch(
-    "/invoices/{invoice_id}",
+    "/invoices/{invoice_id:uuid}",
     response_model=InvoiceDetail,
     summary="Change the due day or notes (If-Match; an exported invoice is 409 INVOICE_EXPORTED)",
     responses={
@@ -332,7 +338,7 @@ async def update_invoice(
 
 
 @router.post(
-    "/invoices/{invoice_id}/issue",
+    "/invoices/{invoice_id:uuid}/issue",
     response_model=InvoiceDetail,
     summary="Issue a draft: its number INV/YYYY/NNNNNN and due day (Idempotency-Key honoured)",
     responses={
@@ -365,7 +371,7 @@ async def issue_invoice(
 
 
 @router.post(
-    "/invoices/{invoice_id}/void",
+    "/invoices/{invoice_id:uuid}/void",
     response_model=InvoiceDetail,
     summary="Void a draft or an unpaid issued invoice that was never exported",
     responses={
@@ -397,7 +403,7 @@ async def void_invoice(
 
 
 @router.post(
-    "/invoices/{invoice_id}/replacement",
+    "/invoices/{invoice_id:uuid}/replacement",
     status_code=status.HTTP_201_CREATED,
     response_model=InvoiceDetail,
     summary="Correct an issued (or exported) invoice by a replacement draft that references it "
@@ -433,7 +439,7 @@ async def replace_invoice(
 
 
 @router.post(
-    "/invoices/{invoice_id}/payments",
+    "/invoices/{invoice_id:uuid}/payments",
     response_model=InvoiceDetail,
     summary="Apply a payment: part of an order payment, or a new one recorded on the order "
     "(Idempotency-Key honoured)",
@@ -471,7 +477,7 @@ async def apply_payment(
 
 
 @router.get(
-    "/invoices/{invoice_id}/pdf",
+    "/invoices/{invoice_id:uuid}/pdf",
     summary="The printable invoice (PDF, id/en by `lang` or Accept-Language)",
     response_class=Response,
     responses={
@@ -498,7 +504,7 @@ async def invoice_pdf(
 
 
 @router.get(
-    "/invoices/{invoice_id}/coretax.xml",
+    "/invoices/{invoice_id:uuid}/coretax.xml",
     summary="The Coretax TaxInvoiceBulk XML of one invoice (checked first; plan feature "
     "`coretax_export`); it becomes immutable",
     response_class=Response,
@@ -524,7 +530,7 @@ async def invoice_coretax(
 
 
 @router.post(
-    "/invoices/{invoice_id}/nsfp",
+    "/invoices/{invoice_id:uuid}/nsfp",
     response_model=InvoiceDetail,
     summary="Record the NSFP (17 digits) Coretax assigned to an exported invoice",
     responses={

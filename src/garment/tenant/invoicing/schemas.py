@@ -16,6 +16,9 @@ from garment.tenant.orders.schemas import BusinessDate, Notes, Reference
 from garment.tenant.orders.states import PaymentMethod
 
 Rupiah = Annotated[int, Field(strict=True, ge=1, le=1_000_000_000_000)]
+# A day of 2000-2999, stated as a pattern too: JSON Schema has no bounds for a `date`.
+DAY_PATTERN = r"^2[0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$"
+Day = Annotated[BusinessDate, Field(json_schema_extra={"pattern": DAY_PATTERN})]
 UNIT_CODE_PATTERN = r"^UM\.[0-9]{4}$"
 GOODS_CODE_PATTERN = r"^[0-9]{6}$"
 NSFP_PATTERN = r"^[0-9]{17}$"
@@ -83,7 +86,7 @@ class InvoiceCreate(RequestBody):
 class InvoiceUpdate(RequestBody):
     """Only the members sent change; `null` leaves a member as it is."""
 
-    due_date: BusinessDate | None = None
+    due_date: Day | None = None
     notes: Notes | None = None
 
 
@@ -106,7 +109,7 @@ class InvoicePaymentIn(RequestBody):
     amount: Rupiah
     order_payment_id: uuid.UUID | None = None
     method: PaymentMethod | None = None
-    paid_on: BusinessDate | None = None
+    paid_on: Day | None = None
     proof_reference: Reference | None = None
 
 
