@@ -31,11 +31,15 @@ ORDER_PRICE = 2_568_000
 
 
 async def test_tax_settings_defaults_update_and_if_match(
-    client: httpx.AsyncClient, shop: Shop
+    client: httpx.AsyncClient, shop: Shop, runtime: Runtime
 ) -> None:
     first = await client.get(TAX_SETTINGS, headers=shop.owner.headers())
     assert first.status_code == 200, first.text
     body = first.json()
+    async with runtime.cluster_manager.tenant_transaction(
+        shop.setup.cluster, shop.setup.tenant_id
+    ) as db:  # reading the defaults wrote nothing
+        assert (await db.execute(text("SELECT count(*) FROM tax_settings"))).scalar_one() == 0
     assert (body["pkp"], body["ppn_rate"], body["base_numerator"], body["base_denominator"]) == (
         False,
         12,

@@ -30,6 +30,10 @@ from garment.platform.db import TenantBase, TimestampMixin, check_in, new_id
 from garment.platform.versioning import Versioned
 from garment.tenant.invoicing.states import GoodsOrService, InvoiceKind, InvoiceStatus
 
+# Coretax codes of a garment line: goods counted in pieces, the general goods code.
+DEFAULT_UNIT_CODE = "UM.0018"
+DEFAULT_GOODS_CODE = "000000"
+
 
 class TaxSettings(Versioned, TimestampMixin, TenantBase):
     """The seller's tax identity and rates (PKP itself is the tenant settings' `pkp` flag)."""

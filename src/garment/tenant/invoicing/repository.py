@@ -11,8 +11,20 @@ from sqlalchemy.dialects.postgresql import insert
 
 from garment.platform.pagination import Keyset, PageParams
 from garment.platform.repository import Repository
-from garment.tenant.invoicing.models import Invoice, InvoiceLine, InvoicePayment, TaxSettings
+from garment.tenant.invoicing.models import (
+    DEFAULT_GOODS_CODE,
+    DEFAULT_UNIT_CODE,
+    Invoice,
+    InvoiceLine,
+    InvoicePayment,
+    TaxSettings,
+)
 from garment.tenant.invoicing.states import ACTIVE, LIVE
+from garment.tenant.invoicing.tax import (
+    DEFAULT_BASE_DENOMINATOR,
+    DEFAULT_BASE_NUMERATOR,
+    DEFAULT_RATE,
+)
 
 EXAMPLE_ID = uuid.UUID("5b1f3c2e-8a8d-4c6e-9f64-0d6f0f3b7a11")
 EXAMPLE_AT = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
@@ -21,6 +33,25 @@ INVOICE_KEYSET = Keyset.of(Invoice.created_at, Invoice.id, example=(EXAMPLE_AT, 
 
 class TaxSettingsRepository(Repository[TaxSettings]):
     model = TaxSettings
+
+    async def current(self, tenant_id: uuid.UUID) -> TaxSettings:
+        """The tenant's row, or the defaults (version 1) as a row not added to the session: a
+        read never writes (a tenant being moved is read-only)."""
+        row = await self.get(tenant_id)
+        if row is not None:
+            return row
+        now = datetime.now(UTC)
+        return TaxSettings(
+            tenant_id=tenant_id,
+            ppn_rate=DEFAULT_RATE,
+            base_numerator=DEFAULT_BASE_NUMERATOR,
+            base_denominator=DEFAULT_BASE_DENOMINATOR,
+            unit_code=DEFAULT_UNIT_CODE,
+            goods_code=DEFAULT_GOODS_CODE,
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
 
     async def ensure(self, tenant_id: uuid.UUID, *, for_update: bool = False) -> TaxSettings:
         """The tenant's row, created with the defaults on first use (re-running is harmless)."""

@@ -299,7 +299,7 @@ class InvoiceService:
         )
 
     async def tax_settings(self, session: AsyncSession, tenant_id: uuid.UUID) -> TaxSettingsOut:
-        row = await TaxSettingsRepository(session).ensure(tenant_id)
+        row = await TaxSettingsRepository(session).current(tenant_id)
         return await self._settings_out(session, tenant_id, row)
 
     async def set_tax_settings(
@@ -341,7 +341,7 @@ class InvoiceService:
         return await self._settings_out(session, tenant_id, row)
 
     async def _rule(self, session: AsyncSession, tenant_id: uuid.UUID) -> tax.TaxRule:
-        row = await TaxSettingsRepository(session).ensure(tenant_id)
+        row = await TaxSettingsRepository(session).current(tenant_id)
         policy = await self.settings.sales_policy(session, tenant_id)
         return tax.TaxRule(policy.pkp, row.ppn_rate, row.base_numerator, row.base_denominator)
 
@@ -479,7 +479,7 @@ class InvoiceService:
         paid_amount: int = 0,
     ) -> Invoice:
         rule, figures, lines, down_payment = built
-        settings = await TaxSettingsRepository(session).ensure(tenant_id)
+        settings = await TaxSettingsRepository(session).current(tenant_id)
         subtotal = sum(line.amount for line in lines)
         now = datetime.now(UTC)
         invoice = Invoice(
@@ -841,7 +841,7 @@ class InvoiceService:
         invoice = await self._invoice(session, tenant_id, invoice_id)
         lines = await InvoiceRepository(session).lines(tenant_id, invoice.id)
         customer = await self.customers.get(session, tenant_id, invoice.customer_id)
-        settings = await TaxSettingsRepository(session).ensure(tenant_id)
+        settings = await TaxSettingsRepository(session).current(tenant_id)
         replaces = None
         if invoice.replaces_id is not None:
             replaces = (await self._invoice(session, tenant_id, invoice.replaces_id)).number
@@ -939,7 +939,7 @@ class InvoiceService:
                 )
             if not invoice.pkp:
                 raise AppError(INVOICE_NOT_TAXABLE, extra={"invoice_id": str(invoice.id)})
-        settings = await TaxSettingsRepository(session).ensure(tenant_id)
+        settings = await TaxSettingsRepository(session).current(tenant_id)
         seller = coretax.Seller(
             settings.npwp, settings.nitku, settings.base_numerator, settings.base_denominator
         )
