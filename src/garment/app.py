@@ -27,6 +27,7 @@ from garment.tenant.authz import router as tenant_authz_router
 from garment.tenant.context import TENANT_HEADER
 from garment.tenant.costing import router as tenant_costing_router
 from garment.tenant.customers import router as tenant_customers_router
+from garment.tenant.invoicing import router as tenant_invoicing_router
 from garment.tenant.materials import router as tenant_materials_router
 from garment.tenant.members import router as tenant_members_router
 from garment.tenant.orders import router as tenant_orders_router
@@ -68,6 +69,7 @@ def api_routers() -> list[APIRouter]:
         tenant_orders_router.deliveries_router,
         tenant_orders_router.settings_router,
         tenant_tracking_router.router,
+        tenant_invoicing_router.router,
         tenant_production_router.router,
         tenant_production_router.makloon_router,
         tenant_production_router.wages_router,

@@ -19,6 +19,8 @@ def register_contexts() -> None:
     import garment.tenant.conventions.errors
     import garment.tenant.conventions.jobs
     import garment.tenant.customers.events
+    import garment.tenant.invoicing.errors
+    import garment.tenant.invoicing.events
     import garment.tenant.materials.errors
     import garment.tenant.orders.errors
     import garment.tenant.orders.events

@@ -23,6 +23,9 @@ from garment.config import Settings
 from garment.platform.db import Database
 from garment.platform.pagination import PageParams
 from garment.tenant.customers.service import CustomerService
+from garment.tenant.invoicing.schemas import InvoiceCreate, InvoicePaymentIn
+from garment.tenant.invoicing.service import InvoiceService
+from garment.tenant.invoicing.states import InvoiceKind
 from garment.tenant.materials.schemas import CreateLotRequest, CreateMaterialRequest
 from garment.tenant.materials.service import MaterialService
 from garment.tenant.materials.states import Unit
@@ -445,6 +448,60 @@ class DemoSales:
                 ),
             )
             return order.id
+
+
+# --- the demo order's down payment invoice ---------------------------------------------------
+
+
+class DemoInvoicing:
+    """The demo order's DP invoice, issued, with the DP payment the order recorded applied to
+    it (the demo tenant is not PKP: no PPN). Only for the order `DemoSales` just created."""
+
+    def __init__(
+        self,
+        *,
+        tenancy: TenancyService,
+        central: Database,
+        cluster_manager: Any,
+        orders: OrderService,
+        invoices: InvoiceService,
+    ) -> None:
+        self.tenancy = tenancy
+        self.central = central
+        self.cluster_manager = cluster_manager
+        self.orders = orders
+        self.invoices = invoices
+
+    async def ensure(self, tenant_id: uuid.UUID, order_id: uuid.UUID | None) -> str | None:
+        """The issued invoice's number (None when there was no new order)."""
+        tenant = await self.tenancy.tenant_ref(tenant_id)
+        if order_id is None or tenant is None or tenant.cluster_key is None:
+            return None
+        async with (
+            self.central.transaction() as central,
+            self.cluster_manager.tenant_transaction(tenant.cluster_key, tenant_id) as db,
+        ):
+            draft = await self.invoices.create(
+                db, tenant_id, None, InvoiceCreate(order_id=order_id, kind=InvoiceKind.DOWN_PAYMENT)
+            )
+            invoice = await self.invoices.issue(
+                db, central, tenant_id, None, draft.id, expected_version=None
+            )
+            payments = await self.orders.payments(db, tenant_id, order_id)
+            if payments.data:
+                payment = payments.data[0]
+                await self.invoices.apply_payment(
+                    db,
+                    central,
+                    tenant_id,
+                    None,
+                    invoice.id,
+                    InvoicePaymentIn(
+                        amount=min(payment.amount, invoice.total),
+                        order_payment_id=payment.id,
+                    ),
+                )
+            return invoice.number
 
 
 # --- the demo order in production -----------------------------------------------------------

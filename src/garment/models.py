@@ -23,6 +23,7 @@ def tenant_metadata() -> MetaData:
     import garment.tenant.authz.models
     import garment.tenant.conventions.models
     import garment.tenant.customers.models
+    import garment.tenant.invoicing.models
     import garment.tenant.materials.models
     import garment.tenant.orders.models
     import garment.tenant.production.models

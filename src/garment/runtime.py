@@ -34,7 +34,7 @@ from garment.central.tenancy.provisioning import ProvisioningPipeline
 from garment.central.tenancy.service import MembershipDirectory, TenancyService
 from garment.config import Settings
 from garment.contexts import register_contexts
-from garment.demo import DemoCatalogue, DemoProduction, DemoSales, DemoSeed
+from garment.demo import DemoCatalogue, DemoInvoicing, DemoProduction, DemoSales, DemoSeed
 from garment.models import tenant_metadata
 from garment.platform import jobs as jobs_module
 from garment.platform.cache import InvalidationBus
@@ -68,6 +68,7 @@ from garment.tenant.authz.service import RoleService
 from garment.tenant.conventions.service import Entitlements, IdempotencyService
 from garment.tenant.costing.service import CostingService
 from garment.tenant.customers.service import CustomerService
+from garment.tenant.invoicing.service import InvoiceService
 from garment.tenant.materials.service import MaterialService
 from garment.tenant.members.service import MemberService
 from garment.tenant.orders.service import OrderService
@@ -191,6 +192,13 @@ class Runtime:
             settings=self.tenant_settings,
         )
         self.products.usage = self.orders  # a referenced design is archived, never deleted
+        self.invoices = InvoiceService(
+            orders=self.orders,
+            customers=self.customers,
+            products=self.products,
+            settings=self.tenant_settings,
+            entitlements=self.entitlements,
+        )
         self.production_stream = StreamHub(self.invalidations)
         self.production = ProductionService(
             products=self.products,
@@ -417,6 +425,13 @@ class Runtime:
             customers=self.customers,
             orders=self.orders,
         ).ensure(seeded.tenant_id)
+        await DemoInvoicing(
+            tenancy=self.tenancy,
+            central=self.central,
+            cluster_manager=self.cluster_manager,
+            orders=self.orders,
+            invoices=self.invoices,
+        ).ensure(seeded.tenant_id, order_id)
         await DemoProduction(
             tenancy=self.tenancy,
             central=self.central,

@@ -30,7 +30,12 @@ PLANS: dict[str, Plan] = {
         149_000,
         1_490_000,
         limits={"max_members": 3, "max_products": 100, "max_orders_per_month": 300},
-        features={"custom_roles": False, "audit_log_days": 30, "webhooks": False},
+        features={
+            "custom_roles": False,
+            "audit_log_days": 30,
+            "webhooks": False,
+            "coretax_export": False,
+        },
     ),
     "growth": Plan(
         "growth",
@@ -39,7 +44,12 @@ PLANS: dict[str, Plan] = {
         449_000,
         4_490_000,
         limits={"max_members": 15, "max_products": 2_000, "max_orders_per_month": 5_000},
-        features={"custom_roles": True, "audit_log_days": 180, "webhooks": True},
+        features={
+            "custom_roles": True,
+            "audit_log_days": 180,
+            "webhooks": True,
+            "coretax_export": True,
+        },
     ),
     "enterprise": Plan(
         "enterprise",
@@ -48,6 +58,11 @@ PLANS: dict[str, Plan] = {
         1_490_000,
         14_900_000,
         limits={"max_members": 200, "max_products": 100_000, "max_orders_per_month": 100_000},
-        features={"custom_roles": True, "audit_log_days": 730, "webhooks": True},
+        features={
+            "custom_roles": True,
+            "audit_log_days": 730,
+            "webhooks": True,
+            "coretax_export": True,
+        },
     ),
 }
