@@ -46,10 +46,11 @@ the default). The error catalogue is at `GET /api/v1/meta/errors`.
 
 
 def api_routers() -> list[APIRouter]:
-    """Every router of `/api/v1`, the Tenant API first: a request is matched against the routers
-    in this order, and tenant routes carry most of the traffic; then the provider webhooks,
-    which must answer fast."""
+    """Every router of `/api/v1` in the order a request is matched against them: the provider
+    webhook ingress first (one route, which must answer fast under a burst of deliveries:
+    bench/README.md), then the Tenant API, which carries most of the traffic."""
     return [
+        billing_router.webhook_router,
         tenant_authz_router.router,
         tenant_authz_router.roles_router,
         tenant_taxonomies_router.router,
