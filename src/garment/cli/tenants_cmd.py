@@ -129,12 +129,12 @@ def provision(
     console.print(f"tenant {tenant}: {final}")
 
 
-def _lifecycle(tenant: str, operation: str) -> None:
+def _lifecycle(tenant: str, operation: str, reason: str = "operator") -> None:
     async def action(runtime: Runtime) -> str:
         found = await _find(runtime, tenant)
         async with runtime.central.transaction() as session:
             if operation == "suspend":
-                changed = await runtime.tenancy.suspend(session, found.id, reason="operator")
+                changed = await runtime.tenancy.suspend(session, found.id, reason=reason)
             else:
                 changed = await runtime.tenancy.resume(session, found.id)
             return str(changed.status)
@@ -148,14 +148,21 @@ def _lifecycle(tenant: str, operation: str) -> None:
 
 
 @tenants_app.command("suspend")
-def suspend(tenant: TenantArg) -> None:
-    """Suspend: the Tenant API answers 402 TENANT_SUSPENDED to its members."""
-    _lifecycle(tenant, "suspend")
+def suspend(
+    tenant: TenantArg,
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why (recorded on the tenant, e.g. abuse).")
+    ] = "operator",
+) -> None:
+    """Suspend: the Tenant API answers 402 TENANT_SUSPENDED to its members. An operator's
+    suspension is lifted only by `resume`, never by a payment (a suspension by billing's
+    dunning, taken over by this command, no longer is either)."""
+    _lifecycle(tenant, "suspend", reason)
 
 
 @tenants_app.command("resume")
 def resume(tenant: TenantArg) -> None:
-    """Resume a suspended tenant."""
+    """Resume a suspended tenant, whoever suspended it."""
     _lifecycle(tenant, "resume")
 
 
