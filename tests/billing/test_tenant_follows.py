@@ -6,6 +6,7 @@ Each test has a second tenant that must stay as it was."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 
@@ -186,6 +187,10 @@ async def test_the_suspend_command_records_the_reason(runtime: Runtime) -> None:
         SuspensionSource.OPERATOR,
         "abuse",
     )
+    shown = await garment("tenants", "show", str(tenant_id), "--json")
+    assert shown.exit_code == 0, shown.output
+    held = json.loads(shown.output)["suspension"]
+    assert (held["source"], held["reason"]) == ("operator", "abuse")
     resumed = await garment("tenants", "resume", str(tenant_id))
     assert resumed.exit_code == 0, resumed.output
     assert (await tenant_row(runtime, tenant_id)).suspension_source is None

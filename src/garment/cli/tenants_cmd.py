@@ -80,9 +80,11 @@ def show(tenant: TenantArg, as_json: JsonOption = False) -> None:
         async with runtime.central.transaction() as session:
             steps = await runtime.tenancy.provisioning_steps(session, found.id)
             members = await runtime.tenancy.count_members(session, found.id)
+            suspension = await runtime.tenancy.suspension(session, found.id)
         return {
             **describe_tenant(found),
             "members": members,
+            "suspension": suspension,
             "provisioning": [
                 {"step": s.step, "status": str(s.status), "attempts": s.attempts, "error": s.error}
                 for s in steps
@@ -95,6 +97,13 @@ def show(tenant: TenantArg, as_json: JsonOption = False) -> None:
         return
     for key in ("id", "slug", "name", "status", "cluster", "plan", "read_only", "members"):
         console.print(f"[bold]{key:<10}[/bold] {data[key]}")
+    if data["suspension"]:
+        held = data["suspension"]
+        # A payment lifts only billing's suspension (chapter 20).
+        console.print(
+            f"[bold]{'suspended':<10}[/bold] by {held['source']} since {held['since']}: "
+            f"{held['reason']}"
+        )
     table = Table(title="Provisioning")
     for column in ("step", "status", "attempts", "error"):
         table.add_column(column)

@@ -721,6 +721,19 @@ class TenancyService:
             tenant.cancelled_at = datetime.now(UTC)
         return ref
 
+    async def suspension(
+        self, session: AsyncSession, tenant_id: uuid.UUID
+    ) -> dict[str, Any] | None:
+        """Who suspended the tenant, why and since when; None unless it is suspended."""
+        tenant = await TenantRepository(session).get(tenant_id)
+        if tenant is None or tenant.status != TenantStatus.SUSPENDED:
+            return None
+        return {
+            "source": tenant.suspension_source,
+            "reason": tenant.suspension_reason,
+            "since": tenant.suspended_at.isoformat() if tenant.suspended_at else None,
+        }
+
     async def _locked(self, session: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
         tenant = await TenantRepository(session).get(tenant_id, for_update=True)
         if tenant is None:
