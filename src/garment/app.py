@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -107,6 +108,8 @@ def create_app(
             active.start_background(worker=True)
         if announce:
             print_welcome(active, listen or (settings.http.host, settings.http.port))
+        if owned:
+            freeze_startup_heap()
         try:
             yield
         finally:
@@ -149,6 +152,17 @@ def create_app(
     )
     install_openapi(app, rules=contract_rules(settings), required_headers={TENANT_HEADER})
     return app
+
+
+def freeze_startup_heap() -> None:
+    """Move everything alive after startup (the application, its routes and schemas, the
+    models' metadata, the imported modules) out of the collector's reach. A full collection
+    otherwise walks all of it and stopped the event loop for about 270 ms every few seconds
+    under load, the p99 of every route; frozen, about 40 ms (bench/README.md, webhook ingest).
+    Only for a server process that owns its runtime: a test process creating many apps would
+    keep each one for ever."""
+    gc.collect()
+    gc.freeze()
 
 
 def contract_rules(settings: Settings) -> dict[str, dict[str, Any]]:
