@@ -2,7 +2,7 @@
 acknowledgement latency under concurrent delivery, against a bare insert of the same bodies.
 
 ```
-python -m bench.webhook_ingest [--workers 1] [--connections 16] [--duration 8] [--rounds 3]
+python -m bench.webhook_ingest [--workers 1] [--connections 8] [--duration 8] [--rounds 3]
                                [--compare SRC] [--load wrk|python] [--with-worker] [--keep]
 ```
 
@@ -353,7 +353,7 @@ def report(by_name: dict[str, list[Round]], args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--workers", type=int, default=1, help="garment serve --workers")
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--duration", type=float, default=8, help="seconds per round")
     parser.add_argument("--warmup", type=float, default=3, help="seconds per server")
