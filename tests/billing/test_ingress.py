@@ -381,3 +381,25 @@ async def test_a_failing_ingest_statement_still_keeps_the_receipt(
     )
     assert kept.error is not None and "the job table is gone" in kept.error
     assert await invoice_status(runtime, tenant) == "open"
+
+
+async def test_an_adapter_that_raises_while_mapping_still_keeps_the_receipt(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant = await onboard(runtime)
+    invoice = await open_invoice(runtime, tenant.tenant_id)
+    body, headers = sandbox_delivery(runtime, invoice)
+    sandbox = runtime.billing_webhooks.providers.get("sandbox")
+
+    def broken(delivery: object) -> None:
+        raise KeyError("data")
+
+    monkeypatch.setattr(sandbox, "parse", broken)
+    with pytest.raises(KeyError):
+        await runtime.billing_webhooks.receive(
+            "sandbox", body=body, headers=headers, size=len(body)
+        )
+    kept = await latest_receipt(runtime)
+    assert bytes(kept.body) == body
+    assert (kept.status, kept.verified) == ("received", True)
+    assert kept.error is not None and "KeyError" in kept.error

@@ -281,6 +281,9 @@ class BillingWebhookForensicService:
                 error=f"malformed: {error}"[:2000],
             )
             return IngressResult(200, receipt_id, ReceiptStatus.FAILED, "malformed")
+        except Exception as error:  # an adapter's defect: the delivery is still kept
+            await self._keep_unaccepted(receipt, {"verified": True}, error)
+            raise
         return await self._accept(receipt, event)
 
     def _verify(self, provider: PaymentProvider, delivery: WebhookDelivery) -> Verification:
