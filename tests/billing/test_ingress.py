@@ -17,6 +17,7 @@ from garment.central.billing.providers.base import PaymentEventKind
 from garment.central.billing.providers.sandbox import sandbox_secret
 from garment.central.billing.providers.standard import event_body, sign_delivery
 from garment.central.billing.repository import ReceiptRepository
+from garment.platform.jobs import decode_payload, encode_payload
 from garment.runtime import Runtime
 from tests.billing.conftest import (
     WEBHOOKS,
@@ -324,3 +325,81 @@ async def test_unconfigured_providers_refuse_and_record(
     kept = await receipt(runtime, answer.json()["receipt_id"])
     assert kept.status == "rejected"
     assert kept.headers.get("x-callback-token") == "[redacted]"
+
+
+async def test_the_job_written_with_the_receipt_is_the_one_enqueue_makes(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    """The ingress writes its job in the receipt's statement (`enqueue_from`), not through
+    pgqueuer's enqueue: the row must be what `enqueue_in` makes — entrypoint, payload, dedupe
+    key, queued, logged."""
+    tenant = await onboard(runtime)
+    invoice = await open_invoice(runtime, tenant.tenant_id)
+    body, headers = sandbox_delivery(runtime, invoice)
+    ack = (await post_webhook(client, "sandbox", body, headers)).json()
+    key = f"billing-webhook:{ack['receipt_id']}"
+    async with runtime.central.transaction() as session:
+        await runtime.billing_webhooks.enqueue(session, -1)  # the reference row, by enqueue_in
+    rows = await runtime.jobs.pool.fetch(
+        "SELECT j.entrypoint, j.payload, j.status::text, j.priority, j.execute_after <= now() "
+        "AS due, (SELECT count(*) FROM pgqueuer_log l WHERE l.job_id = j.id AND "
+        "l.status = 'queued') AS logged FROM pgqueuer j WHERE j.dedupe_key = ANY($1) "
+        "ORDER BY j.dedupe_key",
+        [key, "billing-webhook:-1"],
+    )
+    reference, ours = (dict(row) for row in sorted(rows, key=lambda r: bytes(r["payload"])))
+    assert decode_payload(bytes(reference["payload"])) == {"receipt_id": -1}
+    assert decode_payload(bytes(ours["payload"])) == {"receipt_id": ack["receipt_id"]}
+    assert bytes(ours["payload"]) == encode_payload({"receipt_id": ack["receipt_id"]})
+    for field in ("entrypoint", "status", "priority", "due", "logged"):
+        assert ours[field] == reference[field], field
+    await runtime.jobs.pool.execute("DELETE FROM pgqueuer WHERE dedupe_key = 'billing-webhook:-1'")
+
+
+async def test_a_failing_ingest_statement_still_keeps_the_receipt(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant = await onboard(runtime)
+    invoice = await open_invoice(runtime, tenant.tenant_id)
+    body, headers = sandbox_delivery(runtime, invoice)
+    statements = runtime.billing_webhooks.statements
+
+    async def broken(values: dict[str, object]) -> None:
+        raise RuntimeError("the job table is gone")
+
+    monkeypatch.setattr(statements, "accept", broken)
+    with pytest.raises(RuntimeError):
+        await runtime.billing_webhooks.receive(
+            "sandbox", body=body, headers=headers, size=len(body)
+        )
+    kept = await latest_receipt(runtime)
+    assert bytes(kept.body) == body
+    assert (kept.status, kept.verified, kept.provider_event_id) == (
+        "received",
+        True,
+        headers["webhook-id"],
+    )
+    assert kept.error is not None and "the job table is gone" in kept.error
+    assert await invoice_status(runtime, tenant) == "open"
+
+
+async def test_an_adapter_that_raises_while_mapping_still_keeps_the_receipt(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant = await onboard(runtime)
+    invoice = await open_invoice(runtime, tenant.tenant_id)
+    body, headers = sandbox_delivery(runtime, invoice)
+    sandbox = runtime.billing_webhooks.providers.get("sandbox")
+
+    def broken(delivery: object) -> None:
+        raise KeyError("data")
+
+    monkeypatch.setattr(sandbox, "parse", broken)
+    with pytest.raises(KeyError):
+        await runtime.billing_webhooks.receive(
+            "sandbox", body=body, headers=headers, size=len(body)
+        )
+    kept = await latest_receipt(runtime)
+    assert bytes(kept.body) == body
+    assert (kept.status, kept.verified) == ("received", True)
+    assert kept.error is not None and "KeyError" in kept.error

@@ -30,6 +30,7 @@ from garment.platform.http.protocol import BoundedHttpToolsProtocol
 from garment.runtime import Runtime
 
 WORKER_FACTORY = "garment.app:create_app_from_env"
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 @app.command()
@@ -93,6 +94,10 @@ def serve_workers(settings: Settings, bind: tuple[str, int], workers: int) -> No
             proxy_headers=False,
             server_header=False,
             http=BoundedHttpToolsProtocol,
+            # A spawned worker imports the whole application before it answers the parent's
+            # health check; on a busy machine that takes longer than uvicorn's default 5 s,
+            # and the parent would kill and respawn it for ever.
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         )
     finally:
         # uvicorn has terminated and joined every worker by now.

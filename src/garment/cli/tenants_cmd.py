@@ -80,9 +80,11 @@ def show(tenant: TenantArg, as_json: JsonOption = False) -> None:
         async with runtime.central.transaction() as session:
             steps = await runtime.tenancy.provisioning_steps(session, found.id)
             members = await runtime.tenancy.count_members(session, found.id)
+            suspension = await runtime.tenancy.suspension(session, found.id)
         return {
             **describe_tenant(found),
             "members": members,
+            "suspension": suspension,
             "provisioning": [
                 {"step": s.step, "status": str(s.status), "attempts": s.attempts, "error": s.error}
                 for s in steps
@@ -95,6 +97,13 @@ def show(tenant: TenantArg, as_json: JsonOption = False) -> None:
         return
     for key in ("id", "slug", "name", "status", "cluster", "plan", "read_only", "members"):
         console.print(f"[bold]{key:<10}[/bold] {data[key]}")
+    if data["suspension"]:
+        held = data["suspension"]
+        # A payment lifts only billing's suspension (chapter 20).
+        console.print(
+            f"[bold]{'suspended':<10}[/bold] by {held['source']} since {held['since']}: "
+            f"{held['reason']}"
+        )
     table = Table(title="Provisioning")
     for column in ("step", "status", "attempts", "error"):
         table.add_column(column)
@@ -129,12 +138,12 @@ def provision(
     console.print(f"tenant {tenant}: {final}")
 
 
-def _lifecycle(tenant: str, operation: str) -> None:
+def _lifecycle(tenant: str, operation: str, reason: str = "operator") -> None:
     async def action(runtime: Runtime) -> str:
         found = await _find(runtime, tenant)
         async with runtime.central.transaction() as session:
             if operation == "suspend":
-                changed = await runtime.tenancy.suspend(session, found.id, reason="operator")
+                changed = await runtime.tenancy.suspend(session, found.id, reason=reason)
             else:
                 changed = await runtime.tenancy.resume(session, found.id)
             return str(changed.status)
@@ -148,14 +157,21 @@ def _lifecycle(tenant: str, operation: str) -> None:
 
 
 @tenants_app.command("suspend")
-def suspend(tenant: TenantArg) -> None:
-    """Suspend: the Tenant API answers 402 TENANT_SUSPENDED to its members."""
-    _lifecycle(tenant, "suspend")
+def suspend(
+    tenant: TenantArg,
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why (recorded on the tenant, e.g. abuse).")
+    ] = "operator",
+) -> None:
+    """Suspend: the Tenant API answers 402 TENANT_SUSPENDED to its members. An operator's
+    suspension is lifted only by `resume`, never by a payment (a suspension by billing's
+    dunning, taken over by this command, no longer is either)."""
+    _lifecycle(tenant, "suspend", reason)
 
 
 @tenants_app.command("resume")
 def resume(tenant: TenantArg) -> None:
-    """Resume a suspended tenant."""
+    """Resume a suspended tenant, whoever suspended it."""
     _lifecycle(tenant, "resume")
 
 

@@ -167,6 +167,23 @@ async def fetch_records(
     return records
 
 
+async def execute_alone(database: Database, query: DriverQuery, params: dict[str, Any]) -> Any:
+    """Run one statement as its own implicit transaction on a pooled connection, straight
+    through the driver, and return its first row (or None): one round trip, no BEGIN/COMMIT and
+    no result processing. For hot writes that are one statement (data-modifying CTEs included),
+    which PostgreSQL makes atomic by itself. A connection the failure broke is invalidated, so
+    the pool does not hand it out again."""
+    async with database.engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        driver: Any = raw.driver_connection
+        try:
+            return await driver.fetchrow(query.sql, *(params[name] for name in query.names))
+        except BaseException as error:
+            if is_connection_failure(error):
+                await connection.invalidate()
+            raise
+
+
 @asynccontextmanager
 async def fresh_connection(database: Database) -> AsyncIterator[AsyncConnection]:
     """A connection of its own, not one from the pool: a pooled connection may be one the server

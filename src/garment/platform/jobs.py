@@ -26,6 +26,7 @@ from typing import Any
 import asyncpg
 import structlog
 from pgqueuer import PgQueuer, Queries
+from pgqueuer.adapters.persistence.qb import DBSettings
 from pgqueuer.db import AsyncpgDriver
 from pgqueuer.errors import RetryRequested
 from pgqueuer.executors import DatabaseRetryEntrypointExecutor, EntrypointExecutorParameters
@@ -112,6 +113,25 @@ tasks = TaskRegistry()
 
 def encode_payload(payload: dict[str, Any] | None) -> bytes:
     return json.dumps(payload or {}, separators=(",", ":"), default=str).encode()
+
+
+def enqueue_from(source: str, task: str, *, id_column: str, dedupe_prefix: str) -> str:
+    """Two CTEs (`job`, `job_logged`) to put in a larger statement: one job of `task` per row
+    of the CTE `source`, with the payload `encode_payload({id_column: id})` (an integer id) and
+    the dedupe key `dedupe_prefix + id`, logged `queued` as pgqueuer's own enqueue logs it. For
+    a hot path that writes its row and enqueues its job in one statement (one round trip)
+    instead of `enqueue_in`'s separate statements. pgqueuer is pinned to 1.6.x (migration
+    0002); its table names come from its own settings."""
+    names = DBSettings()
+    return (
+        f"job AS (INSERT INTO {names.queue_table} "
+        "(priority, entrypoint, payload, execute_after, dedupe_key, status) "
+        f"SELECT 0, '{task}', convert_to('{{\"{id_column}\":' || {id_column} || '}}', 'UTF8'), "
+        f"now(), '{dedupe_prefix}' || {id_column}, 'queued' FROM {source} "
+        "RETURNING id, entrypoint, priority), "
+        f"job_logged AS (INSERT INTO {names.queue_table_log} "
+        "(job_id, status, entrypoint, priority) SELECT id, 'queued', entrypoint, priority FROM job)"
+    )
 
 
 def decode_payload(raw: bytes | None) -> dict[str, Any]:

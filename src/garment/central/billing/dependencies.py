@@ -20,13 +20,8 @@ async def webhook_service(request: Request) -> BillingWebhookForensicService:
     return cast(BillingWebhookForensicService, app_services(request).billing_webhooks)
 
 
-async def webhook_body_limit(request: Request) -> int:
-    return int(app_services(request).settings.billing.webhook_max_body_bytes)
-
-
 Billing = Annotated[BillingService, Depends(billing_service)]
 BillingWebhooks = Annotated[BillingWebhookForensicService, Depends(webhook_service)]
-WebhookBodyLimit = Annotated[int, Depends(webhook_body_limit)]
 
 
 async def sandbox_secret_of(request: Request) -> str | None:

@@ -2,15 +2,24 @@
 
 In the spec's order, for every delivery:
 
-1. the **receipt** is stored first, in its own committed transaction, before anything is
-   checked: provider, time, remote address, the raw body bytes, the headers with the
-   provider's secret headers redacted, the size (an oversized body keeps its first bytes);
-2. the signature is verified and the result and reason recorded; a refusal is a `401`, an
-   unknown provider a `404`, an oversized body a `413` — all recorded, nothing else changes;
+1. the **receipt** is the first thing written: provider, time, remote address, the raw body
+   bytes, the headers with the provider's secret headers redacted, the size (an oversized body
+   keeps its first bytes);
+2. with it, the verification result and reason; a refusal is a `401`, an unknown provider a
+   `404`, an oversized body a `413` — all recorded, nothing else changes;
 3. the provider's event id is claimed in `billing_webhook_events` (unique per provider): a
-   second delivery of the same event is marked `duplicate` and answered `200`;
-4. in the transaction that marks the receipt `verified`, the processing job is enqueued; the
-   answer is a fast `200`.
+   second delivery of the same event is stored `duplicate` (naming the first) and answered
+   `200`;
+4. in the same statement, the first receipt of an event is stored `verified` and its
+   processing job enqueued; the answer is a fast `200`.
+
+The hot path is one statement and one database round trip per delivery (`IngressStatements`,
+bench/README.md): the signature is checked in memory first (an HMAC over at most
+`billing.webhook_max_body_bytes`, microseconds, every exception of a verifier caught), then the
+receipt, its verdict, the claim and the job are written together, atomically. Should that
+statement fail for any reason but a lost database, the receipt is still stored on its own
+(`received`, with the error) before the `500`, so the provider's retry and an operator both
+find it: no delivery goes unrecorded.
 
 The job (`billing.process_webhook`) applies the mapped event through the state machines and
 marks the receipt `processed`, `ignored` (nothing to change: a late `pending` after `paid`) or
@@ -41,13 +50,13 @@ from garment.central.billing.providers.base import (
     WebhookDelivery,
 )
 from garment.central.billing.providers.sandbox import build_simulated_delivery
-from garment.central.billing.repository import IngressRepository, ReceiptRepository
+from garment.central.billing.repository import IngressStatements, ReceiptRepository
 from garment.central.billing.subscriptions import BillingService, ProviderSource
 from garment.config import BillingSettings
 from garment.platform.context import current_context
-from garment.platform.db import Database
+from garment.platform.db import Database, is_connection_failure
 from garment.platform.errors import CommandError
-from garment.platform.jobs import JobQueue
+from garment.platform.jobs import JobQueue, enqueue_from
 from garment.platform.metrics import BILLING_WEBHOOK_RECEIPTS
 
 logger = structlog.get_logger(__name__)
@@ -68,8 +77,11 @@ REPLAYABLE = frozenset(
 )
 
 
+PROCESSING_DEDUPE_PREFIX = "billing-webhook:"
+
+
 def processing_dedupe_key(receipt_id: int) -> str:
-    return f"billing-webhook:{receipt_id}"
+    return f"{PROCESSING_DEDUPE_PREFIX}{receipt_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +217,15 @@ class BillingWebhookForensicService:
         self.providers = providers
         self.billing = billing
         self.jobs = jobs
+        self.statements = IngressStatements(
+            central,
+            enqueue=enqueue_from(
+                "claimed",
+                PROCESS_TASK,
+                id_column="receipt_id",
+                dedupe_prefix=PROCESSING_DEDUPE_PREFIX,
+            ),
+        )
 
     def _provider(self, name: str) -> PaymentProvider | None:
         try:
@@ -227,49 +248,43 @@ class BillingWebhookForensicService:
     ) -> IngressResult:
         """Store, verify, deduplicate, enqueue (module docstring). Never raises for what a
         delivery contains: every outcome is a recorded receipt and a status code."""
-        received_at = received_at or datetime.now(UTC)
         provider = self._provider(provider_name)
         lowered = {name.lower(): value for name, value in headers.items()}
         secret = provider.secret_headers() if provider is not None else frozenset()
-        async with self.central.transaction() as session:
-            receipt_id = await IngressRepository(session).store(
-                {
-                    "provider": provider_name[:64],
-                    "source": ReceiptSource.WEBHOOK.value,
-                    "received_at": received_at,
-                    "remote_addr": (remote_addr or current_context().client_ip or None),
-                    "body": body,
-                    "headers": redact(lowered, secret),
-                    "size": size,
-                    "truncated": truncated,
-                    "status": ReceiptStatus.RECEIVED.value,
-                    "attempts": 0,
-                }
-            )
+        received_at = received_at or datetime.now(UTC)
+        receipt: dict[str, Any] = {
+            "provider": provider_name[:64],
+            "received_at": received_at,
+            "remote_addr": (remote_addr or current_context().client_ip or None),
+            "body": body,
+            "headers": json.dumps(redact(lowered, secret)),
+            "size": size,
+            "truncated": truncated,
+        }
         if provider is None:
-            return await self._reject(receipt_id, provider_name, "unknown_provider", 404)
+            return await self._reject(receipt, "unknown_provider", 404)
         if truncated:
-            return await self._reject(receipt_id, provider_name, "body_too_large", 413)
+            return await self._reject(receipt, "body_too_large", 413)
         delivery = WebhookDelivery(body=body, headers=lowered, received_at=received_at)
         verification = self._verify(provider, delivery)
         if not verification.valid:
-            reason = verification.reason or "invalid"
-            return await self._reject(receipt_id, provider_name, reason, 401)
+            return await self._reject(receipt, verification.reason or "invalid", 401)
         try:
             event = provider.parse(delivery)
         except MalformedWebhook as error:
             # Verified but unusable: a provider retry would carry the same bytes, so it is
             # answered 200 and kept as `failed` for an operator.
-            async with self.central.transaction() as session:
-                await ReceiptRepository(session).mark(
-                    receipt_id,
-                    verified=True,
-                    status=ReceiptStatus.FAILED,
-                    error=f"malformed: {error}"[:2000],
-                )
-            self._count(provider_name, ReceiptStatus.FAILED)
+            receipt_id = await self._store(
+                receipt,
+                verified=True,
+                status=ReceiptStatus.FAILED,
+                error=f"malformed: {error}"[:2000],
+            )
             return IngressResult(200, receipt_id, ReceiptStatus.FAILED, "malformed")
-        return await self._accept(receipt_id, provider_name, event)
+        except Exception as error:  # an adapter's defect: the delivery is still kept
+            await self._keep_unaccepted(receipt, {"verified": True}, error)
+            raise
+        return await self._accept(receipt, event)
 
     def _verify(self, provider: PaymentProvider, delivery: WebhookDelivery) -> Verification:
         try:
@@ -278,44 +293,66 @@ class BillingWebhookForensicService:
             logger.warning("billing.verifier_raised", error=type(error).__name__)
             return Verification.refused("malformed_header")
 
+    async def _store(self, receipt: dict[str, Any], **fields: Any) -> int:
+        status = ReceiptStatus(fields.pop("status"))
+        receipt_id = await self.statements.store({**receipt, **fields, "status": status.value})
+        self._count(receipt["provider"], status)
+        return receipt_id
+
     async def _reject(
-        self, receipt_id: int, provider: str, reason: str, status_code: int
+        self, receipt: dict[str, Any], reason: str, status_code: int
     ) -> IngressResult:
-        async with self.central.transaction() as session:
-            await ReceiptRepository(session).mark(
-                receipt_id,
-                verified=False if status_code == 401 else None,
-                verification_reason=reason,
-                status=ReceiptStatus.REJECTED,
-            )
-        self._count(provider, ReceiptStatus.REJECTED)
+        receipt_id = await self._store(
+            receipt,
+            verified=False if status_code == 401 else None,
+            verification_reason=reason,
+            status=ReceiptStatus.REJECTED,
+        )
         logger.warning(
-            "billing.webhook_rejected", receipt_id=receipt_id, provider=provider, reason=reason
+            "billing.webhook_rejected",
+            receipt_id=receipt_id,
+            provider=receipt["provider"],
+            reason=reason,
         )
         return IngressResult(status_code, receipt_id, ReceiptStatus.REJECTED, reason)
 
-    async def _accept(self, receipt_id: int, provider: str, event: PaymentEvent) -> IngressResult:
-        async with self.central.transaction() as session:
-            fields = {
-                "verified": True,
-                "provider_event_id": event.event_id[:200],
-                "event_kind": event.kind.value,
-                "reference": event.reference[:200],
-                "amount": event.amount,
-            }
-            first = await IngressRepository(session).claim_and_mark(
-                receipt_id, {**fields, "provider": provider}
+    async def _accept(self, receipt: dict[str, Any], event: PaymentEvent) -> IngressResult:
+        fields = {
+            "verified": True,
+            "verification_reason": None,
+            "provider_event_id": event.event_id[:200],
+            "event_kind": event.kind.value,
+            "reference": event.reference[:200],
+            "amount": event.amount,
+        }
+        try:
+            accepted = await self.statements.accept({**receipt, **fields})
+        except Exception as error:
+            await self._keep_unaccepted(receipt, fields, error)
+            raise
+        status = ReceiptStatus.DUPLICATE if accepted.duplicate else ReceiptStatus.VERIFIED
+        self._count(receipt["provider"], status)
+        return IngressResult(200, accepted.receipt_id, status)
+
+    async def _keep_unaccepted(
+        self, receipt: dict[str, Any], fields: dict[str, Any], error: Exception
+    ) -> None:
+        """The accepting statement failed: store the receipt alone (`received`, the error
+        kept), so the delivery is on record; the caller answers 500 and the provider retries.
+        Nothing can be stored when the database itself is gone."""
+        if is_connection_failure(error):
+            return
+        try:
+            await self.statements.store(
+                {
+                    **receipt,
+                    **fields,
+                    "status": ReceiptStatus.RECEIVED.value,
+                    "error": f"ingest failed: {type(error).__name__}: {error}"[:2000],
+                }
             )
-            if first is not None:
-                await ReceiptRepository(session).mark(
-                    receipt_id, **fields, status=ReceiptStatus.DUPLICATE, duplicate_of=first
-                )
-                status = ReceiptStatus.DUPLICATE
-            else:
-                await self.enqueue(session, receipt_id)
-                status = ReceiptStatus.VERIFIED
-        self._count(provider, status)
-        return IngressResult(200, receipt_id, status)
+        except Exception as second:
+            logger.error("billing.webhook_unrecorded", error=type(second).__name__)
 
     async def enqueue(self, session: AsyncSession, receipt_id: int) -> None:
         await self.jobs.enqueue_in(

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from garment.central.billing.invoice_states import InvoiceStatus, ReceiptStatus
@@ -20,10 +21,10 @@ from garment.central.billing.models import (
     PaymentAttempt,
     Plan,
     Subscription,
-    WebhookEvent,
     WebhookReceipt,
 )
 from garment.central.billing.subscription_states import SubscriptionStatus
+from garment.platform.db import Database, DriverQuery, execute_alone
 from garment.platform.repository import Repository, affected_rows
 
 
@@ -285,52 +286,113 @@ class ReceiptRepository(Repository[WebhookReceipt]):
         )
 
 
-class IngressRepository(Repository[WebhookReceipt]):
-    """The ingress's statements, one round trip each on the hot path."""
+# The ingress's two statements, each one round trip in its own implicit transaction (no
+# BEGIN/COMMIT, no unit of work, no SQLAlchemy result processing): built once, compiled to the
+# driver's SQL on first use (`DriverQuery`), run by `execute_alone`.
+RECEIPT_COLUMNS = (
+    "provider, source, received_at, remote_addr, body, headers, size, truncated, verified, "
+    "verification_reason, provider_event_id, event_kind, reference, amount, status, "
+    "duplicate_of, error, attempts"
+)
+RECEIPT_VALUES = (
+    "CAST(:provider AS varchar), 'webhook', CAST(:received_at AS timestamptz), "
+    "CAST(:remote_addr AS varchar), CAST(:body AS bytea), CAST(:headers AS text)::jsonb, "
+    "CAST(:size AS bigint), CAST(:truncated AS boolean), CAST(:verified AS boolean), "
+    "CAST(:verification_reason AS varchar), CAST(:provider_event_id AS varchar), "
+    "CAST(:event_kind AS varchar), CAST(:reference AS varchar), CAST(:amount AS bigint)"
+)
+STORE_RECEIPT = text(
+    f"INSERT INTO billing_webhook_receipts ({RECEIPT_COLUMNS}) "
+    f"VALUES ({RECEIPT_VALUES}, CAST(:status AS varchar), NULL, CAST(:error AS text), 0) "
+    "RETURNING id"
+)
+# A verified delivery, in the spec's order within one statement: the receipt's id is taken,
+# the event id claimed in `billing_webhook_events` (unique per provider), the receipt stored
+# with its verification result as `verified` — or `duplicate` of the receipt that claimed the
+# event first — and, only for the first, its processing job enqueued. The claim names a
+# receipt inserted by the same statement: the foreign key is checked at the statement's end.
+ACCEPT_RECEIPT = (
+    "WITH ids AS MATERIALIZED (SELECT nextval(pg_get_serial_sequence("
+    "'billing_webhook_receipts', 'id')) AS receipt_id), "
+    "claimed AS (INSERT INTO billing_webhook_events (provider, provider_event_id, receipt_id) "
+    "SELECT CAST(:provider AS varchar), CAST(:provider_event_id AS varchar), receipt_id "
+    "FROM ids ON CONFLICT (provider, provider_event_id) DO NOTHING RETURNING receipt_id), "
+    f"stored AS (INSERT INTO billing_webhook_receipts (id, {RECEIPT_COLUMNS}) "
+    f"SELECT ids.receipt_id, {RECEIPT_VALUES}, "
+    "CASE WHEN claimed.receipt_id IS NULL THEN 'duplicate' ELSE 'verified' END, "
+    "CASE WHEN claimed.receipt_id IS NULL THEN (SELECT first.receipt_id "
+    "FROM billing_webhook_events AS first WHERE first.provider = CAST(:provider AS varchar) "
+    "AND first.provider_event_id = CAST(:provider_event_id AS varchar)) END, NULL, 0 "
+    "FROM ids LEFT JOIN claimed ON true RETURNING id, status, duplicate_of), "
+    "{enqueue} SELECT id, status, duplicate_of FROM stored"
+)
+# A duplicate whose first receipt committed while this statement ran (a concurrent delivery
+# of the same event) did not see it in its snapshot: it is named afterwards.
+NAME_FIRST = text(
+    "UPDATE billing_webhook_receipts SET duplicate_of = first.receipt_id "
+    "FROM billing_webhook_events AS first WHERE billing_webhook_receipts.id = "
+    "CAST(:receipt_id AS bigint) AND first.provider = CAST(:provider AS varchar) AND "
+    "first.provider_event_id = CAST(:provider_event_id AS varchar) RETURNING first.receipt_id"
+)
 
-    model = WebhookReceipt
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    receipt_id: int
+    duplicate: bool
+    duplicate_of: int | None
+
+
+class IngressStatements:
+    """The ingress's writes on `database`, each one statement and one round trip."""
+
+    def __init__(self, database: Database, *, enqueue: str) -> None:
+        self.database = database
+        dialect = database.engine.dialect
+        self._store = DriverQuery.compile(STORE_RECEIPT, dialect)
+        accept = text(ACCEPT_RECEIPT.replace("{enqueue}", enqueue))
+        self._accept = DriverQuery.compile(accept, dialect)
+        self._name_first = DriverQuery.compile(NAME_FIRST, dialect)
 
     async def store(self, values: dict[str, Any]) -> int:
-        """Insert a receipt (one statement, no unit of work) and return its id."""
-        inserted = await self.session.execute(
-            pg_insert(WebhookReceipt).values(**values).returning(WebhookReceipt.id)
-        )
-        return int(inserted.scalar_one())
+        """Insert a receipt with its final status (a rejected or unusable delivery)."""
+        row = await execute_alone(self.database, self._store, {**NO_EVENT, **values})
+        return int(row["id"])
 
-    async def claim_and_mark(self, receipt_id: int, values: dict[str, Any]) -> int | None:
-        """Claim the receipt's event id in `billing_webhook_events` and mark the receipt
-        `verified` with `values`, in one statement; when another receipt carried the event
-        first, nothing is written and that receipt's id is returned (a duplicate)."""
-        claimed = (
-            pg_insert(WebhookEvent)
-            .values(
-                provider=values["provider"],
-                provider_event_id=values["provider_event_id"],
-                receipt_id=receipt_id,
-            )
-            .on_conflict_do_nothing(
-                index_elements=[WebhookEvent.provider, WebhookEvent.provider_event_id]
-            )
-            .returning(WebhookEvent.receipt_id)
-            .cte("claimed")
+    async def accept(self, values: dict[str, Any]) -> Accepted:
+        """Store a verified receipt, claim its event and enqueue its processing (see
+        `ACCEPT_RECEIPT`); a duplicate is stored as one and names the first receipt."""
+        row = await execute_alone(
+            self.database, self._accept, {"status": None, "error": None, **values}
         )
-        fields = {key: value for key, value in values.items() if key != "provider"}
-        receipts: Table = WebhookReceipt.__table__  # type: ignore[assignment]
-        marked = await self.session.execute(
-            update(receipts)
-            .where(receipts.c.id == receipt_id, receipts.c.id.in_(select(claimed.c.receipt_id)))
-            .values(**fields, status=ReceiptStatus.VERIFIED.value)
-            .returning(receipts.c.id)
-        )
-        if marked.scalar_one_or_none() is not None:
-            return None
-        first = await self.session.execute(
-            select(WebhookEvent.receipt_id).where(
-                WebhookEvent.provider == values["provider"],
-                WebhookEvent.provider_event_id == values["provider_event_id"],
+        receipt_id = int(row["id"])
+        if row["status"] != ReceiptStatus.DUPLICATE.value:
+            return Accepted(receipt_id, duplicate=False, duplicate_of=None)
+        first = row["duplicate_of"]
+        if first is None:
+            named = await execute_alone(
+                self.database,
+                self._name_first,
+                {
+                    "receipt_id": receipt_id,
+                    "provider": values["provider"],
+                    "provider_event_id": values["provider_event_id"],
+                },
             )
-        )
-        return int(first.scalar_one())
+            first = named["receipt_id"] if named is not None else None
+        return Accepted(receipt_id, duplicate=True, duplicate_of=first)
+
+
+NO_EVENT: dict[str, Any] = {
+    "verified": None,
+    "verification_reason": None,
+    "provider_event_id": None,
+    "event_kind": None,
+    "reference": None,
+    "amount": None,
+    "error": None,
+    "truncated": False,
+}
 
 
 class DunningRepository(Repository[DunningEntry]):

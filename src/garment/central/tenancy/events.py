@@ -46,6 +46,15 @@ class TenantResumed(DomainEvent):
 
 
 @events.event
+class TenantCancelled(DomainEvent):
+    """Closed for good (its subscription was cancelled): no member can use it any more."""
+
+    event_name = "tenancy.TenantCancelled"
+    tenant_id: uuid.UUID
+    reason: str
+
+
+@events.event
 class MemberInvited(DomainEvent):
     event_name = "tenancy.MemberInvited"
     invitation_id: uuid.UUID

@@ -12,7 +12,7 @@ from garment.central.billing.events import (
 from garment.central.tenancy.events import MemberInvited, TenantProvisioned
 from garment.central.tenancy.repository import InvitationRepository, TenantRepository
 from garment.central.tenancy.service import INVITATION_DAYS
-from garment.central.tenancy.states import InvitationState, TenantStatus
+from garment.central.tenancy.states import InvitationState, SuspensionSource, TenantStatus
 from garment.platform.context import Locale
 from garment.platform.events import ListenerContext, events
 from garment.platform.mail.mailer import OutgoingMail
@@ -88,7 +88,7 @@ async def follow_subscription_activated(
     event: SubscriptionActivated, context: ListenerContext
 ) -> None:
     """The first payment of a paid plan starts provisioning; a payment while suspended
-    resumes the tenant."""
+    resumes the tenant if billing suspended it, never an operator's suspension (abuse)."""
     tenancy = context.services.tenancy
     tenant = await TenantRepository(context.session).get(event.tenant_id)
     if tenant is None:
@@ -96,7 +96,7 @@ async def follow_subscription_activated(
     if event.first:
         await tenancy.start_provisioning(context.session, event.tenant_id)
     elif tenant.status == TenantStatus.SUSPENDED:
-        await tenancy.resume(context.session, event.tenant_id)
+        await tenancy.resume(context.session, event.tenant_id, only_source=SuspensionSource.BILLING)
 
 
 @events.listener(SubscriptionSuspended, name="tenancy.follow_subscription_suspended")
@@ -106,7 +106,10 @@ async def follow_subscription_suspended(
     tenant = await TenantRepository(context.session).get(event.tenant_id)
     if tenant is not None and tenant.status == TenantStatus.ACTIVE:
         await context.services.tenancy.suspend(
-            context.session, event.tenant_id, "billing: invoice unpaid"
+            context.session,
+            event.tenant_id,
+            "billing: invoice unpaid",
+            source=SuspensionSource.BILLING,
         )
 
 
@@ -114,10 +117,11 @@ async def follow_subscription_suspended(
 async def follow_subscription_cancelled(
     event: SubscriptionCancelled, context: ListenerContext
 ) -> None:
-    """No tenant closure exists yet: a tenant whose subscription ended is suspended."""
+    """The subscription ended (cancelled at period end, or by dunning after the suspension):
+    the tenant is closed, whatever it was."""
     tenant = await TenantRepository(context.session).get(event.tenant_id)
-    if tenant is not None and tenant.status == TenantStatus.ACTIVE:
-        await context.services.tenancy.suspend(
+    if tenant is not None and tenant.status != TenantStatus.CANCELLED:
+        await context.services.tenancy.close(
             context.session, event.tenant_id, f"billing: {event.reason}"
         )
 

@@ -15,6 +15,7 @@ from garment.central.tenancy.states import (
     InvitationState,
     MembershipStatus,
     StepStatus,
+    SuspensionSource,
     TenantStatus,
 )
 from garment.platform.db import CentralBase, TimestampMixin, check_in, new_id
@@ -24,6 +25,7 @@ class Tenant(TimestampMixin, CentralBase):
     __tablename__ = "tenants"
     __table_args__ = (
         CheckConstraint(check_in("status", TenantStatus), name="status"),
+        CheckConstraint(check_in("suspension_source", SuspensionSource), name="suspension_source"),
         Index("ix_tenants_cluster_key_status", "cluster_key", "status"),
     )
 
@@ -39,6 +41,9 @@ class Tenant(TimestampMixin, CentralBase):
     read_only: Mapped[bool] = mapped_column(Boolean, server_default=text("false"), default=False)
     provisioned_at: Mapped[datetime | None]
     suspended_at: Mapped[datetime | None]
+    # Who suspended the tenant and why, while it is suspended (migration 0009).
+    suspension_source: Mapped[str | None] = mapped_column(String(16))
+    suspension_reason: Mapped[str | None] = mapped_column(String(200))
     cancelled_at: Mapped[datetime | None]
 
 

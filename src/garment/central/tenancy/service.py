@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from garment.central.auth.ports import (
@@ -36,6 +37,7 @@ from garment.central.tenancy.errors import (
 )
 from garment.central.tenancy.events import (
     MemberInvited,
+    TenantCancelled,
     TenantCreated,
     TenantResumed,
     TenantSuspended,
@@ -63,6 +65,7 @@ from garment.central.tenancy.states import (
     InvitationState,
     MembershipStatus,
     StepStatus,
+    SuspensionSource,
     TenantStatus,
     can_transition,
 )
@@ -92,6 +95,8 @@ OWNER_ROLE = "owner"
 TENANT_TOPIC = "tenant"
 MEMBER_TOPIC = "member"
 CACHE_SECONDS = 300.0
+
+logger = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -641,31 +646,109 @@ class TenancyService:
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    async def suspend(self, session: AsyncSession, tenant_id: uuid.UUID, reason: str) -> TenantRef:
-        return await self._move_status(
+    async def suspend(
+        self,
+        session: AsyncSession,
+        tenant_id: uuid.UUID,
+        reason: str,
+        *,
+        source: SuspensionSource = SuspensionSource.OPERATOR,
+    ) -> TenantRef:
+        """Suspend, recording who (`source`) and why. An operator suspending a tenant that
+        billing already suspended takes the suspension over (a payment no longer lifts it);
+        billing never takes over an operator's."""
+        tenant = await self._locked(session, tenant_id)
+        if tenant.status == TenantStatus.SUSPENDED:
+            if source is SuspensionSource.OPERATOR and (
+                tenant.suspension_source != SuspensionSource.OPERATOR
+            ):
+                tenant.suspension_source = source
+                tenant.suspension_reason = reason[:200]
+                await publish(session, TenantSuspended(tenant_id=tenant_id, reason=reason))
+            return ref_of(tenant)
+        ref = await self._move_status(
             session,
-            tenant_id,
+            tenant,
             TenantStatus.SUSPENDED,
             TenantSuspended(tenant_id=tenant_id, reason=reason),
         )
+        tenant.suspension_source = source
+        tenant.suspension_reason = reason[:200]
+        return ref
 
-    async def resume(self, session: AsyncSession, tenant_id: uuid.UUID) -> TenantRef:
-        return await self._move_status(
-            session, tenant_id, TenantStatus.ACTIVE, TenantResumed(tenant_id=tenant_id)
+    async def resume(
+        self,
+        session: AsyncSession,
+        tenant_id: uuid.UUID,
+        *,
+        only_source: SuspensionSource | None = None,
+    ) -> TenantRef:
+        """Lift a suspension. With `only_source`, only a suspension of that source is lifted
+        (a payment resumes what dunning suspended, never an operator's suspension); without,
+        any (an operator's `garment tenants resume`)."""
+        tenant = await self._locked(session, tenant_id)
+        if (
+            only_source is not None
+            and tenant.status == TenantStatus.SUSPENDED
+            and tenant.suspension_source != only_source
+        ):
+            logger.info(
+                "tenancy.resume_refused",
+                tenant_id=str(tenant_id),
+                suspended_by=tenant.suspension_source,
+                requested_by=only_source.value,
+            )
+            return ref_of(tenant)
+        ref = await self._move_status(
+            session, tenant, TenantStatus.ACTIVE, TenantResumed(tenant_id=tenant_id)
         )
+        if tenant.status == TenantStatus.ACTIVE:
+            tenant.suspension_source = None
+            tenant.suspension_reason = None
+        return ref
+
+    async def close(self, session: AsyncSession, tenant_id: uuid.UUID, reason: str) -> TenantRef:
+        """Cancel the tenant for good (its subscription ended): from any status but
+        `cancelled`, which it stays in."""
+        tenant = await self._locked(session, tenant_id)
+        ref = await self._move_status(
+            session,
+            tenant,
+            TenantStatus.CANCELLED,
+            TenantCancelled(tenant_id=tenant_id, reason=reason),
+        )
+        if tenant.cancelled_at is None:
+            tenant.cancelled_at = datetime.now(UTC)
+        return ref
+
+    async def suspension(
+        self, session: AsyncSession, tenant_id: uuid.UUID
+    ) -> dict[str, Any] | None:
+        """Who suspended the tenant, why and since when; None unless it is suspended."""
+        tenant = await TenantRepository(session).get(tenant_id)
+        if tenant is None or tenant.status != TenantStatus.SUSPENDED:
+            return None
+        return {
+            "source": tenant.suspension_source,
+            "reason": tenant.suspension_reason,
+            "since": tenant.suspended_at.isoformat() if tenant.suspended_at else None,
+        }
+
+    async def _locked(self, session: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
+        tenant = await TenantRepository(session).get(tenant_id, for_update=True)
+        if tenant is None:
+            raise AppError(TENANT_NOT_FOUND)
+        return tenant
 
     async def _move_status(
         self,
         session: AsyncSession,
-        tenant_id: uuid.UUID,
+        tenant: Tenant,
         target: TenantStatus,
         event: DomainEvent,
     ) -> TenantRef:
-        """Move the tenant to `target` through the transition table, publishing `event`;
-        already being there changes nothing."""
-        tenant = await TenantRepository(session).get(tenant_id, for_update=True)
-        if tenant is None:
-            raise AppError(TENANT_NOT_FOUND)
+        """Move the (locked) tenant to `target` through the transition table, publishing
+        `event`; already being there changes nothing."""
         current = TenantStatus(tenant.status)
         if current is target:
             return ref_of(tenant)

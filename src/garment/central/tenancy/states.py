@@ -39,6 +39,15 @@ BILLING_REACHABLE = frozenset({TenantStatus.PENDING, TenantStatus.SUSPENDED})
 MOVABLE = frozenset({TenantStatus.ACTIVE, TenantStatus.SUSPENDED})
 
 
+class SuspensionSource(StrEnum):
+    """Who suspended a tenant. A payment resumes only what billing suspended (dunning); a
+    suspension by an operator (abuse, a legal hold) is lifted by an operator only, and an
+    operator suspending a tenant billing already suspended takes it over."""
+
+    BILLING = "billing"
+    OPERATOR = "operator"
+
+
 def can_transition(current: TenantStatus, target: TenantStatus) -> bool:
     return target in TENANT_TRANSITIONS[current]
 
