@@ -160,11 +160,7 @@ class EventRegistry:
         self.event(event_type)
 
         def register(handler: Callable[[E, ListenerContext], Awaitable[None]]) -> Listener:
-            entries = self.listeners.setdefault(event_type.event_name, [])
-            if any(entry.name == name for entry in entries):
-                raise ValueError(f"listener {name} registered twice")
-            entries.append(RegisteredListener(name, event_type, handler))
-            return handler
+            return self._register(event_type.event_name, name, event_type, handler)
 
         return register
 
@@ -176,13 +172,18 @@ class EventRegistry:
         outbound webhooks) or that must work before the publishing context defines the event."""
 
         def register(handler: Callable[[RawEvent, ListenerContext], Awaitable[None]]) -> Listener:
-            entries = self.listeners.setdefault(event_name, [])
-            if any(entry.name == name for entry in entries):
-                raise ValueError(f"listener {name} registered twice")
-            entries.append(RegisteredListener(name, RawEvent, handler))
-            return handler
+            return self._register(event_name, name, RawEvent, handler)
 
         return register
+
+    def _register(
+        self, event_name: str, name: str, event_type: type[DomainEvent], handler: Listener
+    ) -> Listener:
+        entries = self.listeners.setdefault(event_name, [])
+        if any(entry.name == name for entry in entries):
+            raise ValueError(f"listener {name} registered twice")
+        entries.append(RegisteredListener(name, event_type, handler))
+        return handler
 
     def listeners_for(self, event_name: str) -> list[RegisteredListener]:
         return self.listeners.get(event_name, [])
