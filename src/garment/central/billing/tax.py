@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from garment.platform.ppn import other_tax_base, ppn_amount
+
 
 @dataclass(frozen=True, slots=True)
 class TaxRule:
@@ -36,8 +38,6 @@ class Tax:
 
 def ppn(price: int, rule: TaxRule) -> Tax:
     """floor(price x rate x num / (100 x den)); a non-positive price owes no tax."""
-    if price <= 0:
-        return Tax(0, rule.rate, 0)
-    amount = (price * rule.rate * rule.base_numerator) // (100 * rule.base_denominator)
-    base = (price * rule.base_numerator) // rule.base_denominator
+    amount = ppn_amount(price, rule.rate, rule.base_numerator, rule.base_denominator)
+    base = other_tax_base(price, rule.base_numerator, rule.base_denominator)
     return Tax(base, rule.rate, amount)

@@ -10,6 +10,11 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from garment.platform.pagination import Keyset, PageParams
+from garment.platform.ppn import (
+    DEFAULT_BASE_DENOMINATOR,
+    DEFAULT_BASE_NUMERATOR,
+    DEFAULT_RATE,
+)
 from garment.platform.repository import Repository
 from garment.tenant.invoicing.models import (
     DEFAULT_GOODS_CODE,
@@ -20,11 +25,6 @@ from garment.tenant.invoicing.models import (
     TaxSettings,
 )
 from garment.tenant.invoicing.states import ACTIVE, LIVE
-from garment.tenant.invoicing.tax import (
-    DEFAULT_BASE_DENOMINATOR,
-    DEFAULT_BASE_NUMERATOR,
-    DEFAULT_RATE,
-)
 
 EXAMPLE_ID = uuid.UUID("5b1f3c2e-8a8d-4c6e-9f64-0d6f0f3b7a11")
 EXAMPLE_AT = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)

@@ -14,8 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DEFAULT_RATE = 12  # percent
-DEFAULT_BASE_NUMERATOR, DEFAULT_BASE_DENOMINATOR = 11, 12
+from garment.platform.ppn import (
+    DEFAULT_BASE_DENOMINATOR,
+    DEFAULT_BASE_NUMERATOR,
+    DEFAULT_RATE,
+    other_tax_base,
+    ppn_amount,
+)
+
 # PP 55/2022: 0.5% final income tax on the monthly gross turnover of a small business.
 TURNOVER_TAX_PER_MILLE = 5
 
@@ -31,15 +37,15 @@ class TaxRule:
 
     def ppn(self, price: int) -> int:
         """floor(price x base x rate / 100) in one integer division; 0 for a non-PKP tenant."""
-        if not self.pkp or price <= 0:
+        if not self.pkp:
             return 0
-        return price * self.base_numerator * self.rate // (self.base_denominator * 100)
+        return ppn_amount(price, self.rate, self.base_numerator, self.base_denominator)
 
     def tax_base(self, price: int) -> int:
         """The other tax base (DPP nilai lain): floor(price x 11/12); 0 for a non-PKP tenant."""
-        if not self.pkp or price <= 0:
+        if not self.pkp:
             return 0
-        return price * self.base_numerator // self.base_denominator
+        return other_tax_base(price, self.base_numerator, self.base_denominator)
 
 
 @dataclass(frozen=True, slots=True)

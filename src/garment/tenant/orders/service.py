@@ -32,6 +32,7 @@ from garment.platform.errors import (
 )
 from garment.platform.events import publish
 from garment.platform.pagination import PageParams
+from garment.platform.ppn import other_tax_base, ppn_amount
 from garment.platform.versioning import check_version
 from garment.tenant.audit.service import AuditAction, record_change, snapshot
 from garment.tenant.conventions.service import DocumentType, next_document_number
@@ -156,10 +157,6 @@ ORDER_AUDITED = (
     "total",
     "paid_amount",
 )
-# PPN for PKP tenants (spec 03, code 04): tax base 11/12 of the price, PPN 12% of that base,
-# i.e. floor(price x 11 / 100), in integers.
-PPN_NUMERATOR, PPN_DENOMINATOR = 11, 100
-TAX_BASE_NUMERATOR, TAX_BASE_DENOMINATOR = 11, 12
 
 
 # --- ports (collaborators passed in by the composition root) ----------------------------------
@@ -244,8 +241,7 @@ def compute_totals(quantity: int, subtotal: int, discount: int, *, pkp: bool) ->
     adds PPN = floor(price x 11 / 100) on it (tax base = floor(price x 11 / 12))."""
     price = subtotal - discount
     if pkp:
-        tax_base = price * TAX_BASE_NUMERATOR // TAX_BASE_DENOMINATOR
-        ppn = price * PPN_NUMERATOR // PPN_DENOMINATOR
+        tax_base, ppn = other_tax_base(price), ppn_amount(price)
     else:
         tax_base, ppn = 0, 0
     return Totals(quantity, subtotal, discount, tax_base, ppn, price + ppn)
