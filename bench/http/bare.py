@@ -61,7 +61,7 @@ import asyncpg
 import jwt
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import String, bindparam, func, select
+from sqlalchemy import String, bindparam, func, insert, select, union
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -77,9 +77,12 @@ from garment.central.auth.sessions import TokenPair, fingerprint_hash, new_refre
 from garment.config import AuthSettings
 from garment.platform.rls import TenantBindingConnection
 from garment.platform.token_hashing import TokenHasher, derive_hash_key
+from garment.tenant.audit.models import AuditLog
 from garment.tenant.production.repository import board_statements
 from garment.tenant.production.service import compose_board
+from garment.tenant.products.models import Product, ProductVariant
 from garment.tenant.products.repository import product_list
+from garment.tenant.products.service import variant_sku
 from garment.tenant.products.states import ProductSort
 from garment.tenant.taxonomies.repository import term_list
 
@@ -125,6 +128,43 @@ PIECE_STORE = (
 PIECE_OUTBOX = (
     "INSERT INTO outbox_events (event_id, name, payload, request_id) VALUES ($1, $2, $3, $4)"
 )
+# The statements of ours' `POST /tenant/products` (no Idempotency-Key), in ours' order and with
+# ours' shapes (the SKU check over the product and its variants, one multi-row insert of the
+# grid), compiled from garment's own tables: serialize creations per tenant, count the products
+# against `max_products`, check the SKUs, insert the product, its variants and the audit row.
+CREATE_GRID = 20  # the bench's grid: 5 sizes x 4 colours
+PRODUCT_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('products:' || $1, 0))"
+PRODUCT_COUNT = driver_query(
+    select(func.count())
+    .select_from(Product)
+    .where(Product.tenant_id == bindparam("tenant_id"), Product.status != bindparam("status"))
+)
+PRODUCT_SKUS_TAKEN = driver_query(
+    union(
+        select(Product.sku).where(
+            Product.tenant_id == bindparam("tenant_id"),
+            Product.sku.in_([bindparam(f"p{i}") for i in range(CREATE_GRID + 1)]),
+        ),
+        select(ProductVariant.sku).where(
+            ProductVariant.tenant_id == bindparam("tenant_id_v"),
+            ProductVariant.sku.in_([bindparam(f"v{i}") for i in range(CREATE_GRID + 1)]),
+        ),
+    )
+)
+PRODUCT_INSERT = driver_query(insert(Product))
+VARIANT_COLUMNS = (
+    "tenant_id", "id", "product_id", "size", "color", "position", "sku", "price_override",
+    "stock", "version", "created_at", "updated_at",
+)  # fmt: skip
+VARIANT_INSERT = driver_query(
+    insert(ProductVariant).values(
+        [
+            {name: bindparam(f"{name}_{row}") for name in VARIANT_COLUMNS}
+            for row in range(CREATE_GRID)
+        ]
+    )
+)
+AUDIT_INSERT = driver_query(insert(AuditLog))
 TOKEN_CLAIM = driver_query(CLAIM)
 TOKEN_ROTATE = driver_query(ROTATE)
 USER_BY_EMAIL = driver_query(
@@ -306,7 +346,7 @@ def create_app() -> Starlette:
         limit = int(request.query_params.get("limit", "20"))
         async with pools["cluster"].acquire() as connection:
             connection.bind_next_transaction(member.tenant_id)
-            async with connection.transaction():  # BEGIN;SELECT set_config(...) in one message
+            async with connection.transaction(readonly=True):  # BEGIN;SELECT set_config(...)
                 records = await connection.fetch(TERM_PAGE.sql, member.tenant_id, limit + 1)
         rows = [dict(record) for record in records[:limit]]
         cursor = None
@@ -355,6 +395,85 @@ def create_app() -> Starlette:
                 row[name] = row[name].isoformat()
             data.append(row)
         return JSONResponse({"data": data, "meta": {"next_cursor": cursor, "limit": limit}})
+
+    async def tenant_product_create(request: Request) -> JSONResponse:
+        """Ours' `POST /tenant/products` for a 20-variant grid: the chain, the body, then
+        BEGIN (with the tenant binding), ours' six statements (`PRODUCT_*`, `VARIANT_INSERT`,
+        `AUDIT_INSERT`), COMMIT; answered with the product and its variants like ours."""
+        try:
+            member = tenant_member(request)
+        except Unauthorized:
+            return JSONResponse({"code": "AUTH_TOKEN_INVALID"}, status_code=401)
+        body = await request.json()
+        tenant_id, product_id, now = member.tenant_id, uuid.uuid4(), datetime.now(UTC)
+        sizes = [(size["code"], int(size.get("surcharge", 0))) for size in body["sizes"]]
+        grid = [
+            (code, color, position)
+            for position, (code, color) in enumerate(
+                (code, color) for code, _ in sizes for color in body["colors"]
+            )
+        ]
+        if len(grid) != CREATE_GRID:
+            return JSONResponse({"code": "VALIDATION_FAILED"}, status_code=422)
+        skus = [variant_sku(body["sku"], code, color) for code, color, _ in grid]
+        product = {
+            "tenant_id": tenant_id, "id": product_id, "sku": body["sku"], "name": body["name"],
+            "category_id": None, "collection_id": None, "description": None,
+            "base_price": body["base_price"], "status": body["status"], "image_urls": [],
+            "sizes": [code for code, _ in sizes], "size_surcharges": [extra for _, extra in sizes],
+            "colors": body["colors"], "variant_count": len(grid), "version": 1,
+            "created_at": now, "updated_at": now,
+        }  # fmt: skip
+        variants: dict[str, Any] = {}
+        for row, ((code, color, position), sku) in enumerate(zip(grid, skus, strict=True)):
+            values = {
+                "tenant_id": tenant_id, "id": uuid.uuid4(), "product_id": product_id,
+                "size": code, "color": color, "position": position, "sku": sku,
+                "price_override": None, "stock": 0, "version": 1,
+                "created_at": now, "updated_at": now,
+            }  # fmt: skip
+            variants.update({f"{name}_{row}": value for name, value in values.items()})
+        checked = {"tenant_id": tenant_id, "tenant_id_v": tenant_id}
+        checked |= {f"p{i}": sku for i, sku in enumerate([body["sku"], *skus])}
+        checked |= {f"v{i}": sku for i, sku in enumerate([body["sku"], *skus])}
+        audit = {
+            "tenant_id": tenant_id, "id": uuid.uuid4(), "occurred_at": now,
+            "actor_id": uuid.UUID(member.me["user"]["id"]), "action": "create",
+            "entity_type": "product", "entity_id": str(product_id),
+            "changes": json.dumps({"after": {k: str(v) for k, v in product.items()}}),
+            "request_id": secrets.token_hex(16),
+        }  # fmt: skip
+        async with pools["cluster"].acquire() as connection:
+            connection.bind_next_transaction(tenant_id)
+            async with connection.transaction():
+                await connection.execute(PRODUCT_LOCK, str(tenant_id))
+                await connection.fetchval(PRODUCT_COUNT.sql, tenant_id, "archived")
+                taken = await connection.fetch(
+                    PRODUCT_SKUS_TAKEN.sql, *(checked[name] for name in PRODUCT_SKUS_TAKEN.names)
+                )
+                if taken:
+                    return JSONResponse({"code": "PRODUCT_SKU_TAKEN"}, status_code=409)
+                await connection.execute(
+                    PRODUCT_INSERT.sql, *(product[name] for name in PRODUCT_INSERT.names)
+                )
+                await connection.execute(
+                    VARIANT_INSERT.sql, *(variants[name] for name in VARIANT_INSERT.names)
+                )
+                await connection.execute(
+                    AUDIT_INSERT.sql, *(audit[name] for name in AUDIT_INSERT.names)
+                )
+        answer = {
+            **{k: v for k, v in product.items() if k not in ("tenant_id", "size_surcharges")},
+            "id": str(product_id),
+            "sizes": [{"code": code, "surcharge": extra} for code, extra in sizes],
+            "created_at": now.isoformat(),
+            "updated_at": now.isoformat(),
+            "variants": [
+                {"id": str(variants[f"id_{row}"]), "size": code, "color": color, "sku": sku}
+                for row, ((code, color, _), sku) in enumerate(zip(grid, skus, strict=True))
+            ],
+        }
+        return JSONResponse(answer, status_code=201)
 
     async def tenant_board(request: Request) -> JSONResponse:
         """Ours' `GET /tenant/production/board`: the chain, then the same three SELECTs (active
@@ -539,6 +658,7 @@ def create_app() -> Starlette:
             Route("/tenant-list", tenant_list),
             Route("/tenant-products", tenant_products),
             Route("/tenant-board", tenant_board),
+            Route("/tenant-products", tenant_product_create, methods=["POST"]),
             Route("/tenant-piece-event", tenant_piece_event, methods=["POST"]),
             Route("/refresh", refresh, methods=["POST"]),
             Route("/login", login, methods=["POST"]),

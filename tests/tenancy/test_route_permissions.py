@@ -29,6 +29,7 @@ from garment.tenant.context import (
     RequirePermission,
     TenantMember,
     UsableTenantMember,
+    tenant_reader,
     tenant_session,
 )
 from tests.tenancy.conftest import tenant_setup
@@ -144,6 +145,10 @@ def test_every_tenant_route_runs_the_whole_tenant_chain(app: FastAPI) -> None:
         assert any(isinstance(call, EnsureTenantUsable) for call in route.calls), route.path
         assert any(isinstance(call, RequirePermission) for call in route.calls), route.path
     with_session = {r.path for r in tenant_routes if tenant_session in r.calls}
+    readers = {(r.path, m) for r in tenant_routes if tenant_reader in r.calls for m in r.methods}
+    # The hot lists read on the read-only transaction; every other route on the session.
+    assert {("/api/v1/tenant/taxonomies", "GET"), ("/api/v1/tenant/products", "GET")} <= readers
+    assert all(method == "GET" for _, method in readers), readers
     # The walk does see the session where a route takes one (or the check above proves nothing).
     assert "/api/v1/tenant/taxonomies" in with_session
     # /tenant/me answers from the chain's cached values alone: no cluster transaction at all.
@@ -157,6 +162,7 @@ def test_the_tenant_chain_is_used_only_under_the_tenant_prefix(app: FastAPI) -> 
             continue
         assert not route.permissions, route.path
         assert tenant_session not in route.calls, route.path
+        assert tenant_reader not in route.calls, route.path
 
 
 def test_declared_permissions_match_the_routes_intent(app: FastAPI) -> None:

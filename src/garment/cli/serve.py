@@ -21,7 +21,6 @@ import httpx
 import typer
 import uvicorn
 
-from garment.app import create_app, print_welcome
 from garment.cli.base import app, load_cli_settings, run
 from garment.config import Settings
 from garment.platform.dbsetup import Targets
@@ -61,6 +60,10 @@ def serve(
     if workers > 1:
         serve_workers(settings, bind, workers)
         return
+    # Imported here, not at the top: the routers take seconds to import, and every other
+    # operator command (which never serves HTTP) would pay for them at start-up.
+    from garment.app import create_app
+
     application = create_app(settings, announce=True, listen=bind)
     uvicorn.run(
         application,
@@ -152,6 +155,8 @@ def announce_when_ready(runtime: Runtime, bind: tuple[str, int], timeout: float 
     while time.monotonic() < deadline:
         try:
             if httpx.get(url, timeout=5, trust_env=False).status_code == 200:
+                from garment.app import print_welcome  # see `serve`
+
                 print_welcome(runtime, bind)
                 return
         except httpx.HTTPError:

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import ClauseElement, DateTime, Dialect, MetaData, text
@@ -26,8 +26,10 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql import func
+from sqlalchemy.util import greenlet_spawn
 
 from garment.platform.errors import AppError
+from garment.platform.rls import TenantBindingConnection
 
 # Deterministic constraint names keep migrations reviewable and diffs clean.
 NAMING_CONVENTION = {
@@ -167,6 +169,93 @@ async def fetch_records(
     return records
 
 
+class RecordReader(Protocol):
+    """Where a hot read runs its compiled statement: the request's ORM session
+    (`SessionReader`) or a read-only transaction straight on a pooled driver connection
+    (`ReadTransaction`)."""
+
+    @property
+    def dialect(self) -> Dialect: ...
+
+    async def fetch(self, query: DriverQuery, params: dict[str, Any]) -> list[Any]: ...
+
+
+class SessionReader:
+    """Reads on an ORM session's own transaction (a list inside a unit of work)."""
+
+    __slots__ = ("session",)
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @property
+    def dialect(self) -> Dialect:
+        return self.session.get_bind().dialect
+
+    async def fetch(self, query: DriverQuery, params: dict[str, Any]) -> list[Any]:
+        return await fetch_records(self.session, query, params)
+
+
+def as_reader(source: AsyncSession | RecordReader) -> RecordReader:
+    return SessionReader(source) if isinstance(source, AsyncSession) else source
+
+
+class ReadTransaction:
+    """A read-only transaction straight on one pooled driver connection, with no ORM session
+    around it: for the hot GET lists, where the session's bookkeeping (its begin, connection,
+    commit and close through greenlets) cost more than the query (bench/README.md). The
+    connection is taken at the first read, the transaction begins `READ ONLY` in that round
+    trip (with the tenant binding when the pool's connections carry one), and the block's end
+    commits and hands the connection back. A connection a failure broke is invalidated."""
+
+    __slots__ = ("_driver", "_engine", "_fairy", "_tenant_id", "_transaction")
+
+    def __init__(self, engine: AsyncEngine, tenant_id: uuid.UUID | None) -> None:
+        self._engine = engine
+        self._tenant_id = tenant_id
+        self._fairy: Any = None
+        self._driver: Any = None
+        self._transaction: Any = None
+
+    @property
+    def dialect(self) -> Dialect:
+        return self._engine.dialect
+
+    async def fetch(self, query: DriverQuery, params: dict[str, Any]) -> list[Any]:
+        driver = self._driver or await self._begin()
+        records: list[Any] = await driver.fetch(query.sql, *(params[name] for name in query.names))
+        return records
+
+    async def _begin(self) -> Any:
+        self._fairy = await self._engine.raw_connection()
+        driver = self._fairy.driver_connection
+        if isinstance(driver, TenantBindingConnection):
+            driver.bind_next_transaction(self._tenant_id)
+        transaction = driver.transaction(readonly=True)
+        await transaction.start()
+        self._transaction, self._driver = transaction, driver
+        return driver
+
+    async def finish(self, failure: BaseException | None) -> None:
+        """Commit (or, after `failure`, roll back) and give the connection back."""
+        fairy, transaction = self._fairy, self._transaction
+        if fairy is None:
+            return
+        self._fairy = self._driver = self._transaction = None
+        broken = failure is not None and is_connection_failure(failure)
+        try:
+            if transaction is not None and not broken:
+                await (transaction.commit() if failure is None else transaction.rollback())
+        except BaseException as error:
+            broken = broken or is_connection_failure(error)
+            raise
+        finally:
+            if broken:
+                fairy.invalidate()
+            # Checking in may close an overflow connection, which awaits the driver.
+            await greenlet_spawn(fairy.close)
+
+
 async def execute_alone(database: Database, query: DriverQuery, params: dict[str, Any]) -> Any:
     """Run one statement as its own implicit transaction on a pooled connection, straight
     through the driver, and return its first row (or None): one round trip, no BEGIN/COMMIT and
@@ -237,6 +326,19 @@ class Database:
                 await session.rollback()
                 raise
             await self._commit(session)
+
+    @asynccontextmanager
+    async def read_transaction(
+        self, tenant_id: uuid.UUID | None = None
+    ) -> AsyncIterator[ReadTransaction]:
+        """A read-only transaction without an ORM session (`ReadTransaction`)."""
+        reader = ReadTransaction(self.engine, tenant_id)
+        try:
+            yield reader
+        except BaseException as error:
+            await reader.finish(error)
+            raise
+        await reader.finish(None)
 
     async def _commit(self, session: AsyncSession) -> None:
         # A unit of work that ran no statement and holds no pending object has nothing to

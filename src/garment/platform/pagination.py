@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
-from garment.platform.db import DriverQuery, fetch_records
+from garment.platform.db import DriverQuery, RecordReader, as_reader
 from garment.platform.errors import AppError, invalid
 from garment.platform.i18n import Message
 
@@ -282,7 +282,7 @@ class KeysetQuery:
     cursor", each ordered by the keyset with the page size, every filter and the cursor as
     bound parameters. Building a SQLAlchemy statement costs more Python time than running its
     cached compiled form, so a list endpoint builds none per request; the page is read straight
-    through the driver on the session's transaction (`fetch_records`)."""
+    through the driver (`RecordReader`)."""
 
     first: Select[*tuple[Any, ...]]
     after: Select[*tuple[Any, ...]]
@@ -316,8 +316,8 @@ class KeysetQuery:
     def key_names(self) -> tuple[str, ...]:
         return tuple(_column_name(column) for column in self.keyset.columns)
 
-    def _query(self, session: AsyncSession, after_cursor: bool) -> DriverQuery:
-        dialect = session.get_bind().dialect
+    def _query(self, reader: RecordReader, after_cursor: bool) -> DriverQuery:
+        dialect = reader.dialect
         key = (dialect.name, after_cursor)
         compiled = self._compiled.get(key)
         if compiled is None:
@@ -326,14 +326,16 @@ class KeysetQuery:
         return compiled
 
     async def page(
-        self, session: AsyncSession, params: PageParams, filters: dict[str, Any]
+        self, source: AsyncSession | RecordReader, params: PageParams, filters: dict[str, Any]
     ) -> tuple[list[dict[str, Any]], str | None]:
-        """One page of rows (column name -> value) and the next cursor."""
+        """One page of rows (column name -> value) and the next cursor, read on the request's
+        session or on a read-only `ReadTransaction`."""
+        reader = as_reader(source)
         values = {**filters, "page_limit": params.limit + 1}
         if params.cursor:
             decoded = self.keyset.decode(params.cursor)
             values.update({f"cursor_{index}": value for index, value in enumerate(decoded)})
-        records = await fetch_records(session, self._query(session, bool(params.cursor)), values)
+        records = await reader.fetch(self._query(reader, bool(params.cursor)), values)
         rows = [dict(record) for record in records[: params.limit]]
         if len(records) <= params.limit:
             return rows, None

@@ -8,6 +8,7 @@
                          header names an existing tenant
 5. EnsureTenantUsable    active membership; tenant status allows the request
 6. TenantSession         transaction on the tenant's cluster, `app.tenant_id` set as it begins
+   (or TenantReader)     the same, read-only and without an ORM session, for hot GET lists
 7. RequirePermission     the route's declared permission against the member's roles
 
 Steps 2-5 run as one dependency (`EnsureTenantUsable`), each step a named object so the incident
@@ -39,6 +40,7 @@ from garment.central.tenancy.errors import TENANT_MAINTENANCE
 from garment.central.tenancy.service import MemberRecord, TenantRef, status_error
 from garment.central.tenancy.states import TenantStatus
 from garment.platform.context import update_context
+from garment.platform.db import ReadTransaction
 from garment.platform.errors import (
     AUTH_SESSION_REVOKED,
     AUTH_TOKEN_EXPIRED,
@@ -248,6 +250,20 @@ async def tenant_session(
 
 
 TenantSession = Annotated[AsyncSession, Depends(tenant_session, scope="function")]
+
+
+async def tenant_reader(
+    request: Request, member: UsableTenantMember
+) -> AsyncIterator[ReadTransaction]:
+    """A read-only transaction on the tenant's cluster, bound to the tenant by RLS, without an
+    ORM session: what a hot GET list declares instead of `TenantSession` (it cannot write, and
+    costs a fraction of a session; bench/README.md). No connection is taken until it reads."""
+    manager = app_services(request).cluster_manager
+    async with manager.tenant_reader(member.cluster_key, member.tenant.id) as reader:
+        yield reader
+
+
+TenantReader = Annotated[ReadTransaction, Depends(tenant_reader, scope="function")]
 
 
 class RequirePermission:

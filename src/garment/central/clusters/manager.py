@@ -26,6 +26,7 @@ from garment.central.clusters.states import BreakerState
 from garment.platform.db import (
     Database,
     PoolOptions,
+    ReadTransaction,
     create_engine,
     describe_failure,
     is_connection_failure,
@@ -154,14 +155,30 @@ class ClusterConnectionManager:
     @asynccontextmanager
     async def transaction(self, key: str) -> AsyncIterator[AsyncSession]:
         """A cluster transaction with no tenant bound (RLS shows it nothing of tenant tables)."""
+        async with self.guarded(key) as database, database.transaction() as session:
+            yield session
+
+    @asynccontextmanager
+    async def tenant_reader(self, key: str, tenant_id: uuid.UUID) -> AsyncIterator[ReadTransaction]:
+        """A read-only transaction bound to one tenant, without an ORM session: for hot GET
+        lists (`ReadTransaction`). The same breaker guards it as every cluster transaction."""
+        async with (
+            self.guarded(key) as database,
+            database.read_transaction(tenant_id) as reader,
+        ):
+            yield reader
+
+    @asynccontextmanager
+    async def guarded(self, key: str) -> AsyncIterator[Database]:
+        """The cluster's database for one unit of work, behind its circuit breaker: fail fast
+        while it is open, and count how the work went against the cluster."""
         breaker = self.breaker(key)
         retry_after = breaker.retry_after()
         if retry_after is not None:
             raise unavailable(key, retry_after)
         database = self.database(key)
         try:
-            async with database.transaction() as session:
-                yield session
+            yield database
         except asyncio.CancelledError:
             # A cancelled half-open trial proves nothing either way; let the next caller try.
             breaker.trial_in_flight = False

@@ -5,6 +5,7 @@ Written as plain ASGI (not BaseHTTPMiddleware) so it adds no task or stream copy
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -34,6 +35,9 @@ from garment.platform.http.problem import problem_response
 from garment.platform.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 logger = structlog.get_logger("garment.http")
+# The standard-library logger behind it: asked first, so a process whose level hides request
+# lines (a benchmark, `log.level=WARNING`) does not build and drop one per request.
+request_log = logging.getLogger("garment.http")
 
 REQUEST_ID_HEADER = "X-Request-ID"
 ERROR_CODE_SCOPE_KEY = "garment.error_code"
@@ -246,6 +250,8 @@ class RequestContextMiddleware:
         method = scope["method"]
         HTTP_REQUESTS.labels(method, route_path, str(status)).inc()
         HTTP_LATENCY.labels(method, route_path).observe(duration)
+        if not request_log.isEnabledFor(logging.INFO):
+            return
         context = current_context()
         logger.info(
             "request",

@@ -12,7 +12,9 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, exists, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from garment.platform.db import RecordReader
 from garment.platform.pagination import Keyset, KeysetQuery, PageParams
 from garment.platform.repository import Repository
 from garment.tenant.products.models import (
@@ -179,8 +181,13 @@ class ProductRepository(Repository[Product]):
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
 
+    @staticmethod
     async def listed(
-        self, tenant_id: uuid.UUID, sort: ProductSort, filters: ProductFilters, page: PageParams
+        reader: AsyncSession | RecordReader,
+        tenant_id: uuid.UUID,
+        sort: ProductSort,
+        filters: ProductFilters,
+        page: PageParams,
     ) -> tuple[list[dict[str, Any]], str | None]:
         values: dict[str, Any] = {"tenant_id": tenant_id}
         if filters.status is not None:
@@ -195,7 +202,7 @@ class ProductRepository(Repository[Product]):
             filters.category_id is not None,
             filters.search is not None,
         )
-        return await query.page(self.session, page, values)
+        return await query.page(reader, page, values)
 
     async def variants_page(
         self, tenant_id: uuid.UUID, product_id: uuid.UUID, page: PageParams

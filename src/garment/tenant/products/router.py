@@ -20,6 +20,7 @@ from garment.tenant.context import (
     TENANT_CHAIN_ERRORS,
     RequirePermission,
     TenantMember,
+    TenantReader,
     TenantSession,
 )
 from garment.tenant.conventions.dependencies import (
@@ -75,7 +76,7 @@ NOT_FOUND_ERRORS = (*TENANT_CHAIN_ERRORS, VALIDATION_FAILED, RESOURCE_NOT_FOUND)
 async def list_products(
     member: ProductViewer,
     products: Products,
-    db: TenantSession,
+    db: TenantReader,
     page: ProductPage,
     q: Annotated[
         str | None,

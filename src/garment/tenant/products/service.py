@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from garment.platform.db import RecordReader
 from garment.platform.errors import RESOURCE_NOT_FOUND, AppError, FieldErrors
 from garment.platform.pagination import Keyset, PageParams
 from garment.platform.versioning import apply_changes, check_version
@@ -317,7 +318,7 @@ class ProductService:
 
     async def list_products(
         self,
-        session: AsyncSession,
+        reader: AsyncSession | RecordReader,
         tenant_id: uuid.UUID,
         *,
         sort: ProductSort,
@@ -328,8 +329,8 @@ class ProductService:
     ) -> tuple[list[ProductOut], str | None]:
         filters = ProductFilters(status=status, category_id=category_id, search=search)
         keyset, _ = PRODUCT_KEYSETS[sort]
-        rows, cursor = await ProductRepository(session).listed(
-            tenant_id, sort, filters, cursor_for(keyset, page)
+        rows, cursor = await ProductRepository.listed(
+            reader, tenant_id, sort, filters, cursor_for(keyset, page)
         )
         return [product_out(row) for row in rows], cursor
 

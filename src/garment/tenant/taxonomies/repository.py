@@ -8,7 +8,9 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from garment.platform.db import RecordReader
 from garment.platform.pagination import Keyset, KeysetQuery, PageParams
 from garment.platform.repository import Repository, affected_rows
 from garment.tenant.taxonomies.models import TaxonomyTerm
@@ -63,8 +65,9 @@ class TaxonomyTermRepository(Repository[TaxonomyTerm]):
         )
         return affected_rows(result)
 
+    @staticmethod
     async def listed(
-        self,
+        reader: AsyncSession | RecordReader,
         tenant_id: uuid.UUID,
         *,
         term_type: str | None,
@@ -79,7 +82,7 @@ class TaxonomyTermRepository(Repository[TaxonomyTerm]):
         if parent_id is not None:
             filters["parent_id"] = parent_id
         query = term_list(term_type is not None, parent_id is not None, include_archived)
-        return await query.page(self.session, page, filters)
+        return await query.page(reader, page, filters)
 
     async def of_tenant(self, tenant_id: uuid.UUID, term_id: uuid.UUID) -> TaxonomyTerm | None:
         return await self.get((tenant_id, term_id))

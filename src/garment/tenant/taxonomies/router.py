@@ -16,6 +16,7 @@ from garment.tenant.context import (
     TENANT_CHAIN_ERRORS,
     RequirePermission,
     TenantMember,
+    TenantReader,
     TenantSession,
 )
 from garment.tenant.conventions.dependencies import (
@@ -45,7 +46,7 @@ TaxonomyManager = Annotated[TenantMember, Depends(RequirePermission("taxonomies.
 async def list_terms(
     member: TaxonomyViewer,
     taxonomies: Taxonomies,
-    db: TenantSession,
+    db: TenantReader,
     page: TermPage,
     type: Annotated[
         str | None,

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from garment.platform.db import RecordReader
 from garment.platform.errors import RESOURCE_NOT_FOUND, AppError, invalid
 from garment.platform.events import publish
 from garment.platform.pagination import PageParams
@@ -58,7 +59,7 @@ class TaxonomyService:
 
     async def list_terms(
         self,
-        session: AsyncSession,
+        reader: AsyncSession | RecordReader,
         tenant_id: uuid.UUID,
         *,
         term_type: str | None = None,
@@ -67,7 +68,8 @@ class TaxonomyService:
         page: PageParams,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of the tenant's terms in picker order (type, position), as rows."""
-        return await TaxonomyTermRepository(session).listed(
+        return await TaxonomyTermRepository.listed(
+            reader,
             tenant_id,
             term_type=term_type,
             parent_id=parent_id,
