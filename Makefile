@@ -47,7 +47,7 @@ docs-check: $(INSTALLED)
 	$(BIN)/garment docs generate --check
 
 unit: $(INSTALLED)
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n auto --dist worksteal
 
 test: lint typecheck docs-check unit
 

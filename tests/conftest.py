@@ -51,6 +51,16 @@ from tests.roundtrips import RoundTripProxy  # noqa: E402
 PG_DATA_ROOT = Path(tempfile.gettempdir()) / f"garment-test-pg-{os.getuid()}"
 
 
+# The longest test by far (the schemathesis run over every operation, minutes of CPU on its own):
+# started first, so the other worker steals the rest of the queue meanwhile (`--dist
+# worksteal`) instead of the whole run waiting for it at the end.
+FIRST = ("tests/contract/",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: 0 if item.nodeid.startswith(FIRST) else 1)
+
+
 def pg_data_dir(prefix: str) -> Path:
     """A short, fresh directory for an embedded PostgreSQL's data, outside pytest's temporary
     root: pytest resets that root to mode 0700 whenever any pytest process starts, which locks

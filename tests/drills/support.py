@@ -1,14 +1,19 @@
 """What the drills share: a real `garment serve` process and the documented `garment ...`
-commands run as subprocesses, exactly as an operator types them, against this run's databases."""
+commands run as processes of their own, exactly as an operator types them, against this run's
+databases. The command processes are forked from a process that has imported garment once
+(`tests/drills/zygote.py`), so each starts in milliseconds instead of seconds of imports."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,6 +28,50 @@ from garment.platform.dbsetup import Targets
 from tests.conftest import free_port, garment_env
 
 VENV_BIN = Path(sys.executable).parent
+REPO = Path(__file__).resolve().parents[2]
+
+
+class Zygote:
+    """`tests/drills/zygote.py` in a process of its own, started on first use (one per test
+    process); `run` forks a command from it and waits for its exit status."""
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+
+    def _started(self) -> subprocess.Popen[bytes]:
+        if self._process is None or self._process.poll() is not None:
+            base = {k: v for k, v in os.environ.items() if not k.startswith("GARMENT_")}
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "tests.drills.zygote"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                cwd=REPO,
+                env={**base, "PYTHONPATH": str(REPO)},
+            )
+        return self._process
+
+    def run(
+        self, args: list[str], env: dict[str, str], timeout: float
+    ) -> subprocess.CompletedProcess[str]:
+        with self._lock, tempfile.TemporaryDirectory(prefix="drill-cmd-") as folder:
+            out, err = Path(folder) / "stdout", Path(folder) / "stderr"
+            process = self._started()
+            assert process.stdin is not None and process.stdout is not None
+            job = {"args": args, "env": env, "stdout": str(out), "stderr": str(err)}
+            process.stdin.write(json.dumps(job).encode() + b"\n")
+            process.stdin.flush()
+            ready, _, _ = select.select([process.stdout], [], [], timeout)
+            if not ready:
+                process.kill()
+                raise subprocess.TimeoutExpired(["garment", *args], timeout)
+            code = json.loads(process.stdout.readline())["code"]
+            return subprocess.CompletedProcess(
+                ["garment", *args], code, out.read_text(), err.read_text()
+            )
+
+
+ZYGOTE = Zygote()
 
 
 def environment(targets: Targets, data_dir: Path) -> dict[str, str]:
@@ -83,14 +132,7 @@ class Drill:
         """One documented command line (`garment ...`), split on spaces, run as a process."""
         words = line.split()
         assert words[0] == "garment", line
-        return subprocess.run(
-            [str(VENV_BIN / "garment"), *words[1:]],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        return ZYGOTE.run(words[1:], self.env, timeout)
 
     def ok(self, line: str) -> str:
         """The command's stdout; it must exit 0."""
