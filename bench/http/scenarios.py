@@ -464,8 +464,9 @@ def production_job(ctx: Context, headers: dict[str, str]) -> dict[str, Any]:
     """An order of BENCH_PIECES kaos in size S, put in production through the full chain (the
     demo's reseller customer and design; no down payment asked)."""
     base = ctx.ours.base_url + API + "/tenant"
-    designs = ctx.client.get(f"{base}/products?limit=100", headers=headers).json()["data"]
-    kaos = next(p for p in designs if p["sku"] == "KAOS-CC30S")
+    # Searched by SKU: the products scenario may have created hundreds of newer designs.
+    found = ctx.client.get(f"{base}/products?q=KAOS-CC30S&limit=100", headers=headers)
+    kaos = next(p for p in found.json()["data"] if p["sku"] == "KAOS-CC30S")
     customers = ctx.client.get(f"{base}/customers?limit=1", headers=headers).json()["data"]
     policy = {"down_payment_kind": "fixed", "down_payment_value": 0}
     ctx.client.put(f"{base}/sales-settings", json=policy, headers=headers).raise_for_status()
