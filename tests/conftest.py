@@ -165,6 +165,11 @@ def settings_for(targets: Targets, mail_dir: Path, **overrides: object) -> Setti
         },
         "auto_migrate": False,
         "demo_data": False,
+        # The same ceiling per pool as a server (20), but at most 10 kept open when idle: each
+        # xdist worker's session runtime has three pools, and they share the machine's
+        # `max_connections` (100) with every other runtime and command of the suite.
+        "db_pool_size": 10,
+        "db_max_overflow": 10,
         "mail": {"directory": mail_dir},
         # No worker runs in the suites (tests run jobs themselves): queued jobs wait by design.
         "jobs": {"in_process_worker": False, "max_queue_wait_seconds": 86400},

@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.telemetry import TelemetryConfig
 
 from garment import __version__
 from garment.central.auth import router as auth_router
@@ -90,6 +91,14 @@ def api_routers() -> list[APIRouter]:
     ]
 
 
+NO_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+}
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -135,6 +144,9 @@ def create_app(
         docs_url="/docs",
         redoc_url=None,
         openapi_url="/openapi.json",
+        # Our metrics are Prometheus (`/metrics`, chapter 10); FastAPI's OpenTelemetry
+        # instrumentation would ask on every request whether a provider is configured.
+        telemetry=NO_TELEMETRY,
     )
     if runtime is not None:
         app.state.runtime = runtime

@@ -516,8 +516,18 @@ class Settings(BaseSettings):
         description="Migrate central and every cluster when the server starts. Unset means "
         "on for the embedded database and off for a configured one.",
     )
-    db_pool_size: int = Field(10, ge=1, description="Connections kept per database pool.")
-    db_max_overflow: int = Field(10, ge=0, description="Extra connections a pool may open.")
+    db_pool_size: int = Field(
+        20,
+        ge=1,
+        description="Connections a database pool opens as requests need them and keeps open.",
+    )
+    db_max_overflow: int = Field(
+        0,
+        ge=0,
+        description="Extra connections a pool may open beyond `db_pool_size`; each is closed "
+        "as soon as it is returned, so under sustained load overflow means a connection opened "
+        "(a PostgreSQL backend started) per request: prefer a larger `db_pool_size`.",
+    )
     db_statement_timeout_ms: int = Field(
         15_000,
         ge=0,

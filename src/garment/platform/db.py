@@ -106,8 +106,8 @@ def mask_url(url: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class PoolOptions:
-    pool_size: int = 10
-    max_overflow: int = 10
+    pool_size: int = 20
+    max_overflow: int = 0
     statement_timeout_ms: int = 15_000
     application_name: str = "garment"
 

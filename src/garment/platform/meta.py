@@ -6,8 +6,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from garment.platform.errors import registered_errors
+from garment.platform.http.routing import CompiledRoute
 
-router = APIRouter(prefix="/meta", tags=["meta"])
+router = APIRouter(route_class=CompiledRoute, prefix="/meta", tags=["meta"])
 
 
 class LocalizedText(BaseModel):

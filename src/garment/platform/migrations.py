@@ -7,6 +7,7 @@ concurrent migrators (two servers starting at once) take turns instead of collid
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -62,6 +63,14 @@ def alembic_config(tree: Tree, url: str | None = None, app_role: str | None = No
 
 
 def head_revision(tree: Tree) -> str | None:
+    """The newest revision of the tree's scripts."""
+    return _head_of(tree, migrations_dir())
+
+
+@functools.cache
+def _head_of(tree: Tree, directory: Path) -> str | None:
+    # Read once per directory and process: scripts do not change under a running process, and
+    # reading them imports every migration module (the cluster probe asks on every call).
     return ScriptDirectory.from_config(alembic_config(tree)).get_current_head()
 
 

@@ -68,14 +68,20 @@ from garment.platform.errors import (
 )
 from garment.platform.http.dependencies import CentralSession
 from garment.platform.http.openapi import error_responses
+from garment.platform.http.routing import CompiledRoute
 from garment.platform.pagination import Page, PageMeta
 
-router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(auth_rate_limit)])
+router = APIRouter(
+    route_class=CompiledRoute,
+    prefix="/auth",
+    tags=["auth"],
+    dependencies=[Depends(auth_rate_limit)],
+)
 # Routes anyone may call without signing in take small bodies only, read or not: a stranger
 # must not make the server buffer megabytes (the signed-in limit is `http.max_body_bytes`).
 PUBLIC_BODY_LIMIT = 16 * 1024
-admin_router = APIRouter(prefix="/admin", tags=["admin"])
-jwks_router = APIRouter(tags=["auth"])
+admin_router = APIRouter(route_class=CompiledRoute, prefix="/admin", tags=["admin"])
+jwks_router = APIRouter(route_class=CompiledRoute, tags=["auth"])
 
 
 class StatusBody(BaseModel):

@@ -43,9 +43,10 @@ from garment.platform.errors import (
 )
 from garment.platform.http.dependencies import CentralSession
 from garment.platform.http.openapi import created, error_responses
+from garment.platform.http.routing import CompiledRoute
 
-router = APIRouter(tags=["tenancy"])
-admin_router = APIRouter(prefix="/admin", tags=["admin"])
+router = APIRouter(route_class=CompiledRoute, tags=["tenancy"])
+admin_router = APIRouter(route_class=CompiledRoute, prefix="/admin", tags=["admin"])
 
 
 @router.post(

@@ -13,6 +13,7 @@ from garment.central.tenancy.schemas import MeOut, TenantOut
 from garment.platform.errors import CONFLICT, RESOURCE_NOT_FOUND, VALIDATION_FAILED
 from garment.platform.http.dependencies import CentralSession, app_services
 from garment.platform.http.openapi import error_responses
+from garment.platform.http.routing import CompiledRoute
 from garment.tenant.authz.dependencies import Roles, actor_of
 from garment.tenant.authz.permissions import PERMISSIONS
 from garment.tenant.authz.schemas import (
@@ -42,7 +43,7 @@ from garment.tenant.conventions.dependencies import (
 from garment.tenant.conventions.errors import PLAN_FEATURE_UNAVAILABLE
 from garment.tenant.members.dependencies import Members
 
-router = APIRouter(prefix="/tenant", tags=["tenant"])
+router = APIRouter(route_class=CompiledRoute, prefix="/tenant", tags=["tenant"])
 
 
 async def plan_catalogue(request: Request) -> PlanCatalogue:

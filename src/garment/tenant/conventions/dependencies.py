@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from typing import Annotated, Any, cast
 
 from fastapi import Depends, Header, Request, Response
-from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from garment.platform.errors import IDEMPOTENCY_KEY_REUSED, AppError, ErrorSpec
 from garment.platform.http.dependencies import app_services
+from garment.platform.http.routing import CompiledRoute
 from garment.platform.versioning import etag, parse_if_match
 from garment.tenant.context import TenantSession, UsableTenantMember
 from garment.tenant.conventions.errors import IDEMPOTENCY_IN_PROGRESS
@@ -143,7 +143,7 @@ async def idempotency_claim(
 Idempotent = Annotated[IdempotencyClaim, Depends(idempotency_claim, scope="function")]
 
 
-class ConventionRoute(APIRoute):
+class ConventionRoute(CompiledRoute):
     """The route class of tenant routers: stores an idempotent request's response before its
     transaction commits, and answers a replay with the stored response."""
 

@@ -29,7 +29,13 @@ from garment.tenant.conventions.dependencies import (
 )
 from garment.tenant.taxonomies.dependencies import Taxonomies, TermPage
 from garment.tenant.taxonomies.errors import TAXONOMY_CODE_TAKEN
-from garment.tenant.taxonomies.schemas import TermCreate, TermList, TermOut, TermUpdate
+from garment.tenant.taxonomies.schemas import (
+    TERM_PAGE,
+    TermCreate,
+    TermList,
+    TermOut,
+    TermUpdate,
+)
 
 router = APIRouter(prefix="/tenant/taxonomies", tags=["tenant"], route_class=ConventionRoute)
 
@@ -70,7 +76,7 @@ async def list_terms(
         page=page,
     )
     return TermList(
-        data=[TermOut.model_validate(term) for term in terms],
+        data=TERM_PAGE.validate_python(terms),
         meta=PageMeta(next_cursor=cursor, limit=page.limit),
     )
 

@@ -19,6 +19,7 @@ from garment.platform.errors import (
 )
 from garment.platform.http.dependencies import CentralSession
 from garment.platform.http.openapi import created, error_responses
+from garment.platform.http.routing import CompiledRoute
 from garment.platform.pagination import PageMeta
 from garment.tenant.context import (
     TENANT_CHAIN_ERRORS,
@@ -38,8 +39,8 @@ from garment.tenant.tracking.schemas import (
 )
 
 router = APIRouter(prefix="/tenant/orders", tags=["tenant"], route_class=ConventionRoute)
-public_router = APIRouter(prefix="/public/tracking", tags=["public"])
-page_router = APIRouter(include_in_schema=False)
+public_router = APIRouter(route_class=CompiledRoute, prefix="/public/tracking", tags=["public"])
+page_router = APIRouter(route_class=CompiledRoute, include_in_schema=False)
 
 OrderViewer = Annotated[TenantMember, Depends(RequirePermission("orders.view"))]
 OrderManager = Annotated[TenantMember, Depends(RequirePermission("orders.manage"))]

@@ -1,0 +1,204 @@
+"""`CompiledRoute` (ADR 0022): every API route solves its dependencies by a plan built once, and
+a plan answers exactly what FastAPI's own solving answers, errors and their order included."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Annotated, Any
+
+import httpx
+import pytest
+from fastapi import (
+    APIRouter,
+    Body,
+    Cookie,
+    Depends,
+    FastAPI,
+    Header,
+    Path,
+    Query,
+    Request,
+    Response,
+)
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field
+
+from garment.app import create_app
+from garment.platform.http.routing import CompiledRoute, compiled
+
+calls: list[str] = []
+
+
+async def authenticated(authorization: Annotated[str | None, Header()] = None) -> str:
+    calls.append("authenticated")
+    if authorization != "Bearer ok":
+        raise_unauthorized()
+    return "user-1"
+
+
+def raise_unauthorized() -> None:
+    from fastapi import HTTPException
+
+    raise HTTPException(status_code=401, detail="no")
+
+
+async def member(
+    user: Annotated[str, Depends(authenticated)],
+    x_tenant_id: Annotated[str, Header(max_length=8)],
+) -> dict[str, str]:
+    calls.append("member")
+    return {"user": user, "tenant": x_tenant_id}
+
+
+async def session(
+    who: Annotated[dict[str, str], Depends(member)],
+) -> AsyncIterator[str]:
+    calls.append("session-open")
+    yield f"session-of-{who['user']}"
+    calls.append("session-close")
+
+
+def sync_service() -> str:
+    calls.append("service")
+    return "service"
+
+
+def paging(
+    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+    tags: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies it per request
+) -> dict[str, Any]:
+    return {"limit": limit, "tags": tags}
+
+
+class Item(BaseModel):
+    name: str = Field(min_length=2)
+    qty: int = Field(ge=1)
+
+
+def build(route_class: type[APIRoute]) -> FastAPI:
+    app = FastAPI()
+    router = APIRouter(route_class=route_class, prefix="/v1")
+
+    @router.get("/things/{thing_id}")
+    async def get_thing(
+        thing_id: Annotated[int, Path(ge=1)],
+        who: Annotated[dict[str, str], Depends(member)],
+        db: Annotated[str, Depends(session, scope="function")],
+        page: Annotated[dict[str, Any], Depends(paging)],
+        service: Annotated[str, Depends(sync_service)],
+        request: Request,
+        response: Response,
+        flavour: Annotated[str | None, Cookie()] = None,
+        q: Annotated[str | None, Query(min_length=2)] = None,
+    ) -> dict[str, Any]:
+        response.headers["X-Seen"] = "1"
+        return {
+            "thing": thing_id,
+            "who": who,
+            "db": db,
+            "page": page,
+            "service": service,
+            "path": request.url.path,
+            "flavour": flavour,
+            "q": q,
+        }
+
+    @router.post("/things", status_code=201)
+    async def create_thing(
+        item: Item,
+        who: Annotated[dict[str, str], Depends(member)],
+        note: Annotated[str, Body(max_length=5)] = "none",
+    ) -> dict[str, Any]:
+        return {"item": item.model_dump(), "note": note, "who": who}
+
+    @router.post("/plain", status_code=201)
+    def sync_endpoint(item: Item) -> Item:
+        return item
+
+    app.include_router(router)
+    return app
+
+
+GOOD = {"Authorization": "Bearer ok", "X-Tenant-ID": "demo"}
+CASES: list[tuple[str, str, dict[str, str], Any]] = [
+    ("GET", "/v1/things/3?limit=5&tags=a&tags=b&q=zz", GOOD, None),
+    ("GET", "/v1/things/3", {**GOOD, "Cookie": "flavour=mint"}, None),
+    ("GET", "/v1/things/0?limit=500&q=z", GOOD, None),  # three errors, in FastAPI's order
+    ("GET", "/v1/things/x?limit=y", GOOD, None),
+    ("GET", "/v1/things/3", {"Authorization": "Bearer ok"}, None),  # missing header
+    ("GET", "/v1/things/3", {**GOOD, "X-Tenant-ID": "much-too-long"}, None),
+    ("GET", "/v1/things/3", {"X-Tenant-ID": "demo"}, None),  # 401 before any 422
+    ("GET", "/v1/things/3?limit=0", {"X-Tenant-ID": "demo"}, None),
+    ("POST", "/v1/things", GOOD, {"item": {"name": "kaos", "qty": 2}, "note": "hi"}),
+    ("POST", "/v1/things", GOOD, {"item": {"name": "k", "qty": 0}, "note": "too long"}),
+    ("POST", "/v1/things", GOOD, None),
+    ("POST", "/v1/things", {"X-Tenant-ID": "demo"}, {"item": {}}),
+    ("POST", "/v1/plain", GOOD, {"name": "kemeja", "qty": 3}),
+    ("POST", "/v1/plain", GOOD, {"name": 5}),
+    ("POST", "/v1/plain", {**GOOD, "Content-Type": "text/plain"}, "not json"),
+    ("POST", "/v1/plain", {**GOOD, "Content-Type": "application/json"}, "{broken"),
+]
+
+
+async def answer(app: FastAPI, case: tuple[str, str, dict[str, str], Any]) -> tuple[Any, ...]:
+    method, url, headers, body = case
+    calls.clear()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        if isinstance(body, str):
+            response = await client.request(method, url, headers=headers, content=body)
+        else:
+            response = await client.request(method, url, headers=headers, json=body)
+    seen = response.headers.get("x-seen")
+    return response.status_code, response.json(), seen, list(calls)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c[0]} {c[1]}" for c in CASES])
+async def test_a_plan_answers_what_fastapi_answers(
+    case: tuple[str, str, dict[str, str], Any],
+) -> None:
+    compiled_app = build(CompiledRoute)
+    ours = await answer(compiled_app, case)
+    fastapis = await answer(build(APIRoute), case)
+    assert ours == fastapis
+    assert all(compiled(route) for route in api_routes(compiled_app))
+
+
+async def test_dependency_overrides_are_honoured() -> None:
+    app = build(CompiledRoute)
+    app.dependency_overrides[sync_service] = lambda: "overridden"
+    status, body, _, _ = await answer(app, ("GET", "/v1/things/3", GOOD, None))
+    assert status == 200
+    assert body["service"] == "overridden"
+    app.dependency_overrides.clear()
+    status, body, _, _ = await answer(app, ("GET", "/v1/things/3", GOOD, None))
+    assert body["service"] == "service"
+
+
+async def test_a_cached_dependency_runs_once_and_a_generator_closes() -> None:
+    _, _, _, seen = await answer(build(CompiledRoute), CASES[0])
+    assert seen.count("authenticated") == 1
+    assert seen.count("member") == 1
+    assert seen[-1] == "session-close"
+
+
+def api_routes(app: FastAPI) -> Iterator[Any]:
+    """Every route as the app serves it (an included route is served by its include context)."""
+
+    def walk(routes: list[Any]) -> Iterator[Any]:
+        for route in routes:
+            if hasattr(route, "effective_candidates"):
+                yield from walk(route.effective_candidates())
+            else:
+                yield route
+
+    for route in walk(list(app.routes)):
+        if isinstance(getattr(route, "original_route", route), APIRoute):
+            yield route
+
+
+def test_every_api_route_solves_by_a_plan() -> None:
+    routes = list(api_routes(create_app()))
+    assert len(routes) > 150
+    uncompiled = sorted(f"{sorted(r.methods)} {r.path}" for r in routes if not compiled(r))
+    assert uncompiled == []
