@@ -24,6 +24,9 @@ REPO = Path(__file__).resolve().parents[2]
 RATE_LIMITS = {
     "GARMENT_AUTH__IP_RATE_LIMIT": "100000000/minute",
     "GARMENT_AUTH__EMAIL_RATE_LIMIT": "100000000/hour",
+    # A refresh round sends thousands a minute from one address and one session's chain.
+    "GARMENT_RATE_LIMIT__REFRESH_PER_IP": "100000000/minute",
+    "GARMENT_RATE_LIMIT__PER_SESSION": "100000000/minute",
 }
 
 

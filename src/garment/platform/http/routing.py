@@ -366,7 +366,7 @@ class CompiledRoute(APIRoute):
         if effective is not None and effective.original_route is self:
             route = effective  # the route as included in the app (its prefix, its settings)
         dependant = compiled_dependant(route) if COMPILE else None
-        setattr(self if route is self else route, PLAN_ATTRIBUTE, dependant is not None)
+        setattr(route, PLAN_ATTRIBUTE, dependant is not None)
         if dependant is None:
             return super().get_route_handler()
         return get_request_handler(
