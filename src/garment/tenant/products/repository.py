@@ -160,8 +160,8 @@ class ProductRepository(Repository[Product]):
         return await self.get((tenant_id, product_id), for_update=for_update)
 
     async def add_variants(self, variants: list[dict[str, Any]]) -> None:
-        """A grid's variants in one multi-row INSERT, as rows, not ORM objects: the unit of
-        work's bookkeeping for 20 objects cost several times the statement (bench/README.md)."""
+        """A grid's variants in one multi-row INSERT, as rows: nothing reads them back as ORM
+        objects, so the unit of work's per-object bookkeeping would be spent for nothing."""
         await self.session.execute(insert(ProductVariant), variants)
 
     async def variants(self, tenant_id: uuid.UUID, product_id: uuid.UUID) -> list[ProductVariant]:
