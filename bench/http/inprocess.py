@@ -21,6 +21,7 @@ import asyncio
 import cProfile
 import gc
 import io
+import json
 import os
 import pstats
 import shutil
@@ -108,7 +109,7 @@ async def batch(app: ASGIApp, path: str, headers: dict[str, str], count: int) ->
 
 def ours_settings(data_dir: Path) -> Settings:
     targets = embedded_targets(data_dir / "pgdata")
-    return Settings(  # type: ignore[call-arg]
+    return Settings(
         data_dir=data_dir,
         database_url=targets.central.app_url,
         database_migration_url=targets.central.owner_url,
@@ -174,11 +175,9 @@ async def measure(data_dir: Path, headers: dict[str, str], options: argparse.Nam
 
 async def seed(baseline: ASGIApp, headers: dict[str, str], me: bytes) -> None:
     token = headers["Authorization"].removeprefix("Bearer ")
-    transport = httpx.ASGITransport(app=baseline)  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=baseline)
     async with httpx.AsyncClient(transport=transport, base_url="http://bare") as client:
-        seeded = await client.post(
-            "/seed-member", json={"token": token, "me": __import__("json").loads(me)}
-        )
+        seeded = await client.post("/seed-member", json={"token": token, "me": json.loads(me)})
         seeded.raise_for_status()
 
 

@@ -168,7 +168,7 @@ class Plan:
     query: Params
     header: Params
     cookie: Params
-    body_fields: tuple[ModelField, ...]
+    body_fields: list[ModelField]  # as `request_body_to_args` takes them (never changed)
     connection_name: str | None
     request_name: str | None
     response_name: str | None
@@ -190,7 +190,7 @@ class Plan:
             query=Params.of(dependant.query_params),
             header=Params.of(dependant.header_params),
             cookie=Params.of(dependant.cookie_params),
-            body_fields=tuple(dependant.body_params),
+            body_fields=list(dependant.body_params),
             connection_name=dependant.http_connection_param_name,
             request_name=dependant.request_param_name,
             response_name=dependant.response_param_name,
@@ -218,7 +218,7 @@ class Plan:
             values.update(self.cookie.read(request.cookies, errors))
         if self.body_fields:
             body_values, body_errors = await request_body_to_args(
-                body_fields=list(self.body_fields),
+                body_fields=self.body_fields,
                 received_body=run.body,
                 embed_body_fields=run.embed_body_fields,
             )
