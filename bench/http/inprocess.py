@@ -213,6 +213,8 @@ async def report(
         profiler.enable()
         await batch(ours, path, headers, count)
         profiler.disable()
+        if options.dump:
+            profiler.dump_stats(f"{options.dump}.{name}")
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out)
         stats.sort_stats("tottime").print_stats(35)
@@ -231,6 +233,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="compare with ours solving dependencies FastAPI's way instead of the bare app",
     )
     parser.add_argument("--profile", action="store_true", help="cProfile ours' requests")
+    parser.add_argument(
+        "--dump", help="with --profile: also write each profile to DUMP.<scenario> (pstats)"
+    )
     return parser.parse_args(argv)
 
 

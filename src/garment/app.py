@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.telemetry import TelemetryConfig
 
@@ -22,6 +22,7 @@ from garment.platform.diagnostics import install_task_dump
 from garment.platform.http.handlers import install_exception_handlers
 from garment.platform.http.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
 from garment.platform.http.openapi import install_openapi
+from garment.platform.http.routing import Router
 from garment.platform.logging import configure_logging
 from garment.runtime import Runtime
 from garment.tenant.audit import router as tenant_audit_router
@@ -51,7 +52,7 @@ the default). The error catalogue is at `GET /api/v1/meta/errors`.
 """
 
 
-def api_routers() -> list[APIRouter]:
+def api_routers() -> list[Router]:
     """Every router of `/api/v1` in the order a request is matched against them: the provider
     webhook ingress first (one route, which must answer fast under a burst of deliveries:
     bench/README.md), then the Tenant API, which carries most of the traffic."""

@@ -385,7 +385,7 @@ class DemoSales:
             designs, _ = await self.products.list_products(
                 db, tenant_id, sort=ProductSort.NAME, page=PageParams(limit=10)
             )
-            kaos = next((p for p in designs if p.sku == "KAOS-CC30S"), None)
+            kaos = next((p for p in designs if p["sku"] == "KAOS-CC30S"), None)
             if kaos is None:
                 return None
             customer = await self.customers.create(
@@ -411,7 +411,7 @@ class DemoSales:
                 OrderCreate(
                     customer_id=customer.id,
                     notes="Kaos panitia, sablon dada depan.",
-                    lines=[LineIn(product_id=kaos.id, color="hitam", sizes=DEMO_ORDER_GRID)],
+                    lines=[LineIn(product_id=kaos["id"], color="hitam", sizes=DEMO_ORDER_GRID)],
                 ),
             )
             for line in order.lines:

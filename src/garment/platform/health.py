@@ -7,16 +7,16 @@ import time
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from pydantic import BaseModel, Field
 
 from garment.platform.db import Database, describe_failure, where
 from garment.platform.http.dependencies import app_services
-from garment.platform.http.routing import CompiledRoute
+from garment.platform.http.routing import Router
 from garment.platform.metrics import DB_UP, JOB_OLDEST_QUEUED, MetricsExporter
 from garment.platform.supervisor import JOB_WORKER, live_processes, oldest_queued_job_seconds
 
-router = APIRouter(route_class=CompiledRoute, tags=["operations"])
+router = Router(tags=["operations"])
 
 READINESS_TIMEOUT_SECONDS = 2.0
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from garment.platform.errors import registered_errors
-from garment.platform.http.routing import CompiledRoute
+from garment.platform.http.routing import Router
 
-router = APIRouter(route_class=CompiledRoute, prefix="/meta", tags=["meta"])
+router = Router(prefix="/meta", tags=["meta"])
 
 
 class LocalizedText(BaseModel):

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 from pydantic import BaseModel
 
 from garment.central.auth.dependencies import (
@@ -68,11 +68,10 @@ from garment.platform.errors import (
 )
 from garment.platform.http.dependencies import CentralSession
 from garment.platform.http.openapi import error_responses
-from garment.platform.http.routing import CompiledRoute
+from garment.platform.http.routing import Router
 from garment.platform.pagination import Page, PageMeta
 
-router = APIRouter(
-    route_class=CompiledRoute,
+router = Router(
     prefix="/auth",
     tags=["auth"],
     dependencies=[Depends(auth_rate_limit)],
@@ -80,8 +79,8 @@ router = APIRouter(
 # Routes anyone may call without signing in take small bodies only, read or not: a stranger
 # must not make the server buffer megabytes (the signed-in limit is `http.max_body_bytes`).
 PUBLIC_BODY_LIMIT = 16 * 1024
-admin_router = APIRouter(route_class=CompiledRoute, prefix="/admin", tags=["admin"])
-jwks_router = APIRouter(route_class=CompiledRoute, tags=["auth"])
+admin_router = Router(prefix="/admin", tags=["admin"])
+jwks_router = Router(tags=["auth"])
 
 
 class StatusBody(BaseModel):

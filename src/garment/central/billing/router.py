@@ -9,7 +9,7 @@ from html import escape
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from garment.central.auth.dependencies import AUTHENTICATION_ERRORS, PlatformAdmin
@@ -56,19 +56,19 @@ from garment.platform.errors import (
 )
 from garment.platform.http.dependencies import CentralSession
 from garment.platform.http.openapi import error_responses
-from garment.platform.http.routing import CompiledRoute
+from garment.platform.http.routing import Router
 from garment.tenant.context import TENANT_CHAIN_ERRORS, RequireBillingPermission, TenantMember
 
-router = APIRouter(route_class=CompiledRoute, tags=["billing"])
+router = Router(tags=["billing"])
 # The provider webhook ingress alone, matched before every other router (`api_routers()`): it
 # is the route that must answer fast under bursts, and matching a request against the routes
 # in front of it cost more than its own statement (bench/README.md).
-webhook_router = APIRouter(route_class=CompiledRoute, tags=["billing"])
+webhook_router = Router(tags=["billing"])
 # The sandbox provider's payment page (its links point here; never in production, never in the
 # API document: a development aid, like the mail files).
-sandbox_router = APIRouter(route_class=CompiledRoute, include_in_schema=False)
-tenant_router = APIRouter(route_class=CompiledRoute, prefix="/tenant/billing", tags=["tenant"])
-admin_router = APIRouter(route_class=CompiledRoute, prefix="/admin/billing", tags=["admin"])
+sandbox_router = Router(include_in_schema=False)
+tenant_router = Router(prefix="/tenant/billing", tags=["tenant"])
+admin_router = Router(prefix="/admin/billing", tags=["admin"])
 
 BillingViewer = Annotated[TenantMember, Depends(RequireBillingPermission("billing.view"))]
 BillingManager = Annotated[TenantMember, Depends(RequireBillingPermission("billing.manage"))]

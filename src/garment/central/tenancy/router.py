@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import Query, Request, Response, status
 
 from garment.central.auth.dependencies import AUTHENTICATION_ERRORS, CurrentPrincipal, PlatformAdmin
 from garment.central.tenancy.dependencies import Tenancy
@@ -43,10 +43,10 @@ from garment.platform.errors import (
 )
 from garment.platform.http.dependencies import CentralSession
 from garment.platform.http.openapi import created, error_responses
-from garment.platform.http.routing import CompiledRoute
+from garment.platform.http.routing import Router
 
-router = APIRouter(route_class=CompiledRoute, tags=["tenancy"])
-admin_router = APIRouter(route_class=CompiledRoute, prefix="/admin", tags=["admin"])
+router = Router(tags=["tenancy"])
+admin_router = Router(prefix="/admin", tags=["admin"])
 
 
 @router.post(

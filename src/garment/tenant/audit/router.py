@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from garment.platform.contract import Rfc3339
 from garment.platform.errors import VALIDATION_FAILED
 from garment.platform.http.openapi import error_responses
-from garment.platform.http.routing import CompiledRoute
+from garment.platform.http.routing import Router
 from garment.platform.pagination import PageMeta
 from garment.tenant.audit.dependencies import Audit, AuditPage
 from garment.tenant.audit.schemas import AuditLogList, AuditLogOut
@@ -22,7 +22,7 @@ from garment.tenant.context import (
     TenantSession,
 )
 
-router = APIRouter(route_class=CompiledRoute, prefix="/tenant/audit-logs", tags=["tenant"])
+router = Router(prefix="/tenant/audit-logs", tags=["tenant"])
 
 AuditViewer = Annotated[TenantMember, Depends(RequirePermission("audit.view"))]
 NAME = r"^[a-z][a-z0-9_.-]*$"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, cast
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import Depends, Request, Response, status
 
 from garment.central.billing.service import PlanCatalogue
 from garment.central.tenancy.dependencies import Tenancy
@@ -13,7 +13,7 @@ from garment.central.tenancy.schemas import MeOut, TenantOut
 from garment.platform.errors import CONFLICT, RESOURCE_NOT_FOUND, VALIDATION_FAILED
 from garment.platform.http.dependencies import CentralSession, app_services
 from garment.platform.http.openapi import error_responses
-from garment.platform.http.routing import CompiledRoute
+from garment.platform.http.routing import Router
 from garment.tenant.authz.dependencies import Roles, actor_of
 from garment.tenant.authz.permissions import PERMISSIONS
 from garment.tenant.authz.schemas import (
@@ -43,7 +43,7 @@ from garment.tenant.conventions.dependencies import (
 from garment.tenant.conventions.errors import PLAN_FEATURE_UNAVAILABLE
 from garment.tenant.members.dependencies import Members
 
-router = APIRouter(route_class=CompiledRoute, prefix="/tenant", tags=["tenant"])
+router = Router(prefix="/tenant", tags=["tenant"])
 
 
 async def plan_catalogue(request: Request) -> PlanCatalogue:
@@ -91,7 +91,7 @@ async def permissions(member: AnyMember) -> PermissionList:
 
 # --- roles -------------------------------------------------------------------------------------
 
-roles_router = APIRouter(prefix="/tenant/roles", tags=["tenant"], route_class=ConventionRoute)
+roles_router = Router(prefix="/tenant/roles", tags=["tenant"], route_class=ConventionRoute)
 RoleViewer = Annotated[TenantMember, Depends(RequirePermission("roles.view"))]
 RoleManager = Annotated[TenantMember, Depends(RequirePermission("roles.manage"))]
 

@@ -1,6 +1,6 @@
 """The conventions on the HTTP side, one line per route each:
 
-    router = APIRouter(prefix="/tenant/customers", route_class=ConventionRoute)
+    router = Router(prefix="/tenant/customers", route_class=ConventionRoute)
 
     async def create_customer(body: ..., member: CustomerManager, db: TenantSession,
                               idempotency: Idempotent, ...)      # Idempotency-Key

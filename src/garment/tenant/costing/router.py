@@ -6,10 +6,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 
 from garment.platform.errors import RESOURCE_NOT_FOUND, VALIDATION_FAILED
 from garment.platform.http.openapi import error_responses
+from garment.platform.http.routing import Router
 from garment.tenant.context import (
     TENANT_CHAIN_ERRORS,
     RequirePermission,
@@ -20,7 +21,7 @@ from garment.tenant.conventions.dependencies import ConventionRoute
 from garment.tenant.costing.dependencies import Costing
 from garment.tenant.costing.schemas import CostingOut
 
-router = APIRouter(prefix="/tenant/orders", tags=["tenant"], route_class=ConventionRoute)
+router = Router(prefix="/tenant/orders", tags=["tenant"], route_class=ConventionRoute)
 
 FinanceViewer = Annotated[TenantMember, Depends(RequirePermission("invoices.view"))]
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import Depends, Query, Request, Response, status
 
 from garment.platform.errors import CONFLICT, RESOURCE_NOT_FOUND, VALIDATION_FAILED
 from garment.platform.http.dependencies import CentralSession
 from garment.platform.http.openapi import error_responses
+from garment.platform.http.routing import Router
 from garment.platform.pagination import PageMeta
 from garment.tenant.context import (
     TENANT_CHAIN_ERRORS,
@@ -34,7 +35,7 @@ from garment.tenant.customers.schemas import (
 )
 from garment.tenant.customers.states import CustomerSort, CustomerType
 
-router = APIRouter(prefix="/tenant/customers", tags=["tenant"], route_class=ConventionRoute)
+router = Router(prefix="/tenant/customers", tags=["tenant"], route_class=ConventionRoute)
 
 CustomerViewer = Annotated[TenantMember, Depends(RequirePermission("customers.view"))]
 CustomerManager = Annotated[TenantMember, Depends(RequirePermission("customers.manage"))]

@@ -7,7 +7,7 @@ import uuid
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import Depends, Query, Request, Response, status
 
 from garment.platform.errors import (
     CONFLICT,
@@ -17,6 +17,7 @@ from garment.platform.errors import (
 )
 from garment.platform.http.dependencies import CentralSession
 from garment.platform.http.openapi import error_responses
+from garment.platform.http.routing import Router
 from garment.platform.pagination import PageMeta
 from garment.tenant.context import (
     TENANT_CHAIN_ERRORS,
@@ -70,7 +71,7 @@ from garment.tenant.invoicing.schemas import (
 from garment.tenant.invoicing.states import InvoiceKind, InvoiceStatus
 from garment.tenant.orders.errors import ORDER_NOT_PAYABLE, PAYMENT_EXCEEDS_BALANCE
 
-router = APIRouter(prefix="/tenant", tags=["tenant"], route_class=ConventionRoute)
+router = Router(prefix="/tenant", tags=["tenant"], route_class=ConventionRoute)
 
 InvoiceViewer = Annotated[TenantMember, Depends(RequirePermission("invoices.view"))]
 InvoiceManager = Annotated[TenantMember, Depends(RequirePermission("invoices.manage"))]

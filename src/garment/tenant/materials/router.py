@@ -6,10 +6,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import Depends, Query, Request, Response, status
 
 from garment.platform.errors import CONFLICT, RESOURCE_NOT_FOUND, VALIDATION_FAILED
 from garment.platform.http.openapi import error_responses
+from garment.platform.http.routing import Router
 from garment.platform.pagination import PageMeta
 from garment.tenant.context import (
     TENANT_CHAIN_ERRORS,
@@ -55,7 +56,7 @@ from garment.tenant.materials.schemas import (
 )
 from garment.tenant.materials.states import ReservationStatus, Unit
 
-router = APIRouter(prefix="/tenant/materials", tags=["tenant"], route_class=ConventionRoute)
+router = Router(prefix="/tenant/materials", tags=["tenant"], route_class=ConventionRoute)
 
 MaterialViewer = Annotated[TenantMember, Depends(RequirePermission("materials.view"))]
 MaterialManager = Annotated[TenantMember, Depends(RequirePermission("materials.manage"))]

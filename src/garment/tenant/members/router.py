@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import Depends, Request, Response, status
 
 from garment.central.tenancy.schemas import InvitationList, InvitationOut, InvitationRequest
 from garment.platform.errors import (
@@ -16,6 +16,7 @@ from garment.platform.errors import (
 )
 from garment.platform.http.dependencies import CentralSession
 from garment.platform.http.openapi import created, error_responses
+from garment.platform.http.routing import Router
 from garment.tenant.authz.dependencies import actor_of
 from garment.tenant.context import (
     TENANT_CHAIN_ERRORS,
@@ -27,7 +28,7 @@ from garment.tenant.conventions.dependencies import IDEMPOTENCY_ERRORS, Conventi
 from garment.tenant.members.dependencies import Members
 from garment.tenant.members.schemas import MemberList, MemberOut, MemberRolesOut, MemberRolesUpdate
 
-router = APIRouter(prefix="/tenant/members", tags=["tenant"], route_class=ConventionRoute)
+router = Router(prefix="/tenant/members", tags=["tenant"], route_class=ConventionRoute)
 
 MembersManager = Annotated[TenantMember, Depends(RequirePermission("members.manage"))]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import Depends, Query, Request, Response, status
 
 from garment.platform.errors import (
     CONFLICT,
@@ -17,6 +17,7 @@ from garment.platform.errors import (
 )
 from garment.platform.http.dependencies import CentralSession
 from garment.platform.http.openapi import error_responses
+from garment.platform.http.routing import Router
 from garment.platform.pagination import PageMeta
 from garment.tenant.context import (
     TENANT_CHAIN_ERRORS,
@@ -78,14 +79,14 @@ from garment.tenant.orders.schemas import (
 )
 from garment.tenant.orders.states import OrderStatus, QuotationStatus
 
-router = APIRouter(prefix="/tenant/orders", tags=["tenant"], route_class=ConventionRoute)
-quotations_router = APIRouter(
+router = Router(prefix="/tenant/orders", tags=["tenant"], route_class=ConventionRoute)
+quotations_router = Router(
     prefix="/tenant/quotations", tags=["tenant"], route_class=ConventionRoute
 )
-deliveries_router = APIRouter(
+deliveries_router = Router(
     prefix="/tenant/deliveries", tags=["tenant"], route_class=ConventionRoute
 )
-settings_router = APIRouter(
+settings_router = Router(
     prefix="/tenant/sales-settings", tags=["tenant"], route_class=ConventionRoute
 )
 

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from garment.platform.errors import (
@@ -21,6 +21,7 @@ from garment.platform.errors import (
 )
 from garment.platform.http.dependencies import CentralSession, app_services
 from garment.platform.http.openapi import error_responses
+from garment.platform.http.routing import Router
 from garment.platform.pagination import PageMeta
 from garment.tenant.context import (
     TENANT_CHAIN_ERRORS,
@@ -95,9 +96,9 @@ from garment.tenant.production.states import DispatchStatus, JobStatus
 # sends a comment line so proxies keep the connection open.
 LIVENESS_SECONDS = 5.0
 
-router = APIRouter(prefix="/tenant/production", tags=["tenant"], route_class=ConventionRoute)
-makloon_router = APIRouter(prefix="/tenant/makloon", tags=["tenant"], route_class=ConventionRoute)
-wages_router = APIRouter(prefix="/tenant/wages", tags=["tenant"], route_class=ConventionRoute)
+router = Router(prefix="/tenant/production", tags=["tenant"], route_class=ConventionRoute)
+makloon_router = Router(prefix="/tenant/makloon", tags=["tenant"], route_class=ConventionRoute)
+wages_router = Router(prefix="/tenant/wages", tags=["tenant"], route_class=ConventionRoute)
 
 Viewer = Annotated[TenantMember, Depends(RequirePermission("production.view"))]
 Recorder = Annotated[TenantMember, Depends(RequirePermission("production.record"))]

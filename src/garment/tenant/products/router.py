@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import Depends, Query, Request, Response, status
 
 from garment.platform.errors import (
     CONFLICT,
@@ -15,6 +15,8 @@ from garment.platform.errors import (
     VALIDATION_FAILED,
 )
 from garment.platform.http.openapi import error_responses
+from garment.platform.http.routing import Router
+from garment.platform.http.rows import RowsJson
 from garment.platform.pagination import PageMeta
 from garment.tenant.context import (
     TENANT_CHAIN_ERRORS,
@@ -58,12 +60,14 @@ from garment.tenant.products.schemas import (
 )
 from garment.tenant.products.states import CustomerType, ProductSort, ProductStatus
 
-router = APIRouter(prefix="/tenant/products", tags=["tenant"], route_class=ConventionRoute)
-tiers_router = APIRouter(prefix="/tenant/price-tiers", tags=["tenant"], route_class=ConventionRoute)
+router = Router(prefix="/tenant/products", tags=["tenant"], route_class=ConventionRoute)
+tiers_router = Router(prefix="/tenant/price-tiers", tags=["tenant"], route_class=ConventionRoute)
 
 ProductViewer = Annotated[TenantMember, Depends(RequirePermission("products.view"))]
 ProductManager = Annotated[TenantMember, Depends(RequirePermission("products.manage"))]
 NOT_FOUND_ERRORS = (*TENANT_CHAIN_ERRORS, VALIDATION_FAILED, RESOURCE_NOT_FOUND)
+# The list's rows go out by `ProductList`'s schema without becoming models (rows.py).
+PRODUCT_LIST_JSON = RowsJson(ProductList)
 
 
 @router.get(
@@ -87,7 +91,7 @@ async def list_products(
     sort: Annotated[
         ProductSort, Query(description="`-created_at`, `created_at`, `name`, `sku`.")
     ] = (ProductSort.NEWEST),
-) -> ProductList:
+) -> Response:
     rows, cursor = await products.list_products(
         db,
         member.tenant_id,
@@ -97,7 +101,9 @@ async def list_products(
         search=q,
         page=page,
     )
-    return ProductList(data=rows, meta=PageMeta(next_cursor=cursor, limit=page.limit))
+    return PRODUCT_LIST_JSON.response(
+        {"data": rows, "meta": {"next_cursor": cursor, "limit": page.limit}}
+    )
 
 
 @router.post(

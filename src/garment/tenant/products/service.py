@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from functools import partial
 from typing import Any, Protocol
 
-from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from garment.platform.db import RecordReader
@@ -118,37 +117,22 @@ def variant_sku(product_sku: str, size: str, color: str) -> str:
     return f"{product_sku}-{size}-{color.upper()}"
 
 
-# The columns a product row shows as they are (its sizes are paired with their surcharges).
-PRODUCT_OUT_FIELDS = (
-    "id",
-    "sku",
-    "name",
-    "category_id",
-    "collection_id",
-    "description",
-    "base_price",
-    "status",
-    "image_urls",
-    "colors",
-    "variant_count",
-    "version",
-    "created_at",
-    "updated_at",
-)
-# A page validated in one call: for 20 products, one pass in pydantic's core instead of 120
-# model constructors (bench/README.md, session 19).
-PRODUCT_PAGE = TypeAdapter(list[ProductOut])
+# A product's fields in `ProductOut`'s order; all but `sizes` are its columns as they are.
+PRODUCT_OUT_FIELDS = tuple(ProductOut.model_fields)
 
 
 def product_fields(row: Any) -> dict[str, Any]:
-    """A product row (ORM object or list row) as the fields of its `ProductOut`."""
+    """A product row (ORM object or list row) as the fields of its `ProductOut`, in order: its
+    sizes are paired with their surcharges."""
     get = row.__getitem__ if isinstance(row, dict) else partial(getattr, row)
-    fields = {name: get(name) for name in PRODUCT_OUT_FIELDS}
-    fields["sizes"] = [
+    return {name: sizes_of(get) if name == "sizes" else get(name) for name in PRODUCT_OUT_FIELDS}
+
+
+def sizes_of(get: Callable[[str], Any]) -> list[dict[str, Any]]:
+    return [
         {"code": code, "surcharge": surcharge}
         for code, surcharge in zip(get("sizes"), get("size_surcharges"), strict=True)
     ]
-    return fields
 
 
 def product_out(row: Any) -> ProductOut:
@@ -337,13 +321,15 @@ class ProductService:
         category_id: uuid.UUID | None = None,
         search: str | None = None,
         page: PageParams,
-    ) -> tuple[list[ProductOut], str | None]:
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of products as `ProductOut`'s fields (rows, not models: the route
+        serialises them by `ProductList`'s schema, bench/README.md session 20)."""
         filters = ProductFilters(status=status, category_id=category_id, search=search)
         keyset, _ = PRODUCT_KEYSETS[sort]
         rows, cursor = await ProductRepository.listed(
             reader, tenant_id, sort, filters, cursor_for(keyset, page)
         )
-        return PRODUCT_PAGE.validate_python([product_fields(row) for row in rows]), cursor
+        return [product_fields(row) for row in rows], cursor
 
     async def update(
         self,

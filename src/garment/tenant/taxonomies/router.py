@@ -6,12 +6,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import Depends, Query, Request, Response, status
 
 from garment.platform.errors import CONFLICT, RESOURCE_NOT_FOUND, VALIDATION_FAILED
 from garment.platform.http.dependencies import CentralSession
 from garment.platform.http.openapi import error_responses
-from garment.platform.pagination import PageMeta
+from garment.platform.http.routing import Router
+from garment.platform.http.rows import RowsJson
 from garment.tenant.context import (
     TENANT_CHAIN_ERRORS,
     RequirePermission,
@@ -30,15 +31,16 @@ from garment.tenant.conventions.dependencies import (
 from garment.tenant.taxonomies.dependencies import Taxonomies, TermPage
 from garment.tenant.taxonomies.errors import TAXONOMY_CODE_TAKEN
 from garment.tenant.taxonomies.schemas import (
-    TERM_PAGE,
     TermCreate,
     TermList,
     TermOut,
     TermUpdate,
 )
 
-router = APIRouter(prefix="/tenant/taxonomies", tags=["tenant"], route_class=ConventionRoute)
+router = Router(prefix="/tenant/taxonomies", tags=["tenant"], route_class=ConventionRoute)
 
+# The list's rows go out by `TermList`'s schema without becoming models (rows.py).
+TERM_LIST_JSON = RowsJson(TermList)
 TaxonomyViewer = Annotated[TenantMember, Depends(RequirePermission("taxonomies.view"))]
 TaxonomyManager = Annotated[TenantMember, Depends(RequirePermission("taxonomies.manage"))]
 
@@ -66,7 +68,7 @@ async def list_terms(
         uuid.UUID | None, Query(description="Only the direct children of this term.")
     ] = None,
     archived: Annotated[bool, Query(description="Include archived terms.")] = False,
-) -> TermList:
+) -> Response:
     terms, cursor = await taxonomies.list_terms(
         db,
         member.tenant_id,
@@ -75,9 +77,8 @@ async def list_terms(
         include_archived=archived,
         page=page,
     )
-    return TermList(
-        data=TERM_PAGE.validate_python(terms),
-        meta=PageMeta(next_cursor=cursor, limit=page.limit),
+    return TERM_LIST_JSON.response(
+        {"data": terms, "meta": {"next_cursor": cursor, "limit": page.limit}}
     )
 
 

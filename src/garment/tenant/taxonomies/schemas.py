@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from garment.platform.contract import TRIMMED_TEXT, RequestBody
 from garment.platform.pagination import PageMeta
@@ -63,7 +63,3 @@ class TermOut(BaseModel):
 class TermList(BaseModel):
     data: list[TermOut]
     meta: PageMeta
-
-
-# A page of terms validated in one call into pydantic's core (not one `model_validate` a term).
-TERM_PAGE = TypeAdapter(list[TermOut])

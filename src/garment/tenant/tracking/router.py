@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi import Depends, Path, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
 
 from garment.platform.errors import (
@@ -19,7 +19,7 @@ from garment.platform.errors import (
 )
 from garment.platform.http.dependencies import CentralSession
 from garment.platform.http.openapi import created, error_responses
-from garment.platform.http.routing import CompiledRoute
+from garment.platform.http.routing import Router
 from garment.platform.pagination import PageMeta
 from garment.tenant.context import (
     TENANT_CHAIN_ERRORS,
@@ -38,9 +38,9 @@ from garment.tenant.tracking.schemas import (
     TrackingView,
 )
 
-router = APIRouter(prefix="/tenant/orders", tags=["tenant"], route_class=ConventionRoute)
-public_router = APIRouter(route_class=CompiledRoute, prefix="/public/tracking", tags=["public"])
-page_router = APIRouter(route_class=CompiledRoute, include_in_schema=False)
+router = Router(prefix="/tenant/orders", tags=["tenant"], route_class=ConventionRoute)
+public_router = Router(prefix="/public/tracking", tags=["public"])
+page_router = Router(include_in_schema=False)
 
 OrderViewer = Annotated[TenantMember, Depends(RequirePermission("orders.view"))]
 OrderManager = Annotated[TenantMember, Depends(RequirePermission("orders.manage"))]

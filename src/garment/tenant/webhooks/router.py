@@ -6,11 +6,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import Path, Query, Request, Response, status
 
 from garment.platform.errors import CONFLICT, RESOURCE_NOT_FOUND, VALIDATION_FAILED
 from garment.platform.http.dependencies import CentralSession
 from garment.platform.http.openapi import error_responses
+from garment.platform.http.routing import Router
 from garment.platform.pagination import PageMeta
 from garment.tenant.context import TENANT_CHAIN_ERRORS, TenantSession
 from garment.tenant.conventions.dependencies import (
@@ -49,8 +50,8 @@ from garment.tenant.webhooks.schemas import (
 )
 from garment.tenant.webhooks.states import MessageStatus
 
-router = APIRouter(prefix="/tenant/webhook-endpoints", tags=["tenant"], route_class=ConventionRoute)
-event_types_router = APIRouter(
+router = Router(prefix="/tenant/webhook-endpoints", tags=["tenant"], route_class=ConventionRoute)
+event_types_router = Router(
     prefix="/tenant/webhook-event-types", tags=["tenant"], route_class=ConventionRoute
 )
 
