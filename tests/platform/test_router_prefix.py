@@ -15,7 +15,7 @@ from garment.app import api_routers
 from garment.platform.http.routing import CompiledRoute, Router, compiled
 
 
-def build(router_class: Any) -> FastAPI:
+def build(router_class: type[APIRouter]) -> FastAPI:
     things = router_class(prefix="/things")
     others = router_class(prefix="/things-others")
 
@@ -71,11 +71,18 @@ def test_a_path_outside_the_prefix_is_refused_before_any_route_is_tried() -> Non
     scope["fastapi"] = {"included_router": included}
     router = included.original_router
     tried: list[object] = []
-    for route in router.routes:
+
+    def counted(route: Any) -> Any:
         original = route.matches
-        route.matches = lambda s, original=original, route=route: (  # type: ignore[method-assign]
-            tried.append(route) or original(s)
-        )
+
+        def matches(scope: Any) -> Any:
+            tried.append(route)
+            return original(scope)
+
+        return matches
+
+    for route in router.routes:
+        route.matches = counted(route)  # type: ignore[method-assign]
     match, _ = router.matches(scope)
     assert match.name == "NONE" and tried == []
 
