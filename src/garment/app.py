@@ -55,9 +55,12 @@ the default). The error catalogue is at `GET /api/v1/meta/errors`.
 def api_routers() -> list[Router]:
     """Every router of `/api/v1` in the order a request is matched against them: the provider
     webhook ingress first (one route, which must answer fast under a burst of deliveries:
-    bench/README.md), then the Tenant API, which carries most of the traffic."""
+    bench/README.md), then `/auth` (token refresh is the most frequent write: every client
+    refreshes every few minutes), then the Tenant API, which carries most of the traffic. Each
+    router ahead of a request's own costs it a prefix test (`Router`, ADR 0023)."""
     return [
         billing_router.webhook_router,
+        auth_router.router,
         tenant_authz_router.router,
         tenant_authz_router.roles_router,
         tenant_taxonomies_router.router,
@@ -83,7 +86,6 @@ def api_routers() -> list[Router]:
         # The customer's tracking view: public, its tenant named by the token (ADR 0018).
         tenant_tracking_router.public_router,
         billing_router.router,
-        auth_router.router,
         tenancy_router.router,
         auth_router.admin_router,
         tenancy_router.admin_router,
