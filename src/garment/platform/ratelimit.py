@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import math
 import time
+from functools import lru_cache
 from typing import Any
 
-from limits import parse
+from limits import RateLimitItem, parse
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
@@ -17,6 +18,13 @@ from garment.platform.errors import RATE_LIMITED, AppError
 
 def _async_storage_url(url: str) -> str:
     return url if url.startswith("async+") else f"async+{url}"
+
+
+@lru_cache(maxsize=64)
+def parsed(limit: str) -> RateLimitItem:
+    """`limit` ("20/minute") parsed once: the settings hold a handful of strings, and parsing
+    one (a regular expression and a granularity lookup) is on every rate-limited request."""
+    return parse(limit)
 
 
 class RateLimiter:
@@ -29,7 +37,7 @@ class RateLimiter:
         """Count one request; None when allowed, else the seconds until the next is allowed."""
         if not self.enabled:
             return None
-        item = parse(limit)
+        item = parsed(limit)
         if await self._limiter.hit(item, *identifiers):
             return None
         stats = await self._limiter.get_window_stats(item, *identifiers)
