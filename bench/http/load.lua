@@ -91,7 +91,14 @@ else
          local key = string.format("%08x-%04x-4%03x-a%03x-%012x-%d", math.random(0, 0xffffffff),
             math.random(0, 0xffff), math.random(0, 0xfff), math.random(0, 0xfff),
             math.random(0, 0xffffffffffff), sent)
-         return wrk.format(nil, nil, {[unique_header] = key})
+         -- wrk.format takes the headers it is given instead of wrk.headers (the -H ones:
+         -- Authorization, X-Tenant-ID, Content-Type, Host), so they are copied in.
+         local headers = {}
+         for name, value in pairs(wrk.headers) do
+            headers[name] = value
+         end
+         headers[unique_header] = key
+         return wrk.format(nil, nil, headers)
       end
       if fixed == nil then
          fixed = wrk.format()

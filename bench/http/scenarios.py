@@ -288,11 +288,29 @@ def title(text: str, ctx: Context) -> None:
     )
 
 
+# A round with more failed requests than this measured error answers, not the route.
+MAX_ERROR_SHARE = 0.01
+
+
+def failing(measured: list[Measured]) -> list[str]:
+    """The labels of rounds whose errors exceed `MAX_ERROR_SHARE` of their requests."""
+    return [
+        m.label
+        for m in measured
+        if m.result.errors > MAX_ERROR_SHARE * max(1.0, m.result.rps * m.wall)
+    ]
+
+
 def versus_bare(ctx: Context, name: str, label: str, ours: Target, bare: Target) -> None:
     before = {s.name: s.tree.rss_bytes() for s in (ctx.ours, ctx.bare)}
     title(f"{name}: {label} vs bare {bare.spec.method} {bare.spec.path}", ctx)
     a, b = rounds(ctx, [ours, bare])
     value = ratio(a, b)
+    failed = failing(a + b)
+    if failed:
+        print(f"  INVALID: more than 1% of requests failed in {', '.join(sorted(set(failed)))}")
+        ctx.summary.append((name, "invalid", "requests failed, see its rounds"))
+        return
     print(f"  ours/bare (median of rounds): {value:.2f}x")
     print(rss_line([ctx.ours, ctx.bare], before))
     ctx.summary.append((name, f"{value:.2f}x ours/bare", ""))
@@ -861,7 +879,7 @@ def run_all(options: Options, root: Path) -> None:
                 RUNNERS[name](ctx)
             print("\n== summary (ratios from this run)")
             for name, headline, note in ctx.summary:
-                print(f"  {name:<10}{headline:<28}{note}")
+                print(f"  {name:<15}{headline:<28}{note}")
             if ctx.busiest_other > 0.2:
                 print(
                     f"  warning: other processes used up to {ctx.busiest_other:.2f} cores during "
