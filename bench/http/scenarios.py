@@ -125,6 +125,7 @@ class Context:
     client: httpx.Client
     summary: list[tuple[str, str, str]] = field(default_factory=list)
     busiest_other: float = 0.0  # most cores anything else used during a round
+    failed_rounds: list[str] = field(default_factory=list)  # rounds that measured errors
 
     def login(self, fingerprint: str = FINGERPRINT) -> dict[str, Any]:
         return login_as(self.client, self.ours.base_url, self.email, self.password, fingerprint)
@@ -260,6 +261,17 @@ def rss_line(services: list[Service], before: dict[str, int]) -> str:
     return "  RSS (sum over the server's processes): " + "; ".join(parts)
 
 
+# A round with more failed requests than this measured error answers, not the route.
+MAX_ERROR_SHARE = 0.01
+
+
+def failing(measured: list[Measured]) -> list[str]:
+    """The labels of rounds whose errors exceed `MAX_ERROR_SHARE` of their requests."""
+    return [
+        m.label for m in measured if m.result.errors > MAX_ERROR_SHARE * max(1, m.result.requests)
+    ]
+
+
 def rounds(ctx: Context, targets: list[Target]) -> list[list[Measured]]:
     """Warm each target up, then A B A B ...; returns one list of rounds per target."""
     for target in targets:
@@ -271,6 +283,11 @@ def rounds(ctx: Context, targets: list[Target]) -> list[list[Measured]]:
             measured = measure(ctx, target)
             results[position].append(measured)
             print_round(index, measured)
+    failed = failing([m for target_rounds in results for m in target_rounds])
+    if failed:
+        names = ", ".join(sorted(set(failed)))
+        print(f"  INVALID: more than 1% of requests failed in {names}")
+        ctx.failed_rounds.extend(failed)
     return results
 
 
@@ -288,27 +305,12 @@ def title(text: str, ctx: Context) -> None:
     )
 
 
-# A round with more failed requests than this measured error answers, not the route.
-MAX_ERROR_SHARE = 0.01
-
-
-def failing(measured: list[Measured]) -> list[str]:
-    """The labels of rounds whose errors exceed `MAX_ERROR_SHARE` of their requests."""
-    return [
-        m.label
-        for m in measured
-        if m.result.errors > MAX_ERROR_SHARE * max(1.0, m.result.rps * m.wall)
-    ]
-
-
 def versus_bare(ctx: Context, name: str, label: str, ours: Target, bare: Target) -> None:
     before = {s.name: s.tree.rss_bytes() for s in (ctx.ours, ctx.bare)}
     title(f"{name}: {label} vs bare {bare.spec.method} {bare.spec.path}", ctx)
     a, b = rounds(ctx, [ours, bare])
     value = ratio(a, b)
-    failed = failing(a + b)
-    if failed:
-        print(f"  INVALID: more than 1% of requests failed in {', '.join(sorted(set(failed)))}")
+    if failing(a + b):  # `rounds` has said which
         ctx.summary.append((name, "invalid", "requests failed, see its rounds"))
         return
     print(f"  ours/bare (median of rounds): {value:.2f}x")
@@ -880,6 +882,11 @@ def run_all(options: Options, root: Path) -> None:
             print("\n== summary (ratios from this run)")
             for name, headline, note in ctx.summary:
                 print(f"  {name:<15}{headline:<28}{note}")
+            if ctx.failed_rounds:
+                print(
+                    "  warning: rounds with failed requests measured errors, not routes: "
+                    + ", ".join(sorted(set(ctx.failed_rounds)))
+                )
             if ctx.busiest_other > 0.2:
                 print(
                     f"  warning: other processes used up to {ctx.busiest_other:.2f} cores during "
