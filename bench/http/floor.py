@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bench.http import bare
+from garment.central.auth.schemas import LoginRequest, RefreshRequest
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -31,6 +32,9 @@ def create_app() -> FastAPI:
     tenant_me = endpoints["/tenant-me"]
     tenant_list = endpoints["/tenant-list"]
     seed_member = endpoints["/seed-member"]
+    seed_chains = endpoints["/seed-chains"]
+    bare_refresh = endpoints["/refresh"]
+    bare_login = endpoints["/login"]
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -56,5 +60,27 @@ def create_app() -> FastAPI:
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
     ) -> Response:
         return await tenant_list(request)
+
+    @app.post("/seed-chains")
+    async def chains(request: Request) -> Response:
+        return await seed_chains(request)
+
+    # Ours' bodies and headers, validated by FastAPI as ours' routes declare them; the bare
+    # endpoint then reads the body FastAPI has already read (the request keeps it).
+    @app.post("/refresh")
+    async def refresh(
+        request: Request,
+        body: RefreshRequest,
+        x_device_fingerprint: Annotated[str | None, Header(max_length=512)] = None,
+    ) -> Response:
+        return await bare_refresh(request)
+
+    @app.post("/login")
+    async def login(
+        request: Request,
+        body: LoginRequest,
+        x_device_fingerprint: Annotated[str | None, Header(max_length=512)] = None,
+    ) -> Response:
+        return await bare_login(request)
 
     return app

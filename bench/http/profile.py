@@ -1,8 +1,9 @@
-"""`python -m bench.http.profile [--path P] [--seconds S]`: where the server's time goes.
+"""`python -m bench.http.profile [--path P | --refresh] [--seconds S]`: where the server's time
+goes.
 
 Starts the real server (`garment serve`, embedded default, 1 worker), drives one tenant GET
-route with wrk (or the Python load process) from another process, and samples the server with
-py-spy meanwhile. Prints the functions with the most samples, by own time and by time including
+route, or with `--refresh` the token refresh on rotating chains, with wrk (or the Python load
+process) from another process, and samples the server with py-spy meanwhile. Prints the functions with the most samples, by own time and by time including
 callees, restricted to the server process. This is the profile the issue notes quote; run it on
 a quiet machine.
 """
@@ -22,7 +23,14 @@ from pathlib import Path
 import httpx
 
 from bench.http.load import LoadOptions, RequestSpec, run_load
-from bench.http.scenarios import TENANT_LIST_PATH, tenant_headers
+from bench.http.scenarios import (
+    API,
+    FINGERPRINT,
+    REFRESH_HEADERS,
+    TENANT_LIST_PATH,
+    login_as,
+    tenant_headers,
+)
 from bench.http.servers import start_garment
 from garment.config import AuthSettings
 
@@ -30,6 +38,9 @@ from garment.config import AuthSettings
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.http.profile", description=__doc__)
     parser.add_argument("--path", default=TENANT_LIST_PATH, help="the GET path to drive")
+    parser.add_argument(
+        "--refresh", action="store_true", help="drive POST /auth/refresh instead of a GET"
+    )
     parser.add_argument("--seconds", type=float, default=10.0, help="seconds of load sampled")
     parser.add_argument("--top", type=int, default=30, help="rows per table")
     parser.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
@@ -73,9 +84,22 @@ def main(argv: list[str] | None = None) -> int:
             )
             check = client.get(f"{server.base_url}{args.path}", headers=headers)
             print(f"GET {args.path} -> {check.status_code}", flush=True)
-        spec = RequestSpec(method="GET", path=args.path, headers=headers)
+            email = AuthSettings().demo_admin_email
+            tokens = (
+                [
+                    login_as(client, server.base_url, email, password, FINGERPRINT)["refresh_token"]
+                    for _ in range(64)
+                ]
+                if args.refresh
+                else None
+            )
+        spec = (
+            RequestSpec("POST", f"{API}/auth/refresh", REFRESH_HEADERS, chain_field="refresh_token")
+            if args.refresh
+            else RequestSpec(method="GET", path=args.path, headers=headers)
+        )
         options = LoadOptions(threads=2, connections=32, duration=args.seconds + 3, timeout=10)
-        load = threading.Thread(target=run_load, args=(server.base_url, spec, options))
+        load = threading.Thread(target=run_load, args=(server.base_url, spec, options, tokens))
         load.start()
         time.sleep(2)  # past the warm-up: caches filled, pools open
         collapsed = root / "profile.txt"

@@ -578,7 +578,8 @@ def tenant_me(ctx: Context) -> None:
 
 def fastapi_floor(ctx: Context) -> None:
     """The bare endpoints' own work routed through FastAPI (`http/floor.py`): what FastAPI alone
-    costs against plain Starlette, the ceiling of any request path built on FastAPI routes."""
+    costs against plain Starlette, the ceiling of any request path built on FastAPI routes. For
+    the tenant reads, the token refresh and the login."""
     assert ctx.bare.data_dir is None
     floor = start_bare(
         embedded_targets(ctx.data_dir / "pgdata"),
@@ -592,50 +593,105 @@ def fastapi_floor(ctx: Context) -> None:
         seed_bare_member(ctx, headers)
         seed_bare_member(ctx, headers, floor)
         for name, path in (("me", BARE_ME_PATH), ("list", BARE_LIST_PATH)):
-            before = {s.name: s.tree.rss_bytes() for s in (floor, ctx.bare)}
-            title(f"floor-{name}: FastAPI route GET {path} vs bare Starlette route", ctx)
-            a, b = rounds(
+            label = path.split("?")[0]
+            floor_versus_bare(
                 ctx,
-                [
-                    Target(
-                        f"floor GET {path.split('?')[0]}", floor, RequestSpec("GET", path, headers)
-                    ),
-                    Target(
-                        f"bare GET {path.split('?')[0]}",
-                        ctx.bare,
-                        RequestSpec("GET", path, headers),
-                    ),
-                ],
+                floor,
+                name,
+                f"GET {path}",
+                RequestSpec("GET", path, headers),
+                (f"floor GET {label}", f"bare GET {label}"),
             )
-            value = ratio(a, b)
-            print(f"  floor/bare (median of rounds): {value:.2f}x")
-            print(rss_line([floor, ctx.bare], before))
-            ctx.summary.append(
-                (f"floor-{name}", f"{value:.2f}x FastAPI/bare", "same work, FastAPI routing")
-            )
+        pools = [
+            TokenPool(refresh_pool_minimum(ctx), bare_chain_maker(ctx, s))
+            for s in (floor, ctx.bare)
+        ]
+        floor_versus_bare(
+            ctx,
+            floor,
+            "refresh",
+            "POST /refresh",
+            RequestSpec("POST", "/refresh", REFRESH_HEADERS, chain_field="refresh_token"),
+            ("floor POST /refresh", "bare POST /refresh"),
+            pools,
+        )
+        floor_versus_bare(
+            ctx,
+            floor,
+            "login",
+            "POST /login",
+            RequestSpec("POST", "/login", REFRESH_HEADERS, login_body(ctx)),
+            ("floor POST /login", "bare POST /login"),
+        )
     finally:
         floor.stop()
 
 
-def refresh(ctx: Context) -> None:
+def floor_versus_bare(
+    ctx: Context,
+    floor: Service,
+    name: str,
+    what: str,
+    spec: RequestSpec,
+    labels: tuple[str, str],
+    pools: list[TokenPool] | None = None,
+) -> None:
+    floor_pool, bare_pool = pools or (None, None)
+    before = {s.name: s.tree.rss_bytes() for s in (floor, ctx.bare)}
+    title(f"floor-{name}: FastAPI route {what} vs bare Starlette route", ctx)
+    a, b = rounds(
+        ctx,
+        [Target(labels[0], floor, spec, floor_pool), Target(labels[1], ctx.bare, spec, bare_pool)],
+    )
+    value = ratio(a, b)
+    per_core = statistics.median(m.per_core for m in a) / statistics.median(m.per_core for m in b)
+    print(f"  floor/bare (median of rounds): {value:.2f}x; per server core-second {per_core:.2f}x")
+    print(rss_line([floor, ctx.bare], before))
+    ctx.summary.append(
+        (
+            f"floor-{name}",
+            f"{value:.2f}x FastAPI/bare",
+            f"same work, FastAPI routing; {per_core:.2f}x per core",
+        )
+    )
+
+
+def refresh_pool_minimum(ctx: Context) -> int:
+    """Each load thread's tokens must outnumber its connections (one token in flight each)."""
     options = ctx.options.load
-    # Each thread's pool must stay larger than its connections (one token in flight each).
-    minimum = max(2 * options.connections, options.connections + 8 * options.threads)
+    return max(2 * options.connections, options.connections + 8 * options.threads)
 
-    def our_chains(count: int) -> list[str]:
-        with ThreadPoolExecutor(8) as pool:
-            return [r["refresh_token"] for r in pool.map(lambda _: ctx.login(), range(count))]
 
-    def bare_chains(count: int) -> list[str]:
+def bare_chain_maker(ctx: Context, service: Service) -> Callable[[int], list[str]]:
+    """New refresh-token chains, made by the bare app's `/seed-chains` on `service`."""
+
+    def make(count: int) -> list[str]:
         response = ctx.client.post(
-            ctx.bare.base_url + "/seed-chains",
+            service.base_url + "/seed-chains",
             json={"count": count, "fingerprint": FINGERPRINT, "email": ctx.email},
         )
         response.raise_for_status()
         tokens: list[str] = response.json()["tokens"]
         return tokens
 
-    headers = {**JSON, "X-Device-Fingerprint": FINGERPRINT}
+    return make
+
+
+def login_body(ctx: Context) -> str:
+    return json.dumps({"email": ctx.email, "password": ctx.password})
+
+
+REFRESH_HEADERS = {**JSON, "X-Device-Fingerprint": FINGERPRINT}
+
+
+def refresh(ctx: Context) -> None:
+    minimum = refresh_pool_minimum(ctx)
+
+    def our_chains(count: int) -> list[str]:
+        with ThreadPoolExecutor(8) as pool:
+            return [r["refresh_token"] for r in pool.map(lambda _: ctx.login(), range(count))]
+
+    headers = REFRESH_HEADERS
     ours = Target(
         "ours POST /auth/refresh",
         ctx.ours,
@@ -646,7 +702,7 @@ def refresh(ctx: Context) -> None:
         "bare POST /refresh",
         ctx.bare,
         RequestSpec("POST", "/refresh", headers, chain_field="refresh_token"),
-        TokenPool(minimum, bare_chains),
+        TokenPool(minimum, bare_chain_maker(ctx, ctx.bare)),
     )
     before = {s.name: s.tree.rss_bytes() for s in (ctx.ours, ctx.bare)}
     title(f"refresh: POST {API}/auth/refresh vs bare POST /refresh (rotating chains)", ctx)
@@ -703,8 +759,8 @@ def argon2_verify_cost(samples: int = 24) -> Argon2Cost:
 def login(ctx: Context) -> None:
     cost = argon2_verify_cost()
     ceiling = 1 / cost.off_loop
-    body = f'{{"email": "{ctx.email}", "password": "{ctx.password}"}}'
-    headers = {**JSON, "X-Device-Fingerprint": FINGERPRINT}
+    body = login_body(ctx)
+    headers = REFRESH_HEADERS
     ours = Target(
         "ours POST /auth/login", ctx.ours, RequestSpec("POST", f"{API}/auth/login", headers, body)
     )
