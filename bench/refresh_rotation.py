@@ -168,8 +168,7 @@ async def measure(concurrency: int) -> list[tuple[str, float, float]]:
 
             async def via_service(index: int) -> None:
                 with service_chains.take() as chain:
-                    async with runtime.central.transaction() as session:
-                        new = await runtime.auth.sessions.refresh(session, chain[-1], FINGERPRINT)
+                    new = await runtime.auth.sessions.refresh(chain[-1], FINGERPRINT)
                     chain.append(new.refresh_token)
 
             async def via_http(index: int) -> None:

@@ -71,3 +71,43 @@ async def test_the_connection_comes_back_after_a_failing_statement_and_an_error(
     # The connection handed back is clean: the next reader on it works.
     async with runtime.cluster_manager.tenant_reader("default", uuid.uuid4()) as reader:
         assert (await reader.fetch(PARAMETER, {"value": 1}))[0]["answer"] == 2
+
+
+# --- the read-write driver transaction (`Database.write_transaction`, the refresh rotation) ----
+
+# An activity row with the marker as its request id: a table the application role may write.
+INSERT_MARKER = DriverQuery(
+    "INSERT INTO auth_activities (type, request_id) VALUES ('write_probe', $1)", ("marker",)
+)
+FIND_MARKER = DriverQuery(
+    "SELECT count(*) AS found FROM auth_activities WHERE request_id = $1", ("marker",)
+)
+
+
+async def markers(runtime: Runtime, marker: str) -> int:
+    async with runtime.central.read_transaction() as reader:
+        return int((await reader.fetch(FIND_MARKER, {"marker": marker}))[0]["found"])
+
+
+async def test_a_write_transaction_commits_at_the_end_and_keeps_nothing_of_a_failure(
+    runtime: Runtime,
+) -> None:
+    central = runtime.central
+    pool = central.engine.pool
+    before = int(pool.checkedout())  # type: ignore[attr-defined]
+    kept, dropped = f"probe-{uuid.uuid4().hex}", f"probe-{uuid.uuid4().hex}"
+
+    async with central.write_transaction() as writer:
+        # A central connection is a plain asyncpg one: no tenant binding to send.
+        setting = await writer.fetchrow(SETTING, {})
+        assert setting is not None and setting["tenant"] in (None, "")
+        await writer.execute(INSERT_MARKER, {"marker": kept})
+        assert await markers(runtime, kept) == 0  # not committed yet
+    assert await markers(runtime, kept) == 1
+
+    with pytest.raises(RuntimeError):
+        async with central.write_transaction() as writer:
+            await writer.execute(INSERT_MARKER, {"marker": dropped})
+            raise RuntimeError("refused after writing")
+    assert await markers(runtime, dropped) == 0
+    assert int(pool.checkedout()) == before  # type: ignore[attr-defined]

@@ -74,6 +74,39 @@ async def test_a_cached_tenant_request_costs_only_its_own_round_trips(
         assert (central.reset(), cluster.reset()) == (0, 0)
 
 
+async def test_a_refresh_costs_four_round_trips_and_a_reuse_still_gets_its_grace_copy(
+    proxied: tuple[Runtime, RoundTripProxy, RoundTripProxy],
+) -> None:
+    runtime, central, cluster = proxied
+    async with make_client(create_app(runtime=runtime)) as client:
+        user = await make_user(runtime)
+        fingerprint = {"X-Device-Fingerprint": "device-A"}
+        warm = (await login(client, user))["refresh_token"]
+        warmed = await client.post(
+            "/api/v1/auth/refresh", json={"refresh_token": warm}, headers=fingerprint
+        )
+        assert warmed.status_code == 200, warmed.text  # the pool holds a connection now
+        first = (await login(client, user))["refresh_token"]
+        central.reset()
+        cluster.reset()
+
+        rotated = await client.post(
+            "/api/v1/auth/refresh", json={"refresh_token": first}, headers=fingerprint
+        )
+        assert rotated.status_code == 200, rotated.text
+        # The happy path on a driver transaction: BEGIN, CLAIM (both rows locked), ROTATE
+        # (successor, used mark, session touch and activity in one statement), COMMIT.
+        assert (central.reset(), cluster.reset()) == (4, 0)
+
+        # Presenting the parent again inside the grace window is decided in a unit of work
+        # (the driver transaction only claims, then rolls back): the very same pair comes back.
+        again = await client.post(
+            "/api/v1/auth/refresh", json={"refresh_token": first}, headers=fingerprint
+        )
+        assert again.status_code == 200, again.text
+        assert again.json()["refresh_token"] == rotated.json()["refresh_token"]
+
+
 # --- tenant existence is never revealed -----------------------------------------------------
 
 

@@ -200,19 +200,23 @@ def as_reader(source: AsyncSession | RecordReader) -> RecordReader:
     return SessionReader(source) if isinstance(source, AsyncSession) else source
 
 
-class ReadTransaction:
-    """A read-only transaction straight on one pooled driver connection, with no ORM session
-    around it: for the hot GET lists, where the session's bookkeeping (its begin, connection,
-    commit and close through greenlets) cost more than the query (bench/README.md). The
-    connection is taken at the first read, the transaction begins `READ ONLY` in that round
-    trip (with the tenant binding when the pool's connections carry one), and the block's end
-    commits and hands the connection back. A connection a failure broke is invalidated."""
+class DriverTransaction:
+    """A transaction straight on one pooled driver connection, with no ORM session around it:
+    for the hot paths, where the session's bookkeeping (its begin, connection, commit and close
+    through greenlets) costs more than the statements (bench/README.md). The connection is taken
+    at the first statement, the transaction begins in that round trip (`READ ONLY` for a reader,
+    with the tenant binding when the pool's connections carry one), and `finish` commits (or
+    rolls back) and hands the connection back. A connection a failure broke is invalidated.
 
-    __slots__ = ("_driver", "_engine", "_fairy", "_tenant_id", "_transaction")
+    Records are the driver's (asyncpg), with the codecs SQLAlchemy's dialect installs on its
+    connections (JSON and JSONB decoded)."""
 
-    def __init__(self, engine: AsyncEngine, tenant_id: uuid.UUID | None) -> None:
+    __slots__ = ("_driver", "_engine", "_fairy", "_readonly", "_tenant_id", "_transaction")
+
+    def __init__(self, engine: AsyncEngine, tenant_id: uuid.UUID | None, *, readonly: bool) -> None:
         self._engine = engine
         self._tenant_id = tenant_id
+        self._readonly = readonly
         self._fairy: Any = None
         self._driver: Any = None
         self._transaction: Any = None
@@ -226,12 +230,21 @@ class ReadTransaction:
         records: list[Any] = await driver.fetch(query.sql, *(params[name] for name in query.names))
         return records
 
+    async def fetchrow(self, query: DriverQuery, params: dict[str, Any]) -> Any | None:
+        driver = self._driver or await self._begin()
+        return await driver.fetchrow(query.sql, *(params[name] for name in query.names))
+
+    async def execute(self, query: DriverQuery, params: dict[str, Any]) -> None:
+        driver = self._driver or await self._begin()
+        await driver.execute(query.sql, *(params[name] for name in query.names))
+
     async def _begin(self) -> Any:
         self._fairy = await self._engine.raw_connection()
         driver = self._fairy.driver_connection
-        if isinstance(driver, TenantBindingConnection):
+        # Not `isinstance`: asyncpg's connection metaclass answers it for any asyncpg connection.
+        if TenantBindingConnection in type(driver).__mro__:
             driver.bind_next_transaction(self._tenant_id)
-        transaction = driver.transaction(readonly=True)
+        transaction = driver.transaction(readonly=self._readonly)
         await transaction.start()
         self._transaction, self._driver = transaction, driver
         return driver
@@ -254,6 +267,15 @@ class ReadTransaction:
                 fairy.invalidate()
             # Checking in may close an overflow connection, which awaits the driver.
             await greenlet_spawn(fairy.close)
+
+
+class ReadTransaction(DriverTransaction):
+    """A read-only `DriverTransaction`: what the hot GET lists read through."""
+
+    __slots__ = ()
+
+    def __init__(self, engine: AsyncEngine, tenant_id: uuid.UUID | None) -> None:
+        super().__init__(engine, tenant_id, readonly=True)
 
 
 async def execute_alone(database: Database, query: DriverQuery, params: dict[str, Any]) -> Any:
@@ -339,6 +361,20 @@ class Database:
             await reader.finish(error)
             raise
         await reader.finish(None)
+
+    @asynccontextmanager
+    async def write_transaction(self) -> AsyncIterator[DriverTransaction]:
+        """A read-write transaction without an ORM session (`DriverTransaction`), for a hot
+        write of a few statements: it commits when the block ends and rolls back when anything
+        raises, an `AppError` included (nothing of a refused request is kept). The session's
+        after-commit hooks do not run: publish nothing through it."""
+        writer = DriverTransaction(self.engine, None, readonly=False)
+        try:
+            yield writer
+        except BaseException as error:
+            await writer.finish(error)
+            raise
+        await writer.finish(None)
 
     async def _commit(self, session: AsyncSession) -> None:
         # A unit of work that ran no statement and holds no pending object has nothing to

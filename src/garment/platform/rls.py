@@ -70,8 +70,9 @@ class TenantBoundSession(Session):
 
 @event.listens_for(TenantBoundSession, "after_begin")
 def _bind_connection(session: Session, _transaction: Any, connection: Connection) -> None:
-    driver = connection.connection.driver_connection
-    if isinstance(driver, TenantBindingConnection):
+    driver: Any = connection.connection.driver_connection
+    # Not `isinstance`: asyncpg's connection metaclass answers it for any asyncpg connection.
+    if TenantBindingConnection in type(driver).__mro__:
         driver.bind_next_transaction(session.info.get(TENANT_INFO_KEY))
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from garment.central.auth.models import (
@@ -38,6 +39,7 @@ from garment.central.auth.models import (
     SigningKey,
     User,
 )
+from garment.platform.db import DriverQuery, DriverTransaction
 from garment.platform.pagination import Keyset, PageParams
 from garment.platform.repository import Repository
 
@@ -287,6 +289,36 @@ class RefreshTokenRepository(Repository[RefreshToken]):
             .where(RefreshToken.session_id == session_id)
             .values(successor_ciphertext=None)
         )
+
+
+_ROTATION_QUERIES: dict[type[Dialect], tuple[DriverQuery, DriverQuery]] = {}
+
+
+def rotation_queries(dialect: Dialect) -> tuple[DriverQuery, DriverQuery]:
+    """CLAIM and ROTATE in the driver's SQL, compiled once per kind of dialect."""
+    queries = _ROTATION_QUERIES.get(type(dialect))
+    if queries is None:
+        queries = (DriverQuery.compile(CLAIM, dialect), DriverQuery.compile(ROTATE, dialect))
+        _ROTATION_QUERIES[type(dialect)] = queries
+    return queries
+
+
+class DriverRotationRepository:
+    """CLAIM and ROTATE on a driver transaction (`Database.write_transaction`): the refresh's
+    happy path without an ORM session, the same statements `RefreshTokenRepository` runs."""
+
+    __slots__ = ("claim_query", "rotate_query", "transaction")
+
+    def __init__(self, transaction: DriverTransaction) -> None:
+        self.transaction = transaction
+        self.claim_query, self.rotate_query = rotation_queries(transaction.dialect)
+
+    async def claim(self, candidates: Sequence[str]) -> ClaimedToken | None:
+        row = await self.transaction.fetchrow(self.claim_query, {"candidates": list(candidates)})
+        return ClaimedToken(**row) if row is not None else None
+
+    async def rotate(self, values: dict[str, Any]) -> None:
+        await self.transaction.execute(self.rotate_query, values)
 
 
 class OneTimeTokenRepository(Repository[OneTimeToken]):

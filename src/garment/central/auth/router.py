@@ -269,12 +269,9 @@ async def verify_mfa(
     ),
 )
 async def refresh(
-    body: RefreshRequest,
-    auth: Auth,
-    session: CentralSession,
-    fingerprint: DeviceFingerprint = None,
+    body: RefreshRequest, auth: Auth, fingerprint: DeviceFingerprint = None
 ) -> TokenResponse:
-    pair = await auth.sessions.refresh(session, body.refresh_token, fingerprint)
+    pair = await auth.sessions.refresh(body.refresh_token, fingerprint)
     return TokenResponse.model_validate(pair)
 
 

@@ -16,6 +16,8 @@ import secrets
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from enum import Enum
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +35,7 @@ from garment.central.auth.ports import (
 )
 from garment.central.auth.repository import (
     ClaimedToken,
+    DriverRotationRepository,
     RefreshTokenRepository,
     SessionRepository,
     UserRepository,
@@ -137,6 +140,16 @@ class SessionRecord:
     current_tenant_id: uuid.UUID | None
 
 
+class RefreshVerdict(Enum):
+    """What presenting a refresh token means (`SessionService._verdict`)."""
+
+    ROTATE = "rotate"
+    INVALID = "invalid"  # unknown, revoked or expired: refused, nothing written
+    SESSION_EXPIRED = "session_expired"  # the session ends
+    OTHER_DEVICE = "other_device"  # the family ends, suspicious
+    REUSED = "reused"  # the grace copy, or a replay that ends the family
+
+
 def _seconds_until(moment: datetime, now: datetime) -> int:
     return max(0, int((moment - now).total_seconds()))
 
@@ -234,21 +247,61 @@ class SessionService:
             session_id=session_id,
         )
 
-    async def refresh(
-        self, session: AsyncSession, raw_token: str, fingerprint: str | None
+    async def refresh(self, raw_token: str, fingerprint: str | None) -> TokenPair:
+        """Rotate a refresh token, in transactions of its own.
+
+        The happy path (a live, unused token presented from its own device) is the most frequent
+        write of the platform, so it runs on a driver transaction: CLAIM and ROTATE, no ORM
+        session. Every other outcome that writes (an expired session, another device, a reused
+        token) leaves that transaction untouched and rolled back, and the refresh is decided
+        again in a unit of work, from the same rows locked again: nothing is decided on rows
+        that were not locked when the decision was made."""
+        candidates = self.auth.token_hasher.candidates(raw_token)
+        async with self.auth.central.write_transaction() as writer:
+            pair = await self._rotate_plain(
+                DriverRotationRepository(writer), candidates, fingerprint
+            )
+        if pair is not None:
+            return pair
+        async with self.auth.central.transaction() as session:
+            return await self._refresh_in(session, candidates, fingerprint)
+
+    async def _rotate_plain(
+        self,
+        rotation: DriverRotationRepository,
+        candidates: tuple[str, ...],
+        fingerprint: str | None,
+    ) -> TokenPair | None:
+        """The rotated pair when the token is plainly rotatable; None when the outcome needs the
+        unit of work (`refresh`)."""
+        now = datetime.now(UTC)
+        claimed = await rotation.claim(candidates)
+        verdict = self._verdict(claimed, fingerprint, now)
+        if verdict is RefreshVerdict.INVALID:
+            raise AppError(AUTH_REFRESH_INVALID)
+        if verdict is not RefreshVerdict.ROTATE:
+            return None
+        assert claimed is not None  # only a claimed token is rotatable
+        update_context(user_id=claimed.user_id, session_id=claimed.session_id)
+        pair, values = await self._rotation(claimed, now)
+        await rotation.rotate(values)
+        return pair
+
+    async def _refresh_in(
+        self, session: AsyncSession, candidates: tuple[str, ...], fingerprint: str | None
     ) -> TokenPair:
         now = datetime.now(UTC)
-        claimed = await RefreshTokenRepository(session).claim(
-            self.auth.token_hasher.candidates(raw_token)
-        )
+        repository = RefreshTokenRepository(session)
+        claimed = await repository.claim(candidates)
+        verdict = self._verdict(claimed, fingerprint, now)
         if claimed is None or claimed.revoked_at is not None:
             raise AppError(AUTH_REFRESH_INVALID)
         # The request log line and every activity name the user and session from here on.
         update_context(user_id=claimed.user_id, session_id=claimed.session_id)
-        if self._session_expired(claimed, now):
+        if verdict is RefreshVerdict.SESSION_EXPIRED:
             await self._revoke(session, claimed.session_id, RevokeReason.EXPIRED, now=now)
             raise AppError(AUTH_REFRESH_INVALID, keep_changes=True)
-        if fingerprint_hash(fingerprint) != claimed.fingerprint_hash:
+        if verdict is RefreshVerdict.OTHER_DEVICE:
             await self._end_compromised_family(
                 session,
                 claimed,
@@ -257,21 +310,36 @@ class SessionService:
                 now,
             )
             raise AppError(AUTH_FINGERPRINT_MISMATCH, keep_changes=True)
-        if claimed.used_at is not None:
+        if verdict is RefreshVerdict.REUSED:
             return await self._reuse_or_replay(session, claimed, now)
-        if claimed.expires_at <= now:
+        if verdict is RefreshVerdict.INVALID:
             raise AppError(AUTH_REFRESH_INVALID)
-        return await self._rotate(session, claimed, now)
+        pair, values = await self._rotation(claimed, now)
+        await repository.rotate(values)
+        return pair
 
-    def _session_expired(self, claimed: ClaimedToken, now: datetime) -> bool:
+    def _verdict(
+        self, claimed: ClaimedToken | None, fingerprint: str | None, now: datetime
+    ) -> RefreshVerdict:
+        """What presenting this token means, in the order the checks must run: a revoked or
+        expired session first, then the device, then reuse, then the token's own expiry."""
+        if claimed is None or claimed.revoked_at is not None:
+            return RefreshVerdict.INVALID
         idle_limit = claimed.last_used_at + timedelta(days=self.settings.session_idle_days)
-        return claimed.absolute_expires_at <= now or idle_limit <= now
+        if claimed.absolute_expires_at <= now or idle_limit <= now:
+            return RefreshVerdict.SESSION_EXPIRED
+        if fingerprint_hash(fingerprint) != claimed.fingerprint_hash:
+            return RefreshVerdict.OTHER_DEVICE
+        if claimed.used_at is not None:
+            return RefreshVerdict.REUSED
+        if claimed.expires_at <= now:
+            return RefreshVerdict.INVALID
+        return RefreshVerdict.ROTATE
 
-    async def _rotate(
-        self, session: AsyncSession, claimed: ClaimedToken, now: datetime
-    ) -> TokenPair:
-        """The happy path, in Core statements: no ORM unit of work on the most frequent write
-        of the platform (every client refreshes every few minutes)."""
+    async def _rotation(
+        self, claimed: ClaimedToken, now: datetime
+    ) -> tuple[TokenPair, dict[str, Any]]:
+        """The successor pair and ROTATE's values: Core statements, no ORM unit of work."""
         raw = new_refresh_token()
         successor_id = uuid.uuid4()
         expires_at = min(
@@ -291,24 +359,22 @@ class SessionService:
             session_id=claimed.session_id,
         )
         grace = self.settings.refresh_reuse_grace_seconds
-        await RefreshTokenRepository(session).rotate(
-            {
-                "successor_id": successor_id,
-                "session_id": claimed.session_id,
-                "token_hash": self.auth.token_hasher.hash(raw),
-                "generation": claimed.generation + 1,
-                "now": now,
-                "expires_at": expires_at,
-                "token_id": claimed.token_id,
-                "grace_until": now + timedelta(seconds=grace) if grace else None,
-                "ciphertext": self.auth.grace_box.encrypt(pair.to_bytes()) if grace else None,
-                "activity_type": ActivityType.REFRESH.value,
-                "user_id": claimed.user_id,
-                "details": json.dumps({"generation": claimed.generation + 1}),
-                **request_fields(),
-            }
-        )
-        return pair
+        values = {
+            "successor_id": successor_id,
+            "session_id": claimed.session_id,
+            "token_hash": self.auth.token_hasher.hash(raw),
+            "generation": claimed.generation + 1,
+            "now": now,
+            "expires_at": expires_at,
+            "token_id": claimed.token_id,
+            "grace_until": now + timedelta(seconds=grace) if grace else None,
+            "ciphertext": self.auth.grace_box.encrypt(pair.to_bytes()) if grace else None,
+            "activity_type": ActivityType.REFRESH.value,
+            "user_id": claimed.user_id,
+            "details": json.dumps({"generation": claimed.generation + 1}),
+            **request_fields(),
+        }
+        return pair, values
 
     async def _reuse_or_replay(
         self, session: AsyncSession, claimed: ClaimedToken, now: datetime
