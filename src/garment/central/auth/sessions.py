@@ -277,12 +277,14 @@ class SessionService:
         now = datetime.now(UTC)
         claimed = await rotation.claim(candidates)
         verdict = self._verdict(claimed, fingerprint, now)
+        if verdict is not RefreshVerdict.ROTATE and verdict is not RefreshVerdict.INVALID:
+            return None
+        if claimed is not None and claimed.revoked_at is None:
+            # The request log line names the user and session, as in the unit of work.
+            update_context(user_id=claimed.user_id, session_id=claimed.session_id)
         if verdict is RefreshVerdict.INVALID:
             raise AppError(AUTH_REFRESH_INVALID)
-        if verdict is not RefreshVerdict.ROTATE:
-            return None
         assert claimed is not None  # only a claimed token is rotatable
-        update_context(user_id=claimed.user_id, session_id=claimed.session_id)
         pair, values = await self._rotation(claimed, now)
         await rotation.rotate(values)
         return pair
