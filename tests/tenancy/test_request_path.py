@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 
 from garment.app import create_app
@@ -97,6 +98,9 @@ async def test_a_refresh_costs_four_round_trips_and_a_reuse_still_gets_its_grace
         # The happy path on a driver transaction: BEGIN, CLAIM (both rows locked), ROTATE
         # (successor, used mark, session touch and activity in one statement), COMMIT.
         assert (central.reset(), cluster.reset()) == (4, 0)
+        # The session's JSONB `amr` arrives decoded from the driver, as through the ORM.
+        claims = jwt.decode(rotated.json()["access_token"], options={"verify_signature": False})
+        assert claims["amr"] == ["pwd"]
 
         # Presenting the parent again inside the grace window is decided in a unit of work
         # (the driver transaction only claims, then rolls back): the very same pair comes back.
