@@ -91,8 +91,7 @@ async def start_session(runtime: Runtime, user: AuthenticatedUser) -> TokenPair:
 async def grace_copy_size(runtime: Runtime, user: AuthenticatedUser) -> int:
     """Bytes of the encrypted successor pair one rotation of ours stores."""
     pair = await start_session(runtime, user)
-    async with runtime.central.transaction() as session:
-        rotated = await runtime.auth.sessions.refresh(session, pair.refresh_token, FINGERPRINT)
+    rotated = await runtime.auth.sessions.refresh(pair.refresh_token, FINGERPRINT)
     return len(runtime.auth.components.grace_box.encrypt(rotated.to_bytes()))
 
 

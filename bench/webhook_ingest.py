@@ -392,14 +392,16 @@ def main(argv: list[str] | None = None) -> None:
         for target in targets:
             measure(target, args, args.warmup)
         central = plain_url(embedded_targets(root / "ours" / "pgdata").central.owner_url)
-        by_name: dict[str, list[Round]] = {t.name: [] for t in targets} | {"bare": []}
+        by_name: dict[str, list[Round]] = {
+            name: [] for name in [t.name for t in targets] + ["bare"]
+        }
         for _ in range(args.rounds):
             for target in targets:
                 by_name[target.name].append(measure(target, args, args.duration))
-            data = asyncio.run(
+            bare = asyncio.run(
                 bare_inserts(central, targets[0].secret, args.connections, args.duration)
             )
-            by_name["bare"].append(Round(name="bare", **data))
+            by_name["bare"].append(Round(name="bare", **bare))
         report(by_name, args)
     finally:
         for target in targets:
