@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import ClauseElement, DateTime, Dialect, MetaData, text
@@ -29,7 +29,7 @@ from sqlalchemy.sql import func
 from sqlalchemy.util import greenlet_spawn
 
 from garment.platform.errors import AppError
-from garment.platform.rls import TenantBindingConnection
+from garment.platform.rls import bind_driver_to_tenant
 
 # Deterministic constraint names keep migrations reviewable and diffs clean.
 NAMING_CONVENTION = {
@@ -241,9 +241,7 @@ class DriverTransaction:
     async def _begin(self) -> Any:
         self._fairy = await self._engine.raw_connection()
         driver = self._fairy.driver_connection
-        # Not `isinstance`: asyncpg's connection metaclass answers it for any asyncpg connection.
-        if TenantBindingConnection in type(driver).__mro__:
-            driver.bind_next_transaction(self._tenant_id)
+        bind_driver_to_tenant(driver, self._tenant_id)
         transaction = driver.transaction(readonly=self._readonly)
         await transaction.start()
         self._transaction, self._driver = transaction, driver
@@ -310,6 +308,20 @@ async def fresh_connection(database: Database) -> AsyncIterator[AsyncConnection]
 AfterCommitHook = Callable[[AsyncSession], None]
 
 
+_Transaction = TypeVar("_Transaction", bound=DriverTransaction)
+
+
+@asynccontextmanager
+async def _finished(transaction: _Transaction) -> AsyncIterator[_Transaction]:
+    """The block's transaction, committed when the block ends and rolled back when it raises."""
+    try:
+        yield transaction
+    except BaseException as error:
+        await transaction.finish(error)
+        raise
+    await transaction.finish(None)
+
+
 @dataclass
 class Database:
     """One database (central or a cluster): its engine and its transactions."""
@@ -354,13 +366,8 @@ class Database:
         self, tenant_id: uuid.UUID | None = None
     ) -> AsyncIterator[ReadTransaction]:
         """A read-only transaction without an ORM session (`ReadTransaction`)."""
-        reader = ReadTransaction(self.engine, tenant_id)
-        try:
+        async with _finished(ReadTransaction(self.engine, tenant_id)) as reader:
             yield reader
-        except BaseException as error:
-            await reader.finish(error)
-            raise
-        await reader.finish(None)
 
     @asynccontextmanager
     async def write_transaction(self) -> AsyncIterator[DriverTransaction]:
@@ -368,13 +375,8 @@ class Database:
         write of a few statements: it commits when the block ends and rolls back when anything
         raises, an `AppError` included (nothing of a refused request is kept). The session's
         after-commit hooks do not run: publish nothing through it."""
-        writer = DriverTransaction(self.engine, None, readonly=False)
-        try:
+        async with _finished(DriverTransaction(self.engine, None, readonly=False)) as writer:
             yield writer
-        except BaseException as error:
-            await writer.finish(error)
-            raise
-        await writer.finish(None)
 
     async def _commit(self, session: AsyncSession) -> None:
         # A unit of work that ran no statement and holds no pending object has nothing to

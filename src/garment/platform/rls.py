@@ -63,6 +63,14 @@ class TenantBindingConnection(asyncpg.Connection):  # type: ignore[misc]
         return result
 
 
+def bind_driver_to_tenant(driver: Any, tenant_id: uuid.UUID | None) -> None:
+    """Tell a driver connection which tenant (if any) its next transaction binds to; a
+    connection of a pool without the binding (central) is left alone."""
+    # Not `isinstance`: asyncpg's connection metaclass answers it for any asyncpg connection.
+    if TenantBindingConnection in type(driver).__mro__:
+        driver.bind_next_transaction(tenant_id)
+
+
 class TenantBoundSession(Session):
     """The ORM session of cluster databases: when a transaction begins on a connection, the
     connection is told which tenant (if any) to bind the transaction to."""
@@ -70,10 +78,9 @@ class TenantBoundSession(Session):
 
 @event.listens_for(TenantBoundSession, "after_begin")
 def _bind_connection(session: Session, _transaction: Any, connection: Connection) -> None:
-    driver: Any = connection.connection.driver_connection
-    # Not `isinstance`: asyncpg's connection metaclass answers it for any asyncpg connection.
-    if TenantBindingConnection in type(driver).__mro__:
-        driver.bind_next_transaction(session.info.get(TENANT_INFO_KEY))
+    bind_driver_to_tenant(
+        connection.connection.driver_connection, session.info.get(TENANT_INFO_KEY)
+    )
 
 
 def bind_session_to_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> None:

@@ -150,6 +150,13 @@ class RefreshVerdict(Enum):
     REUSED = "reused"  # the grace copy, or a replay that ends the family
 
 
+def _name_in_request_log(claimed: ClaimedToken | None) -> None:
+    """The request log line and every activity name the user and session of a token that
+    belongs to a live session (an unknown or revoked one names nobody)."""
+    if claimed is not None and claimed.revoked_at is None:
+        update_context(user_id=claimed.user_id, session_id=claimed.session_id)
+
+
 def _seconds_until(moment: datetime, now: datetime) -> int:
     return max(0, int((moment - now).total_seconds()))
 
@@ -279,9 +286,7 @@ class SessionService:
         verdict = self._verdict(claimed, fingerprint, now)
         if verdict is not RefreshVerdict.ROTATE and verdict is not RefreshVerdict.INVALID:
             return None
-        if claimed is not None and claimed.revoked_at is None:
-            # The request log line names the user and session, as in the unit of work.
-            update_context(user_id=claimed.user_id, session_id=claimed.session_id)
+        _name_in_request_log(claimed)
         if verdict is RefreshVerdict.INVALID:
             raise AppError(AUTH_REFRESH_INVALID)
         assert claimed is not None  # only a claimed token is rotatable
@@ -296,10 +301,10 @@ class SessionService:
         repository = RefreshTokenRepository(session)
         claimed = await repository.claim(candidates)
         verdict = self._verdict(claimed, fingerprint, now)
-        if claimed is None or claimed.revoked_at is not None:
+        _name_in_request_log(claimed)
+        if verdict is RefreshVerdict.INVALID:
             raise AppError(AUTH_REFRESH_INVALID)
-        # The request log line and every activity name the user and session from here on.
-        update_context(user_id=claimed.user_id, session_id=claimed.session_id)
+        assert claimed is not None  # every other verdict is of a claimed token
         if verdict is RefreshVerdict.SESSION_EXPIRED:
             await self._revoke(session, claimed.session_id, RevokeReason.EXPIRED, now=now)
             raise AppError(AUTH_REFRESH_INVALID, keep_changes=True)
@@ -314,8 +319,6 @@ class SessionService:
             raise AppError(AUTH_FINGERPRINT_MISMATCH, keep_changes=True)
         if verdict is RefreshVerdict.REUSED:
             return await self._reuse_or_replay(session, claimed, now)
-        if verdict is RefreshVerdict.INVALID:
-            raise AppError(AUTH_REFRESH_INVALID)
         pair, values = await self._rotation(claimed, now)
         await repository.rotate(values)
         return pair
