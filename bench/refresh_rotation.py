@@ -34,7 +34,7 @@ from bench.common import embedded_runtime, print_table, rate
 from bench.sql import driver_query, no_reset
 from garment.app import create_app
 from garment.central.auth.ports import ActivityType, AuthenticatedUser
-from garment.central.auth.repository import CLAIM, ROTATE, UserRepository
+from garment.central.auth.repository import CLAIM, ROTATE
 from garment.central.auth.sessions import TokenPair, fingerprint_hash, new_refresh_token
 from garment.platform.db import plain_url
 from garment.platform.token_hashing import TokenHasher
@@ -79,12 +79,10 @@ async def make_user(runtime: Runtime) -> AuthenticatedUser:
 
 
 async def start_session(runtime: Runtime, user: AuthenticatedUser) -> TokenPair:
-    """A session as a login opens it (`SessionService.start` takes the ORM user)."""
+    """A session as a login opens it."""
     async with runtime.central.transaction() as session:
-        account = await UserRepository(session).get(user.id)
-        assert account is not None
         return await runtime.auth.sessions.start(
-            session, account, fingerprint=FINGERPRINT, amr=["pwd"]
+            session, user.id, fingerprint=FINGERPRINT, amr=["pwd"]
         )
 
 

@@ -216,7 +216,7 @@ class Runtime:
             production=self.production,
             wages=self.wages,
         )
-        directory = MembershipDirectory()
+        directory = MembershipDirectory(self.central)
         self.auth = AuthService(
             AuthComponents.build(
                 settings,

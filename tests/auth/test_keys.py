@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from garment.central.auth.keys import AUDIENCE_CORE
-from garment.central.auth.models import User
 from garment.platform.dbsetup import Targets
 from garment.runtime import Runtime
 from tests.auth.conftest import make_user
@@ -17,9 +16,7 @@ async def test_new_secret_key_adds_a_signing_key_and_old_tokens_still_verify(
 ) -> None:
     user = await make_user(runtime)
     async with runtime.central.transaction() as session:
-        row = await session.get(User, user.id)
-        assert row is not None
-        pair = await runtime.auth.sessions.start(session, row, fingerprint="x", amr=["pwd"])
+        pair = await runtime.auth.sessions.start(session, user.id, fingerprint="x", amr=["pwd"])
     old_kid = runtime.auth.components.tokens.inspect(pair.access_token)["header"]["kid"]
 
     other = await Runtime.create(

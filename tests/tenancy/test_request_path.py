@@ -19,8 +19,10 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from sqlalchemy import text
 
 from garment.app import create_app
+from garment.central.auth.accounts import email_hash
 from garment.config import Settings
 from garment.runtime import Runtime
 from tests.auth.conftest import PASSWORD, TestUser, bearer, login, make_user
@@ -109,6 +111,61 @@ async def test_a_refresh_costs_four_round_trips_and_a_reuse_still_gets_its_grace
         )
         assert again.status_code == 200, again.text
         assert again.json()["refresh_token"] == rotated.json()["refresh_token"]
+
+
+async def test_a_plain_login_costs_three_round_trips_and_every_other_login_keeps_its_rules(
+    proxied: tuple[Runtime, RoundTripProxy, RoundTripProxy],
+) -> None:
+    runtime, central, cluster = proxied
+    async with make_client(create_app(runtime=runtime)) as client:
+        user = await make_user(runtime)
+        await login(client, user)  # the device is known from here on; the pool is warm
+        central.reset()
+        cluster.reset()
+
+        signed_in = await login(client, user)
+        # The candidate (account, failure record, device) in one read; the session, its first
+        # token, the device and the activity in one statement; the tenant picker in one read.
+        assert (central.reset(), cluster.reset()) == (3, 0)
+        me = await client.get("/api/v1/auth/me", headers=bearer(signed_in["access_token"]))
+        assert me.status_code == 200, me.text
+        claims = jwt.decode(signed_in["access_token"], options={"verify_signature": False})
+        assert claims["amr"] == ["pwd"]
+
+        # A login from another device is flagged, so it goes through the activity service.
+        other = await client.post(
+            "/api/v1/auth/login",
+            json={"email": user.email, "password": user.password},
+            headers={"X-Device-Fingerprint": "device-B"},
+        )
+        assert other.status_code == 200, other.text
+        # A wrong password is counted; the next success forgives it in a unit of work.
+        wrong = await client.post(
+            "/api/v1/auth/login", json={"email": user.email, "password": "not-the-password-1"}
+        )
+        assert wrong.status_code == 401, wrong.text
+        assert (await login(client, user))["access_token"]
+    async with runtime.central.transaction() as session:
+        rows = await session.execute(
+            text(
+                "SELECT type, suspicious, reason FROM auth_activities WHERE user_id = :user_id"
+                " ORDER BY occurred_at, id"
+            ),
+            {"user_id": user.id},
+        )
+        activities = [tuple(row) for row in rows]
+        failures = await session.scalar(
+            text("SELECT count(*) FROM auth_login_throttles WHERE email_hash = :hash"),
+            {"hash": email_hash(user.email)},
+        )
+    assert activities == [
+        ("login_succeeded", False, None),
+        ("login_succeeded", False, None),
+        ("login_succeeded", True, "new_device"),
+        ("login_failed", False, None),
+        ("login_succeeded", False, None),
+    ]
+    assert failures == 0
 
 
 # --- tenant existence is never revealed -----------------------------------------------------

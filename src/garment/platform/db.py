@@ -280,17 +280,43 @@ async def execute_alone(database: Database, query: DriverQuery, params: dict[str
     """Run one statement as its own implicit transaction on a pooled connection, straight
     through the driver, and return its first row (or None): one round trip, no BEGIN/COMMIT and
     no result processing. For hot writes that are one statement (data-modifying CTEs included),
-    which PostgreSQL makes atomic by itself. A connection the failure broke is invalidated, so
-    the pool does not hand it out again."""
+    which PostgreSQL makes atomic by itself, and for hot reads of one row."""
+    async with _driver_alone(database) as driver:
+        return await driver.fetchrow(query.sql, *(params[name] for name in query.names))
+
+
+async def fetch_alone(database: Database, query: DriverQuery, params: dict[str, Any]) -> list[Any]:
+    """Every row of one read, run as `execute_alone` runs its statement."""
+    async with _driver_alone(database) as driver:
+        records: list[Any] = await driver.fetch(query.sql, *(params[name] for name in query.names))
+        return records
+
+
+@asynccontextmanager
+async def _driver_alone(database: Database) -> AsyncIterator[Any]:
+    """A pooled connection's driver for statements outside any transaction block. A connection
+    the failure broke is invalidated, so the pool does not hand it out again."""
     async with database.engine.connect() as connection:
         raw = await connection.get_raw_connection()
-        driver: Any = raw.driver_connection
         try:
-            return await driver.fetchrow(query.sql, *(params[name] for name in query.names))
+            yield raw.driver_connection
         except BaseException as error:
             if is_connection_failure(error):
                 await connection.invalidate()
             raise
+
+
+# Keyed by the statement itself (statements hash by identity), so a key stays its statement.
+_COMPILED: dict[tuple[ClauseElement, type[Dialect]], DriverQuery] = {}
+
+
+def driver_query(statement: ClauseElement, dialect: Dialect) -> DriverQuery:
+    """A module-level `statement` in the driver's SQL, compiled once per kind of dialect."""
+    key = (statement, type(dialect))
+    query = _COMPILED.get(key)
+    if query is None:
+        query = _COMPILED[key] = DriverQuery.compile(statement, dialect)
+    return query
 
 
 @asynccontextmanager

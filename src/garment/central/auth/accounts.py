@@ -26,7 +26,7 @@ from garment.central.auth.events import (
     RegistrationAttemptedForExistingAccount,
     UserRegistered,
 )
-from garment.central.auth.models import LoginThrottle, MfaChallenge, OneTimeToken, User
+from garment.central.auth.models import MfaChallenge, OneTimeToken, User
 from garment.central.auth.passwords import password_violations
 from garment.central.auth.ports import (
     ActivityType,
@@ -37,6 +37,9 @@ from garment.central.auth.ports import (
     TokenPurpose,
 )
 from garment.central.auth.repository import (
+    LoginAccount,
+    LoginCandidate,
+    LoginRepository,
     LoginThrottleRepository,
     OneTimeTokenRepository,
     UserRepository,
@@ -314,32 +317,61 @@ class AccountService:
 
     # --- login -----------------------------------------------------------------------------
 
-    async def login(
-        self, session: AsyncSession, *, email: str, password: str, fingerprint: str | None
-    ) -> LoginResult:
+    async def login(self, *, email: str, password: str, fingerprint: str | None) -> LoginResult:
         """Password step. Raises AUTH_MFA_REQUIRED (with a challenge id) when MFA is on.
 
-        The account is read in a short transaction of its own and the password verified before
-        `session` touches the database: argon2 takes ~30 ms of CPU on a worker thread (longer
-        when logins queue for one), and a request must not hold a pooled connection idle for it,
-        or a burst of logins would take the whole pool from every other request."""
-        throttle, user = await self._login_candidate(email)
+        The account, the email's failure record and whether the device is new are read in one
+        statement before the password is verified, and no pooled connection is held while
+        argon2 runs (~30 ms of CPU on a worker thread, longer when logins queue for one), or a
+        burst of logins would take the whole pool from every other request. A plain success
+        (no failure record, a current hash, a verified email, no MFA, no device to flag) opens
+        the session in one more statement; every other outcome is decided in a unit of work."""
+        candidate = await self._login_candidate(email, fingerprint)
+        account = candidate.account
         valid = await self.auth.hashing.verify_off_loop(
-            user.password_hash if user else None, password
+            account.password_hash if account else None, password
         )
-        if not valid or user is None:
-            await self._count_failure(session, email, user)
+        if valid and account is not None and self._plain_success(candidate, account):
+            tokens = await self.sessions.start_signed_in(
+                account.id, fingerprint=fingerprint, amr=["pwd"]
+            )
+            return LoginResult(user=user_view(account), tokens=tokens)
+        async with self.auth.central.transaction() as session:
+            return await self._login_in(session, candidate, valid, email, password, fingerprint)
+
+    def _plain_success(self, candidate: LoginCandidate, account: LoginAccount) -> bool:
+        return not (
+            candidate.throttled
+            or candidate.new_device
+            or account.email_verified_at is None
+            or account.mfa_enabled
+            or self.auth.hashing.needs_rehash(account.password_hash)
+        )
+
+    async def _login_in(
+        self,
+        session: AsyncSession,
+        candidate: LoginCandidate,
+        valid: bool,
+        email: str,
+        password: str,
+        fingerprint: str | None,
+    ) -> LoginResult:
+        """The rest of a checked password's login, in the order its rules apply."""
+        account = candidate.account
+        if not valid or account is None:
+            await self._count_failure(session, email, account.id if account else None)
             raise AppError(AUTH_INVALID_CREDENTIALS, keep_changes=True)
-        if throttle is not None:  # earlier failures are forgiven by a success
-            await LoginThrottleRepository(session).forget(throttle.email_hash)
-        if self.auth.hashing.needs_rehash(user.password_hash):
+        if candidate.throttled:  # earlier failures are forgiven by a success
+            await LoginThrottleRepository(session).forget(email_hash(email))
+        if self.auth.hashing.needs_rehash(account.password_hash):
             rehashed = await self.auth.hashing.hash_off_loop(password)
-            await UserRepository(session).set_values(user.id, password_hash=rehashed)
-        if user.email_verified_at is None:
+            await UserRepository(session).set_values(account.id, password_hash=rehashed)
+        if account.email_verified_at is None:
             raise AppError(AUTH_EMAIL_NOT_VERIFIED, keep_changes=True)
-        if user.mfa_enabled:
+        if account.mfa_enabled:
             challenge = MfaChallenge(
-                user_id=user.id,
+                user_id=account.id,
                 fingerprint_hash=fingerprint_hash(fingerprint),
                 expires_at=datetime.now(UTC)
                 + timedelta(minutes=self.settings.mfa_challenge_minutes),
@@ -351,24 +383,28 @@ class AccountService:
                 extra={"challenge_id": str(challenge.id), "methods": ["totp", "recovery_code"]},
                 keep_changes=True,
             )
-        tokens = await self.sessions.start(session, user, fingerprint=fingerprint, amr=["pwd"])
-        return LoginResult(user=user_view(user), tokens=tokens)
+        tokens = await self.sessions.start(
+            session, account.id, fingerprint=fingerprint, amr=["pwd"]
+        )
+        return LoginResult(user=user_view(account), tokens=tokens)
 
-    async def _login_candidate(self, email: str) -> tuple[LoginThrottle | None, User | None]:
-        """The email's failure record and account, read in their own transaction (refusing a
-        locked account before any password work)."""
-        async with self.auth.central.transaction() as reading:
-            throttle = await self._refuse_if_locked(reading, email)
-            user = await UserRepository(reading).by_email(email)
-        return throttle, user
+    async def _login_candidate(self, email: str, fingerprint: str | None) -> LoginCandidate:
+        """What the login needs before the password is checked; refuses a locked account
+        before any password work."""
+        candidate = await LoginRepository(self.auth.central).candidate(
+            normalize_email(email), email_hash(email), fingerprint_hash(fingerprint)
+        )
+        now = datetime.now(UTC)
+        if candidate.locked_until is not None and candidate.locked_until > now:
+            raise self._locked_error(candidate.locked_until, now)
+        return candidate
 
-    async def _refuse_if_locked(self, session: AsyncSession, email: str) -> LoginThrottle | None:
-        """The email's failure record, if any; refuses while it locks the account."""
+    async def _refuse_if_locked(self, session: AsyncSession, email: str) -> None:
+        """Refuses while the email's failure record locks the account."""
         throttle = await LoginThrottleRepository(session).get(email_hash(email))
         now = datetime.now(UTC)
         if throttle is not None and throttle.locked_until and throttle.locked_until > now:
             raise self._locked_error(throttle.locked_until, now)
-        return throttle
 
     def _locked_error(self, locked_until: datetime, now: datetime) -> AppError:
         retry_after = max(1, int((locked_until - now).total_seconds()) + 1)
@@ -380,14 +416,15 @@ class AccountService:
             keep_changes=True,
         )
 
-    async def _count_failure(self, session: AsyncSession, email: str, user: User | None) -> None:
+    async def _count_failure(
+        self, session: AsyncSession, email: str, user_id: uuid.UUID | None
+    ) -> None:
         now = datetime.now(UTC)
         throttle = await LoginThrottleRepository(session).locked_row(email_hash(email), now)
         window = timedelta(minutes=self.settings.login_failure_window_minutes)
         if throttle.window_started_at + window < now:
             throttle.failures, throttle.window_started_at, throttle.locked_until = 0, now, None
         throttle.failures += 1
-        user_id = user.id if user else None
         await self.activities.record(
             session,
             ActivityType.LOGIN_FAILED,
@@ -415,7 +452,7 @@ class AccountService:
         session_id = principal.session.id
         await self._refuse_if_locked(session, user.email)
         if not await self.auth.hashing.verify_off_loop(user.password_hash, password):
-            await self._count_failure(session, user.email, user)
+            await self._count_failure(session, user.email, user.id)
             raise AppError(AUTH_PASSWORD_INCORRECT, keep_changes=True)
         await self.sessions.mark_authenticated(session, session_id)
         await self.activities.record(

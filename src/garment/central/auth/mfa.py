@@ -152,7 +152,7 @@ class MfaService:
             raise AppError(AUTH_MFA_INVALID, keep_changes=True)
         challenge.consumed_at = now
         tokens = await self.sessions.start(
-            session, user, fingerprint=fingerprint, amr=["pwd", method]
+            session, user.id, fingerprint=fingerprint, amr=["pwd", method]
         )
         return user_view(user), tokens
 

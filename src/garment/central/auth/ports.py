@@ -16,8 +16,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 AUDIENCE_CORE = "garment-core"
 AUDIENCE_TENANT = "garment-tenant"
 
@@ -143,8 +141,9 @@ class TenantSummary:
 
 
 class TenantDirectory(Protocol):
-    async def tenants_of(self, session: AsyncSession, user_id: uuid.UUID) -> list[TenantSummary]:
-        """The user's active memberships with tenant status."""
+    async def tenants_of(self, user_id: uuid.UUID) -> list[TenantSummary]:
+        """The user's active memberships with tenant status, read on a connection of its own
+        (outside the caller's unit of work, which changes no membership)."""
         ...
 
 

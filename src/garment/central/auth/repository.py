@@ -24,7 +24,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
-from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from garment.central.auth.models import (
@@ -39,7 +38,12 @@ from garment.central.auth.models import (
     SigningKey,
     User,
 )
-from garment.platform.db import DriverQuery, DriverTransaction
+from garment.platform.db import (
+    Database,
+    DriverTransaction,
+    driver_query,
+    execute_alone,
+)
 from garment.platform.pagination import Keyset, PageParams
 from garment.platform.repository import Repository
 
@@ -232,8 +236,7 @@ ROTATE = text(
 # devices as they were before this statement (every part of a statement shares one snapshot),
 # so `new_device` is true only for a user with earlier devices, none of them this one. The
 # refresh token's foreign key is checked at the end of the statement, after the session exists.
-START = text(
-    """
+_START_PARTS = """
     WITH known AS (
         SELECT count(*) > 0 AS any_device,
                coalesce(bool_or(fingerprint_hash = :device), false) AS this_device
@@ -252,11 +255,11 @@ START = text(
         INSERT INTO auth_known_devices (user_id, fingerprint_hash, first_seen_at, last_seen_at)
         SELECT :user_id, :device, :now, :now WHERE CAST(:device AS varchar) IS NOT NULL
         ON CONFLICT (user_id, fingerprint_hash) DO UPDATE SET last_seen_at = :now
-    )
+    )"""
+_NEW_DEVICE = """
     SELECT CAST(:device AS varchar) IS NOT NULL AND any_device AND NOT this_device AS new_device
-      FROM known
-    """
-).bindparams(
+      FROM known"""
+_START_TYPES = (
     bindparam("session_id", type_=UUID(as_uuid=True)),
     bindparam("user_id", type_=UUID(as_uuid=True)),
     bindparam("token_id", type_=UUID(as_uuid=True)),
@@ -264,6 +267,91 @@ START = text(
     bindparam("absolute_expires_at", type_=DateTime(timezone=True)),
     bindparam("expires_at", type_=DateTime(timezone=True)),
 )
+START = text(_START_PARTS + _NEW_DEVICE).bindparams(*_START_TYPES)
+
+# START and the login's activity in one statement, for a login whose device is already known
+# or needs no flag (LOGIN_CANDIDATE said so): a flagged login records its suspicious activity
+# through the activity service instead, which also tells operators and the event consumers.
+# Devices are never forgotten, so a device known when the password was checked is still known.
+START_SIGNED_IN = text(
+    _START_PARTS
+    + """, signed_in AS (
+        INSERT INTO auth_activities
+               (occurred_at, type, user_id, session_id, request_id, ip, user_agent, suspicious,
+                details)
+        VALUES (:now, :activity_type, :user_id, :session_id, :request_id, :ip, :user_agent,
+                false, CAST(:details AS jsonb))
+    )"""
+    + _NEW_DEVICE
+).bindparams(*_START_TYPES)
+
+# What a login needs before the password is checked, in one read: the account (if any), the
+# email's failure record (if any) and whether this device would be a new one for the account.
+# `(SELECT 1)` makes it one row whatever exists, so an unknown email costs the same statement.
+LOGIN_CANDIDATE = text(
+    """
+    SELECT u.id, u.email, u.name, u.locale, u.password_hash, u.email_verified_at,
+           u.is_platform_admin, u.mfa_enabled,
+           t.email_hash IS NOT NULL AS throttled, t.locked_until,
+           CAST(:device AS varchar) IS NOT NULL
+           AND EXISTS (SELECT FROM auth_known_devices d WHERE d.user_id = u.id)
+           AND NOT EXISTS (SELECT FROM auth_known_devices d
+                            WHERE d.user_id = u.id AND d.fingerprint_hash = :device)
+           AS new_device
+      FROM (SELECT 1) AS one
+      LEFT JOIN users u ON lower(u.email) = :email
+      LEFT JOIN auth_login_throttles t ON t.email_hash = :email_hash
+    """
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LoginAccount:
+    """The account a login names, as the login reads it (no ORM object)."""
+
+    id: uuid.UUID
+    email: str
+    name: str
+    locale: str
+    password_hash: str
+    email_verified_at: datetime | None
+    is_platform_admin: bool
+    mfa_enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LoginCandidate:
+    account: LoginAccount | None
+    throttled: bool  # the email has a failure record
+    locked_until: datetime | None
+    new_device: bool
+
+
+class LoginRepository:
+    """The login's hot statements, each alone on a pooled driver connection (one round trip,
+    no ORM session): the candidate before the password check, the session after it."""
+
+    __slots__ = ("database",)
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    async def candidate(self, email: str, email_hash: str, device: str | None) -> LoginCandidate:
+        query = driver_query(LOGIN_CANDIDATE, self.database.engine.dialect)
+        row = await execute_alone(
+            self.database, query, {"email": email, "email_hash": email_hash, "device": device}
+        )
+        account = None
+        if row["id"] is not None:
+            account = LoginAccount(**{name: row[name] for name in LoginAccount.__slots__})
+        return LoginCandidate(
+            account, row["throttled"], row["locked_until"], bool(row["new_device"])
+        )
+
+    async def start_signed_in(self, values: dict[str, Any]) -> None:
+        """START_SIGNED_IN: the session, its first token, the device and the activity."""
+        query = driver_query(START_SIGNED_IN, self.database.engine.dialect)
+        await execute_alone(self.database, query, values)
 
 
 class RefreshTokenRepository(Repository[RefreshToken]):
@@ -291,18 +379,6 @@ class RefreshTokenRepository(Repository[RefreshToken]):
         )
 
 
-_ROTATION_QUERIES: dict[type[Dialect], tuple[DriverQuery, DriverQuery]] = {}
-
-
-def rotation_queries(dialect: Dialect) -> tuple[DriverQuery, DriverQuery]:
-    """CLAIM and ROTATE in the driver's SQL, compiled once per kind of dialect."""
-    queries = _ROTATION_QUERIES.get(type(dialect))
-    if queries is None:
-        queries = (DriverQuery.compile(CLAIM, dialect), DriverQuery.compile(ROTATE, dialect))
-        _ROTATION_QUERIES[type(dialect)] = queries
-    return queries
-
-
 class DriverRotationRepository:
     """CLAIM and ROTATE on a driver transaction (`Database.write_transaction`): the refresh's
     happy path without an ORM session, the same statements `RefreshTokenRepository` runs."""
@@ -311,7 +387,8 @@ class DriverRotationRepository:
 
     def __init__(self, transaction: DriverTransaction) -> None:
         self.transaction = transaction
-        self.claim_query, self.rotate_query = rotation_queries(transaction.dialect)
+        self.claim_query = driver_query(CLAIM, transaction.dialect)
+        self.rotate_query = driver_query(ROTATE, transaction.dialect)
 
     async def claim(self, candidates: Sequence[str]) -> ClaimedToken | None:
         row = await self.transaction.fetchrow(self.claim_query, {"candidates": list(candidates)})

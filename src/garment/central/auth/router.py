@@ -92,9 +92,9 @@ class RevokedCount(BaseModel):
 
 
 async def login_response(
-    auth: AuthService, session: CentralSession, user: AuthenticatedUser, pair: TokenPair
+    auth: AuthService, user: AuthenticatedUser, pair: TokenPair
 ) -> LoginResponse:
-    tenants = await auth.tenant_directory.tenants_of(session, user.id)
+    tenants = await auth.tenant_directory.tenants_of(user.id)
     return LoginResponse(
         **TokenResponse.model_validate(pair).model_dump(),
         user=UserOut.model_validate(user),
@@ -221,15 +221,12 @@ async def me(principal: CurrentPrincipal) -> UserOut:
     ),
 )
 async def login(
-    body: LoginRequest,
-    auth: Auth,
-    session: CentralSession,
-    fingerprint: DeviceFingerprint = None,
+    body: LoginRequest, auth: Auth, fingerprint: DeviceFingerprint = None
 ) -> LoginResponse:
     result = await auth.accounts.login(
-        session, email=body.email, password=body.password, fingerprint=fingerprint
+        email=body.email, password=body.password, fingerprint=fingerprint
     )
-    return await login_response(auth, session, result.user, result.tokens)
+    return await login_response(auth, result.user, result.tokens)
 
 
 @router.post(
@@ -252,7 +249,7 @@ async def verify_mfa(
     fingerprint: DeviceFingerprint = None,
 ) -> LoginResponse:
     user, pair = await auth.mfa.verify_challenge(session, body.challenge_id, body.code, fingerprint)
-    return await login_response(auth, session, user, pair)
+    return await login_response(auth, user, pair)
 
 
 @router.post(

@@ -17,14 +17,14 @@ import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from garment.central.auth.activities import ActivityService, request_fields
 from garment.central.auth.component import AuthComponents
 from garment.central.auth.errors import AUTH_REAUTH_REQUIRED
-from garment.central.auth.models import AuthSession, User
+from garment.central.auth.models import AuthSession
 from garment.central.auth.ports import (
     ActivityType,
     AuthenticatedUser,
@@ -36,6 +36,7 @@ from garment.central.auth.ports import (
 from garment.central.auth.repository import (
     ClaimedToken,
     DriverRotationRepository,
+    LoginRepository,
     RefreshTokenRepository,
     SessionRepository,
     UserRepository,
@@ -67,7 +68,26 @@ def new_refresh_token() -> str:
     return REFRESH_TOKEN_PREFIX + secrets.token_urlsafe(32)  # 256 bits
 
 
-def user_view(user: User) -> AuthenticatedUser:
+class UserFields(Protocol):
+    """What `user_view` reads: an ORM `User` or a `LoginAccount`."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def locale(self) -> str: ...
+    @property
+    def email_verified_at(self) -> datetime | None: ...
+    @property
+    def mfa_enabled(self) -> bool: ...
+    @property
+    def is_platform_admin(self) -> bool: ...
+
+
+def user_view(user: UserFields) -> AuthenticatedUser:
     return AuthenticatedUser(
         id=user.id,
         email=user.email,
@@ -204,54 +224,80 @@ class SessionService:
     async def start(
         self,
         session: AsyncSession,
-        user: User,
+        user_id: uuid.UUID,
         *,
         fingerprint: str | None,
         amr: list[str],
     ) -> TokenPair:
         """Open a session after a successful login (password, and MFA when enabled): the
-        session, its first refresh token and the device in one statement, then the activity."""
+        session, its first refresh token and the device in one statement, then the activity
+        (flagged when the device is new for a user who had others)."""
         now = datetime.now(UTC)
-        context = current_context()
-        device = fingerprint_hash(fingerprint)
-        session_id = uuid.uuid4()
-        absolute_expires_at = now + timedelta(days=self.settings.session_absolute_days)
-        raw = new_refresh_token()
-        expires_at = min(
-            now + timedelta(days=self.settings.refresh_token_days), absolute_expires_at
-        )
-        new_device = await SessionRepository(session).start(
-            {
-                "session_id": session_id,
-                "user_id": user.id,
-                "device": device,
-                "user_agent": context.user_agent,
-                "ip": context.client_ip,
-                "amr": json.dumps(amr),
-                "now": now,
-                "absolute_expires_at": absolute_expires_at,
-                "token_id": uuid.uuid4(),
-                "token_hash": self.auth.token_hasher.hash(raw),
-                "expires_at": expires_at,
-            }
-        )
+        values, raw = self._start_values(user_id, fingerprint, amr, now)
+        new_device = await SessionRepository(session).start(values)
         await self.activities.record(
             session,
             ActivityType.LOGIN_SUCCEEDED,
-            user_id=user.id,
-            session_id=session_id,
+            user_id=user_id,
+            session_id=values["session_id"],
             suspicious=SuspiciousReason.NEW_DEVICE if new_device else None,
             details={"amr": amr},
         )
+        return await self._first_pair(values, raw, amr, now)
+
+    async def start_signed_in(
+        self, user_id: uuid.UUID, *, fingerprint: str | None, amr: list[str]
+    ) -> TokenPair:
+        """`start` for a login that needs no flag, as one statement of its own (no unit of
+        work): the caller knows the device is not a new one (`LoginCandidate.new_device`)."""
+        now = datetime.now(UTC)
+        values, raw = self._start_values(user_id, fingerprint, amr, now)
+        await LoginRepository(self.auth.central).start_signed_in(
+            {
+                **values,
+                **request_fields(),
+                "activity_type": ActivityType.LOGIN_SUCCEEDED.value,
+                "details": json.dumps({"amr": amr}),
+            }
+        )
+        return await self._first_pair(values, raw, amr, now)
+
+    def _start_values(
+        self, user_id: uuid.UUID, fingerprint: str | None, amr: list[str], now: datetime
+    ) -> tuple[dict[str, Any], str]:
+        """START's values and the raw first refresh token."""
+        context = current_context()
+        absolute_expires_at = now + timedelta(days=self.settings.session_absolute_days)
+        raw = new_refresh_token()
+        values = {
+            "session_id": uuid.uuid4(),
+            "user_id": user_id,
+            "device": fingerprint_hash(fingerprint),
+            "user_agent": context.user_agent,
+            "ip": context.client_ip,
+            "amr": json.dumps(amr),
+            "now": now,
+            "absolute_expires_at": absolute_expires_at,
+            "token_id": uuid.uuid4(),
+            "token_hash": self.auth.token_hasher.hash(raw),
+            "expires_at": min(
+                now + timedelta(days=self.settings.refresh_token_days), absolute_expires_at
+            ),
+        }
+        return values, raw
+
+    async def _first_pair(
+        self, values: dict[str, Any], raw: str, amr: list[str], now: datetime
+    ) -> TokenPair:
         access, lifetime = await self.auth.tokens.issue(
-            user_id=user.id, session_id=session_id, amr=amr
+            user_id=values["user_id"], session_id=values["session_id"], amr=amr
         )
         return TokenPair(
             access_token=access,
             expires_in=lifetime,
             refresh_token=raw,
-            refresh_expires_in=_seconds_until(expires_at, now),
-            session_id=session_id,
+            refresh_expires_in=_seconds_until(values["expires_at"], now),
+            session_id=values["session_id"],
         )
 
     async def refresh(self, raw_token: str, fingerprint: str | None) -> TokenPair:

@@ -8,13 +8,24 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, func, insert, select, text, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from garment.central.tenancy.models import Invitation, Membership, ProvisioningStep, Tenant
 from garment.central.tenancy.states import MembershipStatus, StepStatus, TenantStatus
+from garment.platform.db import Database, driver_query, fetch_alone
 from garment.platform.repository import Repository
+
+# The login response's tenant picker: built once, run straight through the driver.
+MEMBER_TENANTS = (
+    select(
+        Tenant.id, Tenant.slug, Tenant.name, Tenant.status, Tenant.plan_code, Membership.role_keys
+    )
+    .join(Membership, Membership.tenant_id == Tenant.id)
+    .where(Membership.user_id == bindparam("user_id"), Membership.status == bindparam("active"))
+    .order_by(Tenant.name)
+)
 
 
 class TenantRepository(Repository[Tenant]):
@@ -58,15 +69,14 @@ class TenantRepository(Repository[Tenant]):
         )
         return {key: int(count) for key, count in rows if key is not None}
 
-    async def with_memberships_of(self, user_id: uuid.UUID) -> list[tuple[Tenant, Membership]]:
-        """The user's active memberships with their tenants, by tenant name."""
-        rows = await self.session.execute(
-            select(Tenant, Membership)
-            .join(Membership, Membership.tenant_id == Tenant.id)
-            .where(Membership.user_id == user_id, Membership.status == MembershipStatus.ACTIVE)
-            .order_by(Tenant.name)
-        )
-        return [(tenant, membership) for tenant, membership in rows]
+
+async def member_tenants(database: Database, user_id: uuid.UUID) -> list[Any]:
+    """The user's active memberships with their tenants, by tenant name, as driver records
+    (`MEMBER_TENANTS`), read alone on a pooled connection: one round trip, no transaction."""
+    query = driver_query(MEMBER_TENANTS, database.engine.dialect)
+    return await fetch_alone(
+        database, query, {"user_id": user_id, "active": MembershipStatus.ACTIVE.value}
+    )
 
 
 class MembershipRepository(Repository[Membership]):

@@ -105,10 +105,8 @@ async def get_tenant(
     summary="The caller's tenants with status and roles (the tenant picker)",
     responses=error_responses(*AUTHENTICATION_ERRORS),
 )
-async def my_tenants(
-    principal: CurrentPrincipal, tenancy: Tenancy, session: CentralSession
-) -> TenantList:
-    tenants = await tenancy.tenants_of(session, principal.user.id)
+async def my_tenants(principal: CurrentPrincipal, tenancy: Tenancy) -> TenantList:
+    tenants = await tenancy.tenants_of(principal.user.id)
     return TenantList(data=[TenantOut.model_validate(tenant) for tenant in tenants])
 
 

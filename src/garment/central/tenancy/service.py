@@ -49,6 +49,7 @@ from garment.central.tenancy.repository import (
     MembershipRepository,
     ProvisioningStepRepository,
     TenantRepository,
+    member_tenants,
 )
 from garment.central.tenancy.schemas import (
     RESERVED_SLUGS,
@@ -280,9 +281,23 @@ class MembershipDirectory:
     """Implements auth's `TenantDirectory` port: the tenants a user belongs to, for the login
     response and `/auth/tenants`. Built before `AuthService`, which it does not need."""
 
-    async def tenants_of(self, session: AsyncSession, user_id: uuid.UUID) -> list[TenantSummary]:
-        rows = await TenantRepository(session).with_memberships_of(user_id)
-        return [summary_of(tenant, membership.role_keys) for tenant, membership in rows]
+    def __init__(self, central: Database) -> None:
+        self.central = central
+
+    async def tenants_of(self, user_id: uuid.UUID) -> list[TenantSummary]:
+        """The user's active memberships, read alone (one round trip, no unit of work)."""
+        return [
+            TenantSummary(
+                id=row["id"],
+                slug=row["slug"],
+                name=row["name"],
+                status=row["status"],
+                roles=sorted(row["role_keys"]),
+                usable=row["status"] == TenantStatus.ACTIVE,
+                plan_code=row["plan_code"],
+            )
+            for row in await member_tenants(self.central, user_id)
+        ]
 
 
 class TenancyService:
@@ -449,8 +464,8 @@ class TenancyService:
 
     # --- what members see ------------------------------------------------------------------
 
-    async def tenants_of(self, session: AsyncSession, user_id: uuid.UUID) -> list[TenantSummary]:
-        return await self.directory.tenants_of(session, user_id)
+    async def tenants_of(self, user_id: uuid.UUID) -> list[TenantSummary]:
+        return await self.directory.tenants_of(user_id)
 
     async def detail_for_member(
         self, session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID
