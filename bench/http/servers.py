@@ -3,6 +3,7 @@ Starlette baseline, and the embedded PostgreSQL they share; CPU time and RSS of 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -13,11 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+import asyncpg
 import httpx
 import psutil
 
 from garment.platform.db import plain_url
 from garment.platform.dbsetup import EMBEDDED_LAYOUT, Targets, targets_for_layout
+from garment.platform.embedded import EmbeddedPostgres
 from garment.platform.secretbox import SECRET_FILE
 
 REPO = Path(__file__).resolve().parents[2]
@@ -152,9 +155,37 @@ def server_environment(data_dir: Path) -> dict[str, str]:
     return env
 
 
+# Three servers share one embedded PostgreSQL in the floor scenario (ours, bare, floor), each
+# with pools of 20 per database it reaches: more than PostgreSQL's default 100 connections once
+# ours' pools have grown, and requests then fail with "too many clients" instead of measuring.
+BENCH_MAX_CONNECTIONS = 300
+
+
+def prepare_postgres(pgdata: Path) -> None:
+    """Create the embedded PostgreSQL of a new data directory with room for every server of
+    the run (`BENCH_MAX_CONNECTIONS`); the garment server then starts it as it is."""
+    if pgdata.exists():
+        return
+    embedded = EmbeddedPostgres(pgdata)
+    url = embedded.start()
+    try:
+        asyncio.run(set_max_connections(url, BENCH_MAX_CONNECTIONS))
+    finally:
+        embedded.stop()
+
+
+async def set_max_connections(url: str, count: int) -> None:
+    connection = await asyncpg.connect(plain_url(url))
+    try:
+        await connection.execute(f"ALTER SYSTEM SET max_connections = {int(count)}")
+    finally:
+        await connection.close()
+
+
 def start_garment(name: str, data_dir: Path, workers: int = 1) -> Service:
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_postgres(data_dir / "pgdata")
     log = data_dir.parent / f"{name}.log"
     handle = log.open("ab")
     popen = subprocess.Popen(
