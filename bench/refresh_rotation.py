@@ -1,10 +1,11 @@
 """Refresh-token rotation: our endpoint and service versus the bare SQL they wrap.
 
-Bare baseline: the very statements `SessionService.refresh` runs, in one asyncpg transaction on
-the same server: `CLAIM` (lock the presented token and its session `FOR UPDATE`, matched by
-`token_hash = any(candidates)`) then `ROTATE` (one CTE statement: insert the successor, mark the
-presented token used with its grace copy, drop the grandparent's copy, touch the session, insert
-the activity row). Both are imported from `garment.central.auth.repository` and compiled for
+Bare baseline: the very statements `SessionService.refresh` runs, alone on one asyncpg
+connection of the same server (no transaction block): `PEEK` (the presented token and its
+session, matched by `token_hash = any(candidates)`) then `ROTATE` (one CTE statement: lock both
+rows while the token is unused and the session live, insert the successor, mark the presented
+token used with its grace copy, drop the grandparent's copy, touch the session, insert the
+activity row). Both are imported from `garment.central.auth.repository` and compiled for
 asyncpg, so they cannot drift from what the service sends; the token hashes come from the
 runtime's own `TokenHasher` (HMAC-SHA256, same key, same candidates). The bare side does no
 checks beyond "found and unused", signs no access token and encrypts nothing: it stores a
@@ -34,7 +35,7 @@ from bench.common import embedded_runtime, print_table, rate
 from bench.sql import driver_query, no_reset
 from garment.app import create_app
 from garment.central.auth.ports import ActivityType, AuthenticatedUser
-from garment.central.auth.repository import CLAIM, ROTATE
+from garment.central.auth.repository import PEEK, ROTATE
 from garment.central.auth.sessions import TokenPair, fingerprint_hash, new_refresh_token
 from garment.platform.db import plain_url
 from garment.platform.token_hashing import TokenHasher
@@ -45,7 +46,7 @@ ROUNDS = 2  # bare, service, endpoint, bare, service, endpoint
 PASSWORD = "bench-password-kain-2026"
 FINGERPRINT = "bench"
 # Compiled exactly as SQLAlchemy's asyncpg dialect sends them (`$n` parameters, bind casts).
-BARE_CLAIM = driver_query(CLAIM)
+BARE_PEEK = driver_query(PEEK)
 BARE_ROTATE = driver_query(ROTATE)
 
 
@@ -110,8 +111,8 @@ async def bare_rotate(
 ) -> None:
     successor = new_refresh_token()
     now = datetime.now(UTC)
-    async with pool.acquire() as connection, connection.transaction():
-        row = await connection.fetchrow(BARE_CLAIM.sql, list(hasher.candidates(chain[-1])))
+    async with pool.acquire() as connection:
+        row = await connection.fetchrow(BARE_PEEK.sql, list(hasher.candidates(chain[-1])))
         assert row is not None and row["used_at"] is None and row["revoked_at"] is None
         assert fingerprint_hash(FINGERPRINT) == row["fingerprint_hash"]
         values: dict[str, Any] = {
@@ -131,7 +132,10 @@ async def bare_rotate(
             "user_agent": "bench",
             "details": json.dumps({"generation": row["generation"] + 1}),
         }
-        await connection.execute(BARE_ROTATE.sql, *(values[name] for name in BARE_ROTATE.names))
+        rotated = await connection.fetchval(
+            BARE_ROTATE.sql, *(values[name] for name in BARE_ROTATE.names)
+        )
+        assert rotated, "a chain's head is never presented twice at once"
     chain.append(successor)
 
 
@@ -205,8 +209,8 @@ async def main() -> None:
     print_table(
         f"Refresh rotation on the embedded PostgreSQL, {ROTATIONS} rotations per row in "
         f"{ROUNDS} alternating rounds "
-        "(bare = the service's CLAIM + ROTATE statements, same HMAC token hashes, "
-        "one asyncpg transaction)",
+        "(bare = the service's PEEK + ROTATE statements, same HMAC token hashes, "
+        "alone on one asyncpg connection)",
         rows,
     )
 

@@ -25,10 +25,11 @@ cannot drift from it.
   `TaxonomyTermRepository` (`term_list`: `WHERE tenant_id = $1 AND archived IS false ORDER BY
   type, sort_order, id LIMIT $2`, limit + 1 rows for the next cursor), `COMMIT`; answered
   `{"data": [...], "meta": {"next_cursor", "limit"}}` like ours.
-- `POST /refresh` `{"refresh_token"}`: ours' rotation in one central transaction (BEGIN, 2
-  statements, COMMIT): `CLAIM` (token and session `FOR UPDATE`, `token_hash = any(candidates)`)
-  and `ROTATE` (one CTE: insert the successor, mark used with the grace copy, drop the
-  grandparent's copy, touch the session, insert the activity), both from
+- `POST /refresh` `{"refresh_token"}`: ours' rotation, two statements alone on one central
+  connection, no transaction block: `PEEK` (token and session, `token_hash = any(candidates)`)
+  and `ROTATE` (one CTE: lock both rows while the token is unused and the session live, insert
+  the successor, mark used with the grace copy, drop the grandparent's copy, touch the session,
+  insert the activity), both from
   `garment.central.auth.repository`. Token hashes are HMAC-SHA256 by `TokenHasher` with ours' key
   (derived from ours' `secret_key` file like ours derives it) and ours' candidates (keyed plus
   legacy). The same checks in Python (revoked, expired, fingerprint, used). Not done: the access
@@ -72,7 +73,7 @@ from garment.central.auth.keys import ALGORITHM, REQUIRED_CLAIMS, TOKEN_TYPE
 from garment.central.auth.models import User
 from garment.central.auth.passwords import PasswordHashing
 from garment.central.auth.ports import AUDIENCE_TENANT, ActivityType, TokenScope
-from garment.central.auth.repository import CLAIM, ROTATE
+from garment.central.auth.repository import PEEK, ROTATE
 from garment.central.auth.sessions import TokenPair, fingerprint_hash, new_refresh_token
 from garment.config import AuthSettings
 from garment.platform.rls import TenantBindingConnection
@@ -165,7 +166,7 @@ VARIANT_INSERT = driver_query(
     )
 )
 AUDIT_INSERT = driver_query(insert(AuditLog))
-TOKEN_CLAIM = driver_query(CLAIM)
+TOKEN_PEEK = driver_query(PEEK)
 TOKEN_ROTATE = driver_query(ROTATE)
 USER_BY_EMAIL = driver_query(
     select(User).where(func.lower(User.email) == bindparam("email", type_=String))
@@ -584,8 +585,8 @@ def create_app() -> Starlette:
         token = (await request.json())["refresh_token"]
         fingerprint = request.headers.get("x-device-fingerprint")
         now = datetime.now(UTC)
-        async with pools["central"].acquire() as connection, connection.transaction():
-            row = await connection.fetchrow(TOKEN_CLAIM.sql, list(hasher.candidates(token)))
+        async with pools["central"].acquire() as connection:
+            row = await connection.fetchrow(TOKEN_PEEK.sql, list(hasher.candidates(token)))
             if row is None or row["revoked_at"] is not None:
                 return JSONResponse({"code": "AUTH_REFRESH_INVALID"}, status_code=401)
             idle_limit = row["last_used_at"] + timedelta(days=settings.session_idle_days)
@@ -617,9 +618,11 @@ def create_app() -> Starlette:
                 "user_agent": request.headers.get("user-agent"),
                 "details": json.dumps({"generation": generation}),
             }
-            await connection.execute(
+            rotated = await connection.fetchval(
                 TOKEN_ROTATE.sql, *(values[name] for name in TOKEN_ROTATE.names)
             )
+            if not rotated:  # ours decides again under locks; the bench never races a token
+                return JSONResponse({"code": "AUTH_REFRESH_INVALID"}, status_code=401)
         return JSONResponse({"refresh_token": successor, "session_id": str(row["session_id"])})
 
     async def login(request: Request) -> JSONResponse:

@@ -15,7 +15,7 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +36,7 @@ from garment.app import create_app
 from garment.central.auth.accounts import email_hash
 from garment.central.auth.models import AuthActivity, AuthSession, LoginThrottle, RefreshToken
 from garment.central.auth.ports import ActivityType
+from garment.central.auth.repository import DriverRotationRepository
 from garment.platform.dbsetup import Targets
 from garment.runtime import Runtime
 from tests.auth.conftest import (
@@ -313,6 +314,41 @@ async def test_parallel_refreshes_of_one_token_all_get_the_same_pair_and_never_f
     assert onwards.status_code == 200, onwards.text
     assert onwards.json()["refresh_token"] not in {start["refresh_token"], successor}
     assert len(await tokens_of(runtime, session_id)) == 3
+
+
+async def test_a_rotation_that_lost_its_race_after_the_unlocked_read_is_decided_under_locks(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PEEK reads the token unlocked; another refresh rotates it before this one's ROTATE runs.
+    ROTATE then writes nothing, and the unit of work, under CLAIM's locks, sees the token used
+    within the grace window and hands back the winner's pair."""
+    user = await make_user(runtime)
+    async with runtime.central.transaction() as session:
+        pair = await runtime.auth.sessions.start(session, user.id, fingerprint="dev", amr=["pwd"])
+    unlocked_read = DriverRotationRepository.peek
+    winners: list[Any] = []
+    raced = False
+
+    async def read_then_lose_the_race(
+        self: DriverRotationRepository, candidates: Sequence[str]
+    ) -> Any:
+        nonlocal raced
+        claimed = await unlocked_read(self, candidates)
+        if not raced:
+            raced = True  # the winner's own read runs unhindered
+            winners.append(await runtime.auth.sessions.refresh(pair.refresh_token, "dev"))
+        return claimed
+
+    monkeypatch.setattr(DriverRotationRepository, "peek", read_then_lose_the_race)
+    late = await runtime.auth.sessions.refresh(pair.refresh_token, "dev")
+
+    [winner] = winners
+    assert late == winner
+    tokens = await tokens_of(runtime, pair.session_id)
+    assert [token.generation for token in tokens] == [0, 1]  # one successor, no fork
+    kinds = [row.type for row in await activities_of(runtime, session_id=pair.session_id)]
+    assert kinds.count("refresh") == 1
+    assert kinds.count("refresh_reuse_grace") == 1
 
 
 @pytest.mark.parametrize("revoke", ["logout", "delete-session"])

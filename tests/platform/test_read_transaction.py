@@ -73,7 +73,7 @@ async def test_the_connection_comes_back_after_a_failing_statement_and_an_error(
         assert (await reader.fetch(PARAMETER, {"value": 1}))[0]["answer"] == 2
 
 
-# --- the read-write driver transaction (`Database.write_transaction`, the refresh rotation) ----
+# --- statements alone on a driver connection (`Database.statements`, the refresh rotation) -----
 
 # An activity row with the marker as its request id: a table the application role may write.
 INSERT_MARKER = DriverQuery(
@@ -89,25 +89,38 @@ async def markers(runtime: Runtime, marker: str) -> int:
         return int((await reader.fetch(FIND_MARKER, {"marker": marker}))[0]["found"])
 
 
-async def test_a_write_transaction_commits_at_the_end_and_keeps_nothing_of_a_failure(
+async def test_statements_alone_commit_one_by_one_and_the_connection_goes_back(
     runtime: Runtime,
 ) -> None:
     central = runtime.central
     pool = central.engine.pool
     before = int(pool.checkedout())  # type: ignore[attr-defined]
-    kept, dropped = f"probe-{uuid.uuid4().hex}", f"probe-{uuid.uuid4().hex}"
-
-    async with central.write_transaction() as writer:
-        # A central connection is a plain asyncpg one: no tenant binding to send.
-        setting = await writer.fetchrow(SETTING, {})
-        assert setting is not None and setting["tenant"] in (None, "")
-        await writer.execute(INSERT_MARKER, {"marker": kept})
-        assert await markers(runtime, kept) == 0  # not committed yet
-    assert await markers(runtime, kept) == 1
+    kept, failed = f"probe-{uuid.uuid4().hex}", f"probe-{uuid.uuid4().hex}"
 
     with pytest.raises(RuntimeError):
-        async with central.write_transaction() as writer:
-            await writer.execute(INSERT_MARKER, {"marker": dropped})
+        async with central.statements() as statements:
+            # A central connection is a plain asyncpg one: no tenant binding to send.
+            setting = await statements.fetchrow(SETTING, {})
+            assert setting is not None and setting["tenant"] in (None, "")
+            await statements.execute(INSERT_MARKER, {"marker": kept})
+            # No transaction block: the statement is committed as soon as it has run.
+            assert await markers(runtime, kept) == 1
             raise RuntimeError("refused after writing")
-    assert await markers(runtime, dropped) == 0
+    assert await markers(runtime, kept) == 1
+    assert int(pool.checkedout()) == before  # type: ignore[attr-defined]
+
+    # A failing statement keeps nothing of itself, and the connection stays usable.
+    async with central.statements() as statements:
+        with pytest.raises(asyncpg.PostgresError):
+            await statements.execute(
+                DriverQuery(
+                    "INSERT INTO auth_activities (type, request_id) VALUES ('write_probe', $1),"
+                    " (NULL, $1)",
+                    ("marker",),
+                ),
+                {"marker": failed},
+            )
+        answer = await statements.fetchrow(PARAMETER, {"value": 1})
+        assert answer is not None and answer["answer"] == 2
+    assert await markers(runtime, failed) == 0
     assert int(pool.checkedout()) == before  # type: ignore[attr-defined]

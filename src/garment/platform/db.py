@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import ClauseElement, DateTime, Dialect, MetaData, text
@@ -276,34 +276,42 @@ class ReadTransaction(DriverTransaction):
         super().__init__(engine, tenant_id, readonly=True)
 
 
+class DriverStatements:
+    """Statements on one pooled driver connection, each its own implicit transaction (no
+    BEGIN/COMMIT, no ORM session, no result processing): for hot paths whose writes are single
+    statements, which PostgreSQL makes atomic by themselves (data-modifying CTEs included).
+    `Database.statements` hands one out."""
+
+    __slots__ = ("_driver", "dialect")
+
+    def __init__(self, driver: Any, dialect: Dialect) -> None:
+        self._driver = driver
+        self.dialect = dialect
+
+    async def fetch(self, query: DriverQuery, params: dict[str, Any]) -> list[Any]:
+        records: list[Any] = await self._driver.fetch(
+            query.sql, *(params[name] for name in query.names)
+        )
+        return records
+
+    async def fetchrow(self, query: DriverQuery, params: dict[str, Any]) -> Any | None:
+        return await self._driver.fetchrow(query.sql, *(params[name] for name in query.names))
+
+    async def execute(self, query: DriverQuery, params: dict[str, Any]) -> None:
+        await self._driver.execute(query.sql, *(params[name] for name in query.names))
+
+
 async def execute_alone(database: Database, query: DriverQuery, params: dict[str, Any]) -> Any:
-    """Run one statement as its own implicit transaction on a pooled connection, straight
-    through the driver, and return its first row (or None): one round trip, no BEGIN/COMMIT and
-    no result processing. For hot writes that are one statement (data-modifying CTEs included),
-    which PostgreSQL makes atomic by itself, and for hot reads of one row."""
-    async with _driver_alone(database) as driver:
-        return await driver.fetchrow(query.sql, *(params[name] for name in query.names))
+    """One statement on a pooled connection of its own (`DriverStatements`): its first row, or
+    None."""
+    async with database.statements() as statements:
+        return await statements.fetchrow(query, params)
 
 
 async def fetch_alone(database: Database, query: DriverQuery, params: dict[str, Any]) -> list[Any]:
     """Every row of one read, run as `execute_alone` runs its statement."""
-    async with _driver_alone(database) as driver:
-        records: list[Any] = await driver.fetch(query.sql, *(params[name] for name in query.names))
-        return records
-
-
-@asynccontextmanager
-async def _driver_alone(database: Database) -> AsyncIterator[Any]:
-    """A pooled connection's driver for statements outside any transaction block. A connection
-    the failure broke is invalidated, so the pool does not hand it out again."""
-    async with database.engine.connect() as connection:
-        raw = await connection.get_raw_connection()
-        try:
-            yield raw.driver_connection
-        except BaseException as error:
-            if is_connection_failure(error):
-                await connection.invalidate()
-            raise
+    async with database.statements() as statements:
+        return await statements.fetch(query, params)
 
 
 # Keyed by the statement itself (statements hash by identity), so a key stays its statement.
@@ -332,20 +340,6 @@ async def fresh_connection(database: Database) -> AsyncIterator[AsyncConnection]
 
 
 AfterCommitHook = Callable[[AsyncSession], None]
-
-
-_Transaction = TypeVar("_Transaction", bound=DriverTransaction)
-
-
-@asynccontextmanager
-async def _finished(transaction: _Transaction) -> AsyncIterator[_Transaction]:
-    """The block's transaction, committed when the block ends and rolled back when it raises."""
-    try:
-        yield transaction
-    except BaseException as error:
-        await transaction.finish(error)
-        raise
-    await transaction.finish(None)
 
 
 @dataclass
@@ -392,17 +386,31 @@ class Database:
         self, tenant_id: uuid.UUID | None = None
     ) -> AsyncIterator[ReadTransaction]:
         """A read-only transaction without an ORM session (`ReadTransaction`)."""
-        async with _finished(ReadTransaction(self.engine, tenant_id)) as reader:
+        reader = ReadTransaction(self.engine, tenant_id)
+        try:
             yield reader
+        except BaseException as error:
+            await reader.finish(error)
+            raise
+        await reader.finish(None)
 
     @asynccontextmanager
-    async def write_transaction(self) -> AsyncIterator[DriverTransaction]:
-        """A read-write transaction without an ORM session (`DriverTransaction`), for a hot
-        write of a few statements: it commits when the block ends and rolls back when anything
-        raises, an `AppError` included (nothing of a refused request is kept). The session's
-        after-commit hooks do not run: publish nothing through it."""
-        async with _finished(DriverTransaction(self.engine, None, readonly=False)) as writer:
-            yield writer
+    async def statements(self) -> AsyncIterator[DriverStatements]:
+        """A pooled connection for `DriverStatements`, handed back when the block ends; one a
+        failure broke is invalidated, so the pool does not hand it out again. Straight from the
+        pool, as `DriverTransaction` takes its connection: no `AsyncConnection` around it."""
+        fairy: Any = await self.engine.raw_connection()
+        broken = False
+        try:
+            yield DriverStatements(fairy.driver_connection, self.engine.dialect)
+        except BaseException as error:
+            broken = is_connection_failure(error)
+            raise
+        finally:
+            if broken:
+                fairy.invalidate()
+            # Checking in may close an overflow connection, which awaits the driver.
+            await greenlet_spawn(fairy.close)
 
     async def _commit(self, session: AsyncSession) -> None:
         # A unit of work that ran no statement and holds no pending object has nothing to

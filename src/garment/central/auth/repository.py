@@ -38,12 +38,7 @@ from garment.central.auth.models import (
     SigningKey,
     User,
 )
-from garment.platform.db import (
-    Database,
-    DriverTransaction,
-    driver_query,
-    execute_alone,
-)
+from garment.platform.db import Database, DriverStatements, driver_query, execute_alone
 from garment.platform.pagination import Keyset, PageParams
 from garment.platform.repository import Repository
 
@@ -171,11 +166,16 @@ class ClaimedToken:
     revoked_at: datetime | None
 
 
-# The rotation of a refresh token in two statements (besides BEGIN and COMMIT), built once:
-# lock the presented token and its session, then in one statement insert the successor, mark
-# the presented token used (with the successor pair kept encrypted for the grace window), drop
-# the grandparent's copy of the pair, touch the session and record the activity.
-CLAIM = (
+# The rotation of a refresh token in two statements, built once. CLAIM (in a unit of work) or
+# PEEK (alone, no lock) reads the presented token and its session; ROTATE then, in one
+# statement, locks both rows as CLAIM does (FOR UPDATE OF the session, then the token),
+# provided the token is still unused and the session still live, and only then inserts the
+# successor, marks the presented token used (with the successor pair kept encrypted for the
+# grace window), drops the grandparent's copy of the pair, touches the session and records the
+# activity. `rotated` says whether it did: after a PEEK another refresh of the same token, or a
+# revoke, may have come first (each waits for the other's row locks, then sees its outcome),
+# and the refresh is then decided again under CLAIM's locks.
+_CLAIMED = (
     select(
         RefreshToken.id.label("token_id"),
         RefreshToken.generation,
@@ -195,30 +195,44 @@ CLAIM = (
     )
     .join(AuthSession, AuthSession.id == RefreshToken.session_id)
     .where(RefreshToken.token_hash == any_(bindparam("candidates", type_=ARRAY(String))))
-    .with_for_update(of=[AuthSession, RefreshToken])
 )
+CLAIM = _CLAIMED.with_for_update(of=[AuthSession, RefreshToken])
+PEEK = _CLAIMED
 ROTATE = text(
     """
-    WITH successor AS (
-        INSERT INTO auth_refresh_tokens
-               (id, session_id, token_hash, generation, issued_at, expires_at)
-        VALUES (:successor_id, :session_id, :token_hash, :generation, :now, :expires_at)
+    WITH live AS (
+        SELECT t.id FROM auth_refresh_tokens t JOIN auth_sessions s ON s.id = t.session_id
+         WHERE t.id = :token_id AND t.used_at IS NULL AND s.revoked_at IS NULL
+           FOR UPDATE OF s, t
     ), used AS (
         UPDATE auth_refresh_tokens
            SET used_at = :now, successor_id = :successor_id, grace_until = :grace_until,
                successor_ciphertext = :ciphertext
-         WHERE id = :token_id
+         WHERE id = (SELECT id FROM live)
+        RETURNING id
+    ), successor AS (
+        INSERT INTO auth_refresh_tokens
+               (id, session_id, token_hash, generation, issued_at, expires_at)
+        SELECT :successor_id, :session_id, CAST(:token_hash AS varchar),
+               CAST(:generation AS integer), :now, :expires_at
+          FROM used
     ), grandparent AS (
         UPDATE auth_refresh_tokens SET successor_ciphertext = NULL
          WHERE successor_id = :token_id AND successor_ciphertext IS NOT NULL
+           AND EXISTS (SELECT FROM used)
     ), touched AS (
-        UPDATE auth_sessions SET last_used_at = :now WHERE id = :session_id
+        UPDATE auth_sessions SET last_used_at = :now
+         WHERE id = :session_id AND EXISTS (SELECT FROM used)
+    ), recorded AS (
+        INSERT INTO auth_activities
+               (occurred_at, type, user_id, session_id, request_id, ip, user_agent, suspicious,
+                details)
+        SELECT :now, CAST(:activity_type AS varchar), :user_id, :session_id,
+               CAST(:request_id AS varchar), CAST(:ip AS varchar), CAST(:user_agent AS varchar),
+               false, CAST(:details AS jsonb)
+          FROM used
     )
-    INSERT INTO auth_activities
-           (occurred_at, type, user_id, session_id, request_id, ip, user_agent, suspicious,
-            details)
-    VALUES (:now, :activity_type, :user_id, :session_id, :request_id, :ip, :user_agent, false,
-            CAST(:details AS jsonb))
+    SELECT count(*) > 0 AS rotated FROM used
     """
 ).bindparams(
     bindparam("successor_id", type_=UUID(as_uuid=True)),
@@ -363,9 +377,10 @@ class RefreshTokenRepository(Repository[RefreshToken]):
         row = (await self.session.execute(CLAIM, {"candidates": list(candidates)})).one_or_none()
         return ClaimedToken(**row._mapping) if row is not None else None
 
-    async def rotate(self, values: dict[str, Any]) -> None:
-        """Insert the successor and record the rotation (see ROTATE) in one round trip."""
-        await self.session.execute(ROTATE, values)
+    async def rotate(self, values: dict[str, Any]) -> bool:
+        """Insert the successor and record the rotation (see ROTATE) in one round trip;
+        whether it rotated (always, under CLAIM's locks)."""
+        return bool((await self.session.execute(ROTATE, values)).scalar_one())
 
     async def used_at(self, token_id: uuid.UUID) -> datetime | None:
         statement = select(RefreshToken.used_at).where(RefreshToken.id == token_id)
@@ -380,22 +395,25 @@ class RefreshTokenRepository(Repository[RefreshToken]):
 
 
 class DriverRotationRepository:
-    """CLAIM and ROTATE on a driver transaction (`Database.write_transaction`): the refresh's
-    happy path without an ORM session, the same statements `RefreshTokenRepository` runs."""
+    """PEEK and ROTATE alone on a pooled driver connection (`Database.statements`): the
+    refresh's happy path in two round trips, no transaction block and no ORM session."""
 
-    __slots__ = ("claim_query", "rotate_query", "transaction")
+    __slots__ = ("peek_query", "rotate_query", "statements")
 
-    def __init__(self, transaction: DriverTransaction) -> None:
-        self.transaction = transaction
-        self.claim_query = driver_query(CLAIM, transaction.dialect)
-        self.rotate_query = driver_query(ROTATE, transaction.dialect)
+    def __init__(self, statements: DriverStatements) -> None:
+        self.statements = statements
+        self.peek_query = driver_query(PEEK, statements.dialect)
+        self.rotate_query = driver_query(ROTATE, statements.dialect)
 
-    async def claim(self, candidates: Sequence[str]) -> ClaimedToken | None:
-        row = await self.transaction.fetchrow(self.claim_query, {"candidates": list(candidates)})
+    async def peek(self, candidates: Sequence[str]) -> ClaimedToken | None:
+        row = await self.statements.fetchrow(self.peek_query, {"candidates": list(candidates)})
         return ClaimedToken(**row) if row is not None else None
 
-    async def rotate(self, values: dict[str, Any]) -> None:
-        await self.transaction.execute(self.rotate_query, values)
+    async def rotate(self, values: dict[str, Any]) -> bool:
+        """ROTATE; False when another refresh or a revoke came first (the caller decides
+        again under CLAIM's locks)."""
+        row = await self.statements.fetchrow(self.rotate_query, values)
+        return row is not None and bool(row["rotated"])
 
 
 class OneTimeTokenRepository(Repository[OneTimeToken]):

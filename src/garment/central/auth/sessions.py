@@ -301,18 +301,19 @@ class SessionService:
         )
 
     async def refresh(self, raw_token: str, fingerprint: str | None) -> TokenPair:
-        """Rotate a refresh token, in transactions of its own.
+        """Rotate a refresh token.
 
         The happy path (a live, unused token presented from its own device) is the most frequent
-        write of the platform, so it runs on a driver transaction: CLAIM and ROTATE, no ORM
-        session. Every other outcome that writes (an expired session, another device, a reused
-        token) leaves that transaction untouched and rolled back, and the refresh is decided
-        again in a unit of work, from the same rows locked again: nothing is decided on rows
-        that were not locked when the decision was made."""
+        write of the platform, so it is two statements alone on a pooled connection, no
+        transaction block and no ORM session: PEEK reads the token and its session unlocked, and
+        ROTATE rotates only if, under both rows' locks, the token is still unused and the
+        session still live. Every other outcome, and a ROTATE that found another refresh or a
+        revoke had come first, is decided again in a unit of work under CLAIM's locks: nothing
+        is written on the strength of rows that were not locked."""
         candidates = self.auth.token_hasher.candidates(raw_token)
-        async with self.auth.central.write_transaction() as writer:
+        async with self.auth.central.statements() as statements:
             pair = await self._rotate_plain(
-                DriverRotationRepository(writer), candidates, fingerprint
+                DriverRotationRepository(statements), candidates, fingerprint
             )
         if pair is not None:
             return pair
@@ -325,10 +326,12 @@ class SessionService:
         candidates: tuple[str, ...],
         fingerprint: str | None,
     ) -> TokenPair | None:
-        """The rotated pair when the token is plainly rotatable; None when the outcome needs the
-        unit of work (`refresh`)."""
+        """The rotated pair when the token was plainly rotatable and ROTATE rotated it; None
+        when the outcome needs the unit of work (`refresh`). An unknown token, a revoked
+        session and an expired token are refused from the unlocked read: none of them can
+        become rotatable again."""
         now = datetime.now(UTC)
-        claimed = await rotation.claim(candidates)
+        claimed = await rotation.peek(candidates)
         verdict = self._verdict(claimed, fingerprint, now)
         if verdict is not RefreshVerdict.ROTATE and verdict is not RefreshVerdict.INVALID:
             return None
@@ -337,8 +340,7 @@ class SessionService:
             raise AppError(AUTH_REFRESH_INVALID)
         assert claimed is not None  # only a claimed token is rotatable
         pair, values = await self._rotation(claimed, now)
-        await rotation.rotate(values)
-        return pair
+        return pair if await rotation.rotate(values) else None
 
     async def _refresh_in(
         self, session: AsyncSession, candidates: tuple[str, ...], fingerprint: str | None
@@ -366,7 +368,8 @@ class SessionService:
         if verdict is RefreshVerdict.REUSED:
             return await self._reuse_or_replay(session, claimed, now)
         pair, values = await self._rotation(claimed, now)
-        await repository.rotate(values)
+        rotated = await repository.rotate(values)
+        assert rotated, "CLAIM's locks keep the token unused and the session live"
         return pair
 
     def _verdict(
