@@ -31,6 +31,7 @@ from bench.http.load import LoadOptions, LoadResult, RequestSpec, run_load
 from bench.http.servers import (
     ProcessTree,
     Service,
+    analyze_databases,
     embedded_targets,
     postgres_tree,
     start_bare,
@@ -276,6 +277,8 @@ def rounds(ctx: Context, targets: list[Target]) -> list[list[Measured]]:
     """Warm each target up, then A B A B ...; returns one list of rounds per target."""
     for target in targets:
         measure(ctx, target, duration=ctx.options.warmup)
+    for pgdata in sorted({t.service.data_dir or ctx.data_dir for t in targets}):
+        analyze_databases(pgdata / "pgdata")
     results: list[list[Measured]] = [[] for _ in targets]
     print(HEADER)
     for index in range(1, ctx.options.rounds + 1):

@@ -182,6 +182,25 @@ async def set_max_connections(url: str, count: int) -> None:
         await connection.close()
 
 
+def analyze_databases(pgdata: Path) -> None:
+    """ANALYZE every database of the embedded PostgreSQL of `pgdata`. A run's tables grow from
+    nothing within seconds, faster than autovacuum's first look (a minute), and plans cached
+    on the old statistics (a sequential scan of a table that was one page) then cost more with
+    every row: after this, rounds measure the steady state a deployment's statistics give."""
+    targets = embedded_targets(pgdata)
+    urls = [targets.central.owner_url] + [c.owner_url for c in targets.clusters.values()]
+    asyncio.run(_analyze(urls))
+
+
+async def _analyze(urls: list[str]) -> None:
+    for url in urls:
+        connection = await asyncpg.connect(plain_url(url))
+        try:
+            await connection.execute("ANALYZE")
+        finally:
+            await connection.close()
+
+
 def start_garment(name: str, data_dir: Path, workers: int = 1) -> Service:
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
