@@ -68,7 +68,7 @@ from garment.tenant.authz.service import RoleService
 from garment.tenant.conventions.service import Entitlements, IdempotencyService
 from garment.tenant.costing.service import CostingService
 from garment.tenant.customers.service import CustomerService
-from garment.tenant.invoicing.service import InvoiceService
+from garment.tenant.invoicing.service import InvoiceService, TaxRules
 from garment.tenant.materials.service import MaterialService
 from garment.tenant.members.service import MemberService
 from garment.tenant.orders.service import OrderService
@@ -185,11 +185,13 @@ class Runtime:
             ),
             allow_private=private_targets_allowed(settings),
         )
+        self.tax_rules = TaxRules()
         self.orders = OrderService(
             entitlements=self.entitlements,
             products=self.products,
             customers=self.customers,
             settings=self.tenant_settings,
+            tax_rules=self.tax_rules,
         )
         self.products.usage = self.orders  # a referenced design is archived, never deleted
         self.invoices = InvoiceService(
@@ -198,6 +200,7 @@ class Runtime:
             products=self.products,
             settings=self.tenant_settings,
             entitlements=self.entitlements,
+            tax_rules=self.tax_rules,
         )
         self.production_stream = StreamHub(self.invalidations)
         self.production = ProductionService(

@@ -131,6 +131,23 @@ async def test_the_pairing_holds_for_other_orders(
     assert final["discount"] == discount
 
 
+async def test_orders_and_their_invoices_price_ppn_by_the_tenants_own_tax_rule(
+    client: httpx.AsyncClient, shop: Shop
+) -> None:
+    # A PKP tenant whose sales are taxed 12% on the full price (no "DPP nilai lain").
+    response = await set_tax(
+        client, shop.owner, pkp=True, ppn_rate=12, base_numerator=1, base_denominator=1
+    )
+    assert response.status_code == 200, response.text
+    order = await confirmed_order(client, shop)
+    assert (order["tax_base"], order["ppn"]) == (ORDER_PRICE, ORDER_PRICE * 12 // 100)
+    assert order["total"] == ORDER_PRICE + order["ppn"]
+    dp = await issued_invoice(client, shop.owner, order["id"], "down_payment")
+    final = await issued_invoice(client, shop.owner, order["id"], "final")
+    assert dp["ppn"] + final["ppn"] == order["ppn"]
+    assert dp["total"] + final["total"] == order["total"]
+
+
 async def test_a_tenant_that_is_not_pkp_invoices_without_ppn(
     client: httpx.AsyncClient, shop: Shop
 ) -> None:

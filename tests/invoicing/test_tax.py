@@ -10,11 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from garment.platform.errors import AppError, FieldErrors
+from garment.platform.ppn import TaxRule
 from garment.tenant.invoicing import coretax, tax
 from tests.invoicing.conftest import parse_xml
 
-PKP = tax.TaxRule(pkp=True)
-NOT_PKP = tax.TaxRule(pkp=False)
+PKP = TaxRule(pkp=True)
+NOT_PKP = TaxRule(pkp=False)
 
 
 @pytest.mark.parametrize(
@@ -34,7 +35,7 @@ def test_the_one_step_rule_keeps_the_rupiah_rounding_the_base_first_would_lose()
 
 
 def test_other_rates_follow_the_general_formula() -> None:
-    eleven = tax.TaxRule(pkp=True, rate=11, base_numerator=1, base_denominator=1)
+    eleven = TaxRule(pkp=True, rate=11, base_numerator=1, base_denominator=1)
     assert eleven.ppn(1_000_000) == 110_000
     assert eleven.ppn(145_001) == 145_001 * 11 // 100
 

@@ -32,6 +32,7 @@ from garment.platform.errors import (
 )
 from garment.platform.events import publish
 from garment.platform.pagination import PageParams
+from garment.platform.ppn import TaxRule
 from garment.platform.versioning import apply_changes, check_version
 from garment.tenant.audit.service import AuditAction, record_change, snapshot
 from garment.tenant.conventions.service import DocumentType, next_document_number
@@ -214,10 +215,8 @@ def not_found() -> AppError:
     return AppError(RESOURCE_NOT_FOUND)
 
 
-def rule_of(invoice: Invoice) -> tax.TaxRule:
-    return tax.TaxRule(
-        invoice.pkp, invoice.ppn_rate, invoice.base_numerator, invoice.base_denominator
-    )
+def rule_of(invoice: Invoice) -> TaxRule:
+    return TaxRule(invoice.pkp, invoice.ppn_rate, invoice.base_numerator, invoice.base_denominator)
 
 
 def tax_of(invoice: Invoice) -> tax.InvoiceTax:
@@ -267,6 +266,19 @@ def parse_nsfp_csv(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
+class TaxRules:
+    """The tenant's tax rule (PKP from its sales policy, rate and base ratio from its tax
+    settings): what its orders and its invoices both price PPN by, so they never disagree."""
+
+    async def rule(self, session: AsyncSession, tenant_id: uuid.UUID, *, pkp: bool) -> TaxRule:
+        """The rule for a tenant whose PKP flag is `pkp` (a non-PKP tenant owes no PPN, and its
+        tax settings are not read)."""
+        if not pkp:
+            return TaxRule(False)
+        row = await TaxSettingsRepository(session).current(tenant_id)
+        return TaxRule(True, row.ppn_rate, row.base_numerator, row.base_denominator)
+
+
 class InvoiceService:
     invoice_keyset = INVOICE_KEYSET
 
@@ -278,12 +290,14 @@ class InvoiceService:
         products: RecordLookup,
         settings: SettingsLookup,
         entitlements: FeatureCheck,
+        tax_rules: TaxRules,
     ) -> None:
         self.orders = orders
         self.customers = customers
         self.products = products
         self.settings = settings
         self.entitlements = entitlements
+        self.tax_rules = tax_rules
 
     # --- tax settings ---------------------------------------------------------------------
 
@@ -340,10 +354,9 @@ class InvoiceService:
             )
         return await self._settings_out(session, tenant_id, row)
 
-    async def _rule(self, session: AsyncSession, tenant_id: uuid.UUID) -> tax.TaxRule:
-        row = await TaxSettingsRepository(session).current(tenant_id)
+    async def _rule(self, session: AsyncSession, tenant_id: uuid.UUID) -> TaxRule:
         policy = await self.settings.sales_policy(session, tenant_id)
-        return tax.TaxRule(policy.pkp, row.ppn_rate, row.base_numerator, row.base_denominator)
+        return await self.tax_rules.rule(session, tenant_id, pkp=policy.pkp)
 
     # --- reading --------------------------------------------------------------------------
 
@@ -433,7 +446,7 @@ class InvoiceService:
         kind: InvoiceKind,
         amount: int | None,
         active: list[Invoice],
-    ) -> tuple[tax.TaxRule, tax.InvoiceTax, list[DraftLine], Invoice | None]:
+    ) -> tuple[TaxRule, tax.InvoiceTax, list[DraftLine], Invoice | None]:
         """The figures of a new invoice of `kind` for `order`, given the order's active
         invoices (the DP one is deducted by the final one)."""
         down_payment = next((row for row in active if row.kind == InvoiceKind.DOWN_PAYMENT), None)
@@ -472,7 +485,7 @@ class InvoiceService:
         actor_id: uuid.UUID | None,
         order: Any,
         kind: InvoiceKind,
-        built: tuple[tax.TaxRule, tax.InvoiceTax, list[DraftLine], Invoice | None],
+        built: tuple[TaxRule, tax.InvoiceTax, list[DraftLine], Invoice | None],
         *,
         notes: str | None,
         replaces: Invoice | None = None,

@@ -14,38 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from garment.platform.ppn import (
-    DEFAULT_BASE_DENOMINATOR,
-    DEFAULT_BASE_NUMERATOR,
-    DEFAULT_RATE,
-    other_tax_base,
-    ppn_amount,
-)
+from garment.platform.ppn import TaxRule
 
 # PP 55/2022: 0.5% final income tax on the monthly gross turnover of a small business.
 TURNOVER_TAX_PER_MILLE = 5
-
-
-@dataclass(frozen=True, slots=True)
-class TaxRule:
-    """How an invoice is taxed: PKP or not, the PPN rate (percent) and the base ratio."""
-
-    pkp: bool
-    rate: int = DEFAULT_RATE
-    base_numerator: int = DEFAULT_BASE_NUMERATOR
-    base_denominator: int = DEFAULT_BASE_DENOMINATOR
-
-    def ppn(self, price: int) -> int:
-        """floor(price x base x rate / 100) in one integer division; 0 for a non-PKP tenant."""
-        if not self.pkp:
-            return 0
-        return ppn_amount(price, self.rate, self.base_numerator, self.base_denominator)
-
-    def tax_base(self, price: int) -> int:
-        """The other tax base (DPP nilai lain): floor(price x 11/12); 0 for a non-PKP tenant."""
-        if not self.pkp:
-            return 0
-        return other_tax_base(price, self.base_numerator, self.base_denominator)
 
 
 @dataclass(frozen=True, slots=True)

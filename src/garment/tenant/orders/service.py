@@ -32,7 +32,7 @@ from garment.platform.errors import (
 )
 from garment.platform.events import publish
 from garment.platform.pagination import PageParams
-from garment.platform.ppn import other_tax_base, ppn_amount
+from garment.platform.ppn import TaxRule
 from garment.platform.versioning import check_version
 from garment.tenant.audit.service import AuditAction, record_change, snapshot
 from garment.tenant.conventions.service import DocumentType, next_document_number
@@ -188,6 +188,10 @@ class PolicyLookup(Protocol):
     ) -> SalesPolicy: ...
 
 
+class TaxRuleLookup(Protocol):
+    async def rule(self, session: AsyncSession, tenant_id: uuid.UUID, *, pkp: bool) -> TaxRule: ...
+
+
 class LimitCheck(Protocol):
     def require_within_limit(
         self, plan_code: str, name: str, usage: int, *, adding: int = 1
@@ -236,15 +240,13 @@ class Totals:
     total: int
 
 
-def compute_totals(quantity: int, subtotal: int, discount: int, *, pkp: bool) -> Totals:
+def compute_totals(quantity: int, subtotal: int, discount: int, rule: TaxRule) -> Totals:
     """Exact to the rupiah: the taxable price is the subtotal less the discount; a PKP tenant
-    adds PPN = floor(price x 11 / 100) on it (tax base = floor(price x 11 / 12))."""
+    adds PPN on it by its tax rule (by default floor(price x 11 / 100), on a tax base of
+    floor(price x 11 / 12)), the rule its invoices use."""
     price = subtotal - discount
-    if pkp:
-        tax_base, ppn = other_tax_base(price), ppn_amount(price)
-    else:
-        tax_base, ppn = 0, 0
-    return Totals(quantity, subtotal, discount, tax_base, ppn, price + ppn)
+    ppn = rule.ppn(price)
+    return Totals(quantity, subtotal, discount, rule.tax_base(price), ppn, price + ppn)
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,11 +318,13 @@ class OrderService:
         products: ProductLookup,
         customers: CustomerLookup,
         settings: PolicyLookup,
+        tax_rules: TaxRuleLookup,
     ) -> None:
         self.entitlements = entitlements
         self.products = products
         self.customers = customers
         self.settings = settings
+        self.tax_rules = tax_rules
 
     async def product_references(
         self, session: AsyncSession, tenant_id: uuid.UUID, product_id: uuid.UUID
@@ -514,9 +518,8 @@ class OrderService:
         usage = await orders.count_created_since(tenant_id, month_start_utc(now))
         self.entitlements.require_within_limit(plan_code, ORDER_LIMIT, usage)
         policy = await self.settings.sales_policy(session, tenant_id)
-        totals = compute_totals(
-            sum(line.quantity for line in priced), subtotal, discount, pkp=policy.pkp
-        )
+        rule = await self.tax_rules.rule(session, tenant_id, pkp=policy.pkp)
+        totals = compute_totals(sum(line.quantity for line in priced), subtotal, discount, rule)
         number = await next_document_number(session, tenant_id, DocumentType.SALES_ORDER, at=now)
         order = await orders.create(
             Order(
@@ -704,7 +707,8 @@ class OrderService:
         if discount > subtotal:
             raise invalid("body.discount", DISCOUNT_TOO_HIGH, subtotal=subtotal)
         policy = await self.settings.sales_policy(session, order.tenant_id)
-        totals = compute_totals(sum(row.qty for row in rows), subtotal, discount, pkp=policy.pkp)
+        rule = await self.tax_rules.rule(session, order.tenant_id, pkp=policy.pkp)
+        totals = compute_totals(sum(row.qty for row in rows), subtotal, discount, rule)
         order.quantity = totals.quantity
         order.subtotal = totals.subtotal
         order.discount = totals.discount
@@ -1284,8 +1288,9 @@ class OrderService:
         if body.discount > subtotal:
             raise invalid("body.discount", DISCOUNT_TOO_HIGH, subtotal=subtotal)
         policy = await self.settings.sales_policy(session, tenant_id)
+        rule = await self.tax_rules.rule(session, tenant_id, pkp=policy.pkp)
         totals = compute_totals(
-            sum(line.quantity for line in priced), subtotal, body.discount, pkp=policy.pkp
+            sum(line.quantity for line in priced), subtotal, body.discount, rule
         )
         row = QuotationRevision(
             tenant_id=tenant_id,
