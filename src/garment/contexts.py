@@ -21,6 +21,7 @@ def register_contexts() -> None:
     import garment.tenant.customers.events
     import garment.tenant.invoicing.errors
     import garment.tenant.invoicing.events
+    import garment.tenant.invoicing.listeners
     import garment.tenant.materials.errors
     import garment.tenant.orders.errors
     import garment.tenant.orders.events

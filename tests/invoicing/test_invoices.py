@@ -22,7 +22,7 @@ from tests.invoicing.conftest import (
     pkp,
     set_tax,
 )
-from tests.sales.conftest import ORDERS, Shop
+from tests.sales.conftest import ORDERS, Shop, transition
 from tests.tenant.conftest import field_errors, member_with_roles, new_key, problem
 
 # The reseller's order of the sales suite: {S:10, M:20, L:15, XL:5, XXL:2} of a Rp 55.000 kaos
@@ -222,6 +222,43 @@ async def test_drafts_and_cancelled_orders_are_not_invoiced(
         client, shop.owner, high["id"], "down_payment", amount=high["total"]
     )
     assert "body.amount" in field_errors(refused)
+
+
+async def test_cancelling_an_order_voids_the_invoices_it_can_take_back(
+    client: httpx.AsyncClient, shop: Shop, runtime: Runtime
+) -> None:
+    order = await confirmed_order(client, shop)
+    dp = await issued_invoice(client, shop.owner, order["id"], "down_payment")
+    final = await create_invoice(client, shop.owner, order["id"], "final")
+    assert final.status_code == 201, final.text
+    paid_order = await confirmed_order(client, shop)
+    paid = await issued_invoice(client, shop.owner, paid_order["id"], "down_payment")
+    settled = await client.post(
+        f"{INVOICES}/{paid['id']}/payments",
+        json={"amount": 1_000, "method": "transfer", "paid_on": "2026-12-01"},
+        headers=shop.owner.headers(**{"Idempotency-Key": new_key()}),
+    )
+    assert settled.status_code == 200, settled.text
+    for cancelled in (order, paid_order):
+        moved = await transition(
+            client, shop.owner, cancelled["id"], "cancelled", reason="pelanggan batal"
+        )
+        assert moved.status_code == 200, moved.text
+
+    await runtime.relay.drain()  # the cancel's event reaches invoicing's listener
+    await runtime.relay.drain()  # a second delivery finds nothing left to void
+
+    async def status(invoice_id: str) -> str:
+        found = await client.get(f"{INVOICES}/{invoice_id}", headers=shop.owner.headers())
+        value: str = found.json()["status"]
+        return value
+
+    assert await status(dp["id"]) == "void"  # issued, nothing paid: taken back
+    assert await status(final.json()["id"]) == "void"  # a draft
+    assert await status(paid["id"]) == "partially_paid"  # money received stays on record
+    # The slots are free again only for a live order: the cancelled one takes no new invoice.
+    again = await create_invoice(client, shop.owner, order["id"], "down_payment")
+    problem(again, 409, "ORDER_NOT_INVOICEABLE")
 
 
 async def test_create_is_idempotent(client: httpx.AsyncClient, shop: Shop) -> None:

@@ -717,6 +717,25 @@ class InvoiceService:
         await self._audited(session, invoice, actor_id, before)
         return await self.detail(session, invoice)
 
+    async def void_for_cancelled_order(
+        self, session: AsyncSession, tenant_id: uuid.UUID, order_id: uuid.UUID
+    ) -> list[uuid.UUID]:
+        """The invoices of a cancelled order that `void` would take back (drafts, and issued
+        invoices with nothing paid and never exported) are void, audited as the system's
+        change; the ids voided. A paid or exported invoice stays: it is money received or a tax
+        document on record, settled by a replacement or by hand (chapter 27)."""
+        voided = []
+        for invoice in await InvoiceRepository(session).active_of_order(
+            tenant_id, order_id, for_update=True
+        ):
+            if invoice.coretax_exported_at is not None or invoice.paid_amount > 0:
+                continue
+            before = snapshot(invoice, INVOICE_AUDITED)
+            self._move(invoice, InvoiceStatus.VOID)
+            await self._audited(session, invoice, None, before)
+            voided.append(invoice.id)
+        return voided
+
     async def replace(
         self,
         session: AsyncSession,
