@@ -287,14 +287,15 @@ START = text(_START_PARTS + _NEW_DEVICE).bindparams(*_START_TYPES)
 # or needs no flag (LOGIN_CANDIDATE said so): a flagged login records its suspicious activity
 # through the activity service instead, which also tells operators and the event consumers.
 # Devices are never forgotten, so a device known when the password was checked is still known.
+# The activity's time is the server's, as `ActivityService.record` leaves it: after the
+# session's `created_at` (taken before the statement), so a timeline keeps their order.
 START_SIGNED_IN = text(
     _START_PARTS
     + """, signed_in AS (
         INSERT INTO auth_activities
-               (occurred_at, type, user_id, session_id, request_id, ip, user_agent, suspicious,
-                details)
-        VALUES (:now, :activity_type, :user_id, :session_id, :request_id, :ip, :user_agent,
-                false, CAST(:details AS jsonb))
+               (type, user_id, session_id, request_id, ip, user_agent, suspicious, details)
+        VALUES (:activity_type, :user_id, :session_id, :request_id, :ip, :user_agent, false,
+                CAST(:details AS jsonb))
     )"""
     + _NEW_DEVICE
 ).bindparams(*_START_TYPES)
