@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -61,6 +61,40 @@ async def test_a_paid_plan_waits_for_its_first_invoice(
         ref = await runtime.tenancy.tenant(session, tenant.tenant_id)
     assert ref is not None and ref.status is TenantStatus.PROVISIONING
     assert await runtime.jobs.pending_id(f"provision:{tenant.tenant_id}") is not None
+
+
+async def tenant_status(runtime: Runtime, tenant_id: uuid.UUID) -> TenantStatus:
+    async with runtime.central.transaction() as session:
+        ref = await runtime.tenancy.tenant(session, tenant_id)
+    assert ref is not None
+    return ref.status
+
+
+async def test_a_first_invoice_never_paid_closes_the_waiting_tenant(runtime: Runtime) -> None:
+    tenant = await onboard(runtime, plan="enterprise")
+    invoice = await open_invoice(runtime, tenant.tenant_id)
+    assert invoice.due_at is not None
+    overdue = invoice.due_at + timedelta(days=runtime.settings.billing.cancel_after_days, hours=1)
+    run = await runtime.dunning.run(now=overdue)
+    assert "cancel" in [step.step for step in run.steps if step.invoice_id == invoice.id]
+    assert (await subscription_of(runtime, tenant.tenant_id)).status == "expired"
+    assert await tenant_status(runtime, tenant.tenant_id) is TenantStatus.PENDING
+    await runtime.relay.drain()
+    # Not `pending` for ever: the tenant that was never provisioned is closed.
+    assert await tenant_status(runtime, tenant.tenant_id) is TenantStatus.CANCELLED
+    assert await runtime.jobs.pending_id(f"provision:{tenant.tenant_id}") is None
+
+
+async def test_cancelling_before_the_first_payment_closes_the_waiting_tenant(
+    runtime: Runtime,
+) -> None:
+    tenant = await onboard(runtime, plan="enterprise")
+    async with runtime.central.transaction() as session:
+        subscription = await runtime.billing.cancel(session, tenant.tenant_id)
+    assert subscription.status == "expired"
+    assert [i.status for i in await invoices_of(runtime, tenant.tenant_id)] == ["void"]
+    await runtime.relay.drain()
+    assert await tenant_status(runtime, tenant.tenant_id) is TenantStatus.CANCELLED
 
 
 async def test_invoice_numbers_are_gap_free_per_month_even_with_rollbacks(

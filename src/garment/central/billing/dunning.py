@@ -234,7 +234,12 @@ class DunningService:
             reasons.append(f"next reminder on day {later[0]}")
         if status is SubscriptionStatus.INCOMPLETE:
             if overdue >= self.settings.cancel_after_days:
-                step(DunningAction.CANCEL, "cancel", days=overdue, reason="first_invoice_unpaid")
+                step(
+                    DunningAction.CANCEL,
+                    "cancel",
+                    days=overdue,
+                    reason=subscription_states.NEVER_PAID_EXPIRED,
+                )
             else:
                 reasons.append(
                     f"first invoice: the subscription expires after "
@@ -318,14 +323,16 @@ class DunningService:
                 invoice.status = invoice_states.transition(
                     invoice.status, InvoiceStatus.UNCOLLECTIBLE
                 )
-                await publish(
-                    session,
-                    SubscriptionCancelled(
-                        tenant_id=subscription.tenant_id,
-                        subscription_id=subscription.id,
-                        reason="unpaid",
-                    ),
-                )
+            # Either way the tenant closes: a paying one by dunning, and one that waited for its
+            # first payment (`pending`, never provisioned) so it does not wait for ever.
+            await publish(
+                session,
+                SubscriptionCancelled(
+                    tenant_id=subscription.tenant_id,
+                    subscription_id=subscription.id,
+                    reason=subscription_states.NEVER_PAID_EXPIRED if first else "unpaid",
+                ),
+            )
 
     async def explain(self, reference: str, *, now: datetime | None = None) -> Explanation:
         now = now or datetime.now(UTC)

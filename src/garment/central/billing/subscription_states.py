@@ -42,6 +42,11 @@ SUBSCRIPTION_TRANSITIONS: dict[SubscriptionStatus, frozenset[SubscriptionStatus]
     S.EXPIRED: frozenset(),
 }
 
+# Why a subscription that was never paid for ended (`SubscriptionCancelled.reason`): its
+# tenant, `pending` and never provisioned, closes instead of waiting for ever.
+NEVER_PAID_CANCELLED = "cancelled_before_first_payment"
+NEVER_PAID_EXPIRED = "first_invoice_unpaid"
+
 # Subscriptions that still bill: renewals are drafted and dunning acts on them.
 BILLABLE = frozenset({S.TRIALING, S.ACTIVE, S.PAST_DUE, S.SUSPENDED})
 ENDED = frozenset({S.CANCELLED, S.EXPIRED})

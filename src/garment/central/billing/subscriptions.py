@@ -698,6 +698,15 @@ class BillingService:
                 locked = await InvoiceRepository(session).get(invoice.id, for_update=True)
                 if locked is not None and locked.status == InvoiceStatus.OPEN:
                     await self.void(session, locked, now)
+            # Its tenant waited for the first payment (`pending`, never provisioned): it closes.
+            await publish(
+                session,
+                SubscriptionCancelled(
+                    tenant_id=subscription.tenant_id,
+                    subscription_id=subscription.id,
+                    reason=subscription_states.NEVER_PAID_CANCELLED,
+                ),
+            )
             return subscription
         if status in subscription_states.ENDED:
             raise AppError(SUBSCRIPTION_NOT_CHANGEABLE, params={"status": status.value})
