@@ -15,6 +15,7 @@ from garment.cli import (  # noqa: F401
     queue_cmd,
     serve,
     tenants_cmd,
+    webhooks_cmd,
     worker,
 )
 from garment.cli.base import app

@@ -89,6 +89,17 @@ BILLING_DUNNING_ACTIONS = Counter(
     ["action"],
 )
 
+WEBHOOK_ATTEMPTS = Counter(
+    "garment_webhook_attempts_total",
+    "Outbound webhook delivery attempts by outcome (succeeded, failed, gone)",
+    ["outcome"],
+)
+WEBHOOK_ATTEMPT_SECONDS = Histogram(
+    "garment_webhook_attempt_seconds",
+    "Time an outbound webhook attempt took, request to answer (or to the failure)",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0),
+)
+
 Refresher = Callable[[], Awaitable[None]]
 
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import bindparam, delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import UUID, insert
 
 from garment.platform.pagination import Keyset, KeysetQuery, PageParams
 from garment.platform.repository import Repository, affected_rows
@@ -89,6 +89,36 @@ def attempt_list(by_message: bool) -> KeysetQuery:
     return KeysetQuery.build(statement, ATTEMPT_KEYSET, descending=True)
 
 
+# What an operator asks first about a tenant's webhooks: per endpoint, how many messages wait and
+# since when, how many were given up, the last delivery, and the message at the head of its
+# queue (the one every later message waits behind) with its attempts and last error.
+HEALTH = text(
+    """
+    SELECT e.id, e.url, e.status, e.disabled_reason, e.event_types,
+           count(m.id) FILTER (WHERE m.status = 'pending') AS pending,
+           min(m.created_at) FILTER (WHERE m.status = 'pending') AS oldest_pending_at,
+           count(m.id) FILTER (WHERE m.status = 'failed') AS failed,
+           max(m.delivered_at) AS last_delivered_at,
+           head.webhook_id AS head_webhook_id, head.event_type AS head_event_type,
+           head.attempts AS head_attempts, head.last_error AS head_last_error,
+           head.next_attempt_at AS head_next_attempt_at
+      FROM webhook_endpoints e
+      LEFT JOIN webhook_messages m ON m.tenant_id = e.tenant_id AND m.endpoint_id = e.id
+      LEFT JOIN LATERAL (
+            SELECT h.webhook_id, h.event_type, h.attempts, h.last_error, h.next_attempt_at
+              FROM webhook_messages h
+             WHERE h.tenant_id = e.tenant_id AND h.endpoint_id = e.id AND h.status = 'pending'
+             ORDER BY h.sequence
+             LIMIT 1
+      ) head ON true
+     WHERE e.tenant_id = :tenant_id
+     GROUP BY e.id, e.tenant_id, head.webhook_id, head.event_type, head.attempts,
+              head.last_error, head.next_attempt_at
+     ORDER BY e.created_at, e.id
+    """
+).bindparams(bindparam("tenant_id", type_=UUID(as_uuid=True)))
+
+
 class EndpointRepository(Repository[WebhookEndpoint]):
     model = WebhookEndpoint
 
@@ -156,6 +186,11 @@ class EndpointRepository(Repository[WebhookEndpoint]):
             .distinct()
         )
         return list(rows.scalars())
+
+    async def health(self, tenant_id: uuid.UUID) -> list[Any]:
+        """Each endpoint of the tenant with its backlog (see HEALTH), oldest endpoint first."""
+        rows = await self.session.execute(HEALTH, {"tenant_id": tenant_id})
+        return list(rows.mappings())
 
     async def remove(self, tenant_id: uuid.UUID, endpoint_id: uuid.UUID) -> None:
         await self.session.execute(

@@ -14,6 +14,7 @@ import secrets
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +26,7 @@ from garment.config import WebhookSettings
 from garment.platform.errors import RESOURCE_NOT_FOUND, AppError, FieldErrors
 from garment.platform.i18n import Message
 from garment.platform.jobs import JobQueue
+from garment.platform.metrics import WEBHOOK_ATTEMPT_SECONDS, WEBHOOK_ATTEMPTS
 from garment.platform.pagination import PageParams
 from garment.platform.secretbox import SecretBox
 from garment.platform.versioning import apply_changes, check_version, present_changes
@@ -131,6 +133,35 @@ def check_endpoint_values(values: dict[str, Any], *, allow_private: bool) -> Non
         if event_type not in EVENT_TYPES:
             problems.add("body.event_types", UNKNOWN_EVENT_TYPE, event_type=event_type)
     problems.raise_if_any()
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointHealth:
+    """One endpoint as an operator sees it: its backlog and the message at its head."""
+
+    id: uuid.UUID
+    url: str
+    status: str
+    disabled_reason: str | None
+    event_types: list[str]
+    pending: int
+    oldest_pending_at: datetime | None
+    failed: int
+    last_delivered_at: datetime | None
+    head_webhook_id: str | None
+    head_event_type: str | None
+    head_attempts: int | None
+    head_last_error: str | None
+    head_next_attempt_at: datetime | None
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready: ids as strings, times as ISO 8601 UTC."""
+        values = {name: getattr(self, name) for name in self.__slots__}
+        values["id"] = str(self.id)
+        for name, value in values.items():
+            if isinstance(value, datetime):
+                values[name] = value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return values
 
 
 class WebhookService:
@@ -373,12 +404,13 @@ class WebhookService:
         session: AsyncSession,
         central: AsyncSession,
         tenant_id: uuid.UUID,
-        actor_id: uuid.UUID,
+        actor_id: uuid.UUID | None,
         endpoint_id: uuid.UUID,
         webhook_id: str,
     ) -> WebhookMessage:
         """Send the message again: the same stored bytes and `webhook-id` (a new timestamp
-        and signature). It goes to the end of the endpoint's order, with fresh attempts."""
+        and signature). It goes to the end of the endpoint's order, with fresh attempts.
+        `actor_id` None is an operator's replay (`garment webhooks replay`)."""
         endpoint = await self.get(session, tenant_id, endpoint_id)
         if endpoint.status != EndpointStatus.ENABLED:
             raise AppError(WEBHOOK_ENDPOINT_DISABLED)
@@ -403,6 +435,13 @@ class WebhookService:
         )
         await self.kick(central, tenant_id, endpoint_id)
         return message
+
+    async def health(self, session: AsyncSession, tenant_id: uuid.UUID) -> list[EndpointHealth]:
+        """Every endpoint of the tenant with its backlog, for operators (`garment webhooks
+        status`): what waits, since when, behind which message, and why it is not delivered."""
+        return [
+            EndpointHealth(**row) for row in await EndpointRepository(session).health(tenant_id)
+        ]
 
     async def kick(
         self, central: AsyncSession, tenant_id: uuid.UUID, endpoint_id: uuid.UUID
@@ -489,6 +528,8 @@ class WebhookService:
                     trigger,
                     result,
                 )
+            WEBHOOK_ATTEMPTS.labels(result.outcome.value).inc()
+            WEBHOOK_ATTEMPT_SECONDS.observe(result.duration_ms / 1000)
             logger.info(
                 "webhooks.attempt",
                 tenant_id=str(tenant_id),
