@@ -102,7 +102,7 @@ async def test_tenants_list_and_show(runtime: Runtime, client: httpx.AsyncClient
 
     missing = await garment("tenants", "show", "no-such-tenant")
     assert missing.exit_code == 1
-    assert "no tenant no-such-tenant" in missing.output
+    assert "TENANT_NOT_FOUND" in missing.output and "'no-such-tenant'" in missing.output
 
 
 async def test_suspend_and_resume(runtime: Runtime, client: httpx.AsyncClient) -> None:

@@ -6,19 +6,23 @@ import asyncio
 import json
 import os
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from garment.central.tenancy.service import TenantRef
 from garment.config import Settings, get_settings
 from garment.platform.errors import AppError, CommandError
 from garment.platform.logging import configure_logging
 from garment.runtime import EmbeddedNotRunning, Runtime
 
 T = TypeVar("T")
+
+TenantArg = Annotated[str, typer.Argument(help="Tenant id or slug.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 app = typer.Typer(
     name="garment",
@@ -119,6 +123,17 @@ def execute(
     except expected as error:
         err_console.print(say(error))
         raise typer.Exit(1) from error
+
+
+async def find_tenant(runtime: Runtime, ref: str) -> TenantRef:
+    """The tenant named by id or slug, or a one-line refusal in both languages."""
+    async with runtime.central.transaction() as session:
+        tenant: TenantRef | None = await runtime.tenancy.find(session, ref)
+    if tenant is None:
+        raise CommandError(
+            f"TENANT_NOT_FOUND tidak ada tenant {ref!r} / no tenant {ref!r} (id or slug)"
+        )
+    return tenant
 
 
 def print_rows(

@@ -14,26 +14,23 @@ from rich.table import Table
 from garment.central.tenancy.jobs import provisioning_dedupe_key
 from garment.central.tenancy.mover import MoveAborted, dumps
 from garment.central.tenancy.provisioning import ProvisioningError
-from garment.central.tenancy.service import TenantRef, describe_tenant
+from garment.central.tenancy.service import describe_tenant
 from garment.central.tenancy.states import TenantStatus
-from garment.cli.base import app, console, err_console, execute, print_rows
+from garment.cli.base import (
+    JsonOption,
+    TenantArg,
+    app,
+    console,
+    err_console,
+    execute,
+    find_tenant,
+    print_rows,
+)
 from garment.platform.errors import AppError, CommandError
 from garment.runtime import Runtime
 
 tenants_app = typer.Typer(help="Tenants (businesses).", no_args_is_help=True)
 app.add_typer(tenants_app, name="tenants")
-
-TenantArg = Annotated[str, typer.Argument(help="Tenant id or slug.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-
-
-async def _find(runtime: Runtime, ref: str) -> TenantRef:
-    async with runtime.central.transaction() as session:
-        tenant = await runtime.tenancy.find(session, ref)
-    if tenant is None:
-        err_console.print(f"[red]no tenant {ref}[/red]")
-        raise typer.Exit(1)
-    return tenant
 
 
 @tenants_app.command("list")
@@ -76,7 +73,7 @@ def show(tenant: TenantArg, as_json: JsonOption = False) -> None:
     """One tenant with its provisioning steps."""
 
     async def action(runtime: Runtime) -> dict[str, Any]:
-        found = await _find(runtime, tenant)
+        found = await find_tenant(runtime, tenant)
         async with runtime.central.transaction() as session:
             steps = await runtime.tenancy.provisioning_steps(session, found.id)
             members = await runtime.tenancy.count_members(session, found.id)
@@ -121,7 +118,7 @@ def provision(
     `--retry` resumes a `provisioning_failed` tenant at the step that failed."""
 
     async def action(runtime: Runtime) -> str:
-        found = await _find(runtime, tenant)
+        found = await find_tenant(runtime, tenant)
         if found.status is TenantStatus.PROVISIONING_FAILED and not retry:
             err_console.print("the tenant's provisioning failed: add --retry to resume it")
             raise typer.Exit(1)
@@ -140,7 +137,7 @@ def provision(
 
 def _lifecycle(tenant: str, operation: str, reason: str = "operator") -> None:
     async def action(runtime: Runtime) -> str:
-        found = await _find(runtime, tenant)
+        found = await find_tenant(runtime, tenant)
         async with runtime.central.transaction() as session:
             if operation == "suspend":
                 changed = await runtime.tenancy.suspend(session, found.id, reason=reason)
@@ -185,7 +182,7 @@ def export(
     """Every row of the tenant on its cluster as JSON lines: {"table": ..., "row": {...}}."""
 
     async def action(runtime: Runtime) -> int:
-        found = await _find(runtime, tenant)
+        found = await find_tenant(runtime, tenant)
         handle = output.open("w", encoding="utf-8") if output else sys.stdout
         count = 0
         try:
@@ -211,7 +208,7 @@ def purge(
     final clean-up failed). Refuses the tenant's current cluster."""
 
     async def action(runtime: Runtime) -> int:
-        found = await _find(runtime, tenant)
+        found = await find_tenant(runtime, tenant)
         return await runtime.mover.purge(found.id, cluster)
 
     removed = execute(
@@ -228,7 +225,7 @@ def unlock(tenant: TenantArg) -> None:
     the cluster the registry names; remove copies elsewhere with `tenants purge`."""
 
     async def action(runtime: Runtime) -> str | None:
-        found = await _find(runtime, tenant)
+        found = await find_tenant(runtime, tenant)
         await runtime.mover.unlock(found.id)
         return found.cluster_key
 
@@ -247,7 +244,7 @@ def move(
     difference aborts the move and leaves the tenant where it was."""
 
     async def action(runtime: Runtime) -> dict[str, Any]:
-        found = await _find(runtime, tenant)
+        found = await find_tenant(runtime, tenant)
         with Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from garment.central.tenancy.service import TenantRef
-from garment.cli.base import app, console, execute
+from garment.cli.base import JsonOption, TenantArg, app, console, execute, find_tenant
 from garment.platform.errors import AppError, CommandError
 from garment.runtime import Runtime
 
@@ -19,17 +19,9 @@ webhooks_app = typer.Typer(
 )
 app.add_typer(webhooks_app, name="webhooks")
 
-TenantArg = Annotated[str, typer.Argument(help="Tenant id or slug.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-
 
 async def _provisioned(runtime: Runtime, ref: str) -> TenantRef:
-    async with runtime.central.transaction() as session:
-        tenant = await runtime.tenancy.find(session, ref)
-    if tenant is None:
-        raise CommandError(
-            f"TENANT_NOT_FOUND tidak ada tenant {ref!r} / no tenant {ref!r} (id or slug)"
-        )
+    tenant = await find_tenant(runtime, ref)
     if tenant.cluster_key is None:
         raise CommandError(
             f"TENANT_NOT_PROVISIONED tenant {tenant.slug} belum punya klaster, jadi belum punya "
