@@ -17,6 +17,7 @@ from garment.central.auth import keys as keys_module
 from garment.config import Settings
 from garment.runtime import Runtime
 from tests.auth.conftest import bearer, login, make_user
+from tests.auth.test_attacks import enrol_mfa, mfa_challenge, verify
 from tests.conftest import CLUSTER_KEYS, make_client
 
 
@@ -52,6 +53,12 @@ async def test_auth_flows_work_on_a_pool_of_one_connection_with_stale_keys(
             assert refreshed.status_code == 200, refreshed.text
             jwks = await client.get("/.well-known/jwks.json")
             assert jwks.status_code == 200
+            # The tenant picker is read on a connection of its own, after the caller's session
+            # was looked up (cold here: a fresh session of another device).
+            picker = await client.get(
+                "/api/v1/auth/tenants", headers=bearer(sessions[2]["access_token"])
+            )
+            assert picker.status_code == 200, picker.text
 
 
 async def test_a_wrong_password_is_counted_on_a_pool_of_one_connection(
@@ -65,3 +72,17 @@ async def test_a_wrong_password_is_counted_on_a_pool_of_one_connection(
             )
             assert wrong.json()["code"] == "AUTH_INVALID_CREDENTIALS"
             assert (await login(single, user))["access_token"]
+
+
+async def test_an_mfa_login_completes_on_a_pool_of_one_connection(
+    one_connection: Runtime,
+) -> None:
+    # The second step's transaction gives its connection back before the response reads the
+    # tenant picker on a connection of its own.
+    async with make_client(create_app(runtime=one_connection)) as single:
+        async with asyncio.timeout(20):
+            mfa = await enrol_mfa(single, one_connection)
+            challenge = await mfa_challenge(single, mfa.user)
+            completed = await verify(single, challenge, mfa.recovery_codes[0])
+            assert completed.status_code == 200, completed.text
+            assert completed.json()["tenants"] == []

@@ -120,6 +120,15 @@ class MfaService:
         return codes
 
     async def verify_challenge(
+        self, challenge_id: uuid.UUID, code: str, fingerprint: str | None
+    ) -> tuple[AuthenticatedUser, TokenPair]:
+        """The second step of a login, in a transaction of its own that has committed (and
+        given its connection back) before the response reads the tenant picker: a request
+        never holds one pooled connection while it waits for another."""
+        async with self.auth.central.transaction() as session:
+            return await self._verify_challenge(session, challenge_id, code, fingerprint)
+
+    async def _verify_challenge(
         self, session: AsyncSession, challenge_id: uuid.UUID, code: str, fingerprint: str | None
     ) -> tuple[AuthenticatedUser, TokenPair]:
         challenge = await MfaRepository(session).challenge(challenge_id)

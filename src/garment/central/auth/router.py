@@ -243,12 +243,9 @@ async def login(
     ),
 )
 async def verify_mfa(
-    body: MfaVerifyRequest,
-    auth: Auth,
-    session: CentralSession,
-    fingerprint: DeviceFingerprint = None,
+    body: MfaVerifyRequest, auth: Auth, fingerprint: DeviceFingerprint = None
 ) -> LoginResponse:
-    user, pair = await auth.mfa.verify_challenge(session, body.challenge_id, body.code, fingerprint)
+    user, pair = await auth.mfa.verify_challenge(body.challenge_id, body.code, fingerprint)
     return await login_response(auth, user, pair)
 
 
