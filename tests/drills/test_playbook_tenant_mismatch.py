@@ -119,7 +119,8 @@ async def test_a_tenant_context_mismatch_is_traced_by_the_playbook_commands(
         shown = drill.json(f"garment tenants show {tabs_row['details']['header_tenant']} --json")
         assert shown["slug"] == first.slug
         unknown = drill.command(f"garment tenants show {nowhere}")
-        assert unknown.returncode == 1 and f"no tenant {nowhere}" in unknown.stderr, unknown
+        assert unknown.returncode == 1 and "TENANT_NOT_FOUND" in unknown.stderr, unknown
+        assert f"'{nowhere}'" in unknown.stderr, unknown
         selections = await http.get(
             "/api/v1/auth/activities",
             params={"type": "tenant_token_issued"},
