@@ -200,23 +200,23 @@ def as_reader(source: AsyncSession | RecordReader) -> RecordReader:
     return SessionReader(source) if isinstance(source, AsyncSession) else source
 
 
-class DriverTransaction:
-    """A transaction straight on one pooled driver connection, with no ORM session around it:
-    for the hot paths, where the session's bookkeeping (its begin, connection, commit and close
-    through greenlets) costs more than the statements (bench/README.md). The connection is taken
-    at the first statement, the transaction begins in that round trip (`READ ONLY` for a reader,
-    with the tenant binding when the pool's connections carry one), and `finish` commits (or
-    rolls back) and hands the connection back. A connection a failure broke is invalidated.
+class ReadTransaction:
+    """A read-only transaction straight on one pooled driver connection, with no ORM session
+    around it: what the hot GET lists read through, where the session's bookkeeping (its begin,
+    connection, commit and close through greenlets) costs more than the statements
+    (bench/README.md). The connection is taken at the first statement, the transaction begins
+    `READ ONLY` in that round trip (with the tenant binding when the pool's connections carry
+    one), and `finish` commits (or rolls back) and hands the connection back. A connection a
+    failure broke is invalidated.
 
     Records are the driver's (asyncpg), with the codecs SQLAlchemy's dialect installs on its
     connections (JSON and JSONB decoded)."""
 
-    __slots__ = ("_driver", "_engine", "_fairy", "_readonly", "_tenant_id", "_transaction")
+    __slots__ = ("_driver", "_engine", "_fairy", "_tenant_id", "_transaction")
 
-    def __init__(self, engine: AsyncEngine, tenant_id: uuid.UUID | None, *, readonly: bool) -> None:
+    def __init__(self, engine: AsyncEngine, tenant_id: uuid.UUID | None) -> None:
         self._engine = engine
         self._tenant_id = tenant_id
-        self._readonly = readonly
         self._fairy: Any = None
         self._driver: Any = None
         self._transaction: Any = None
@@ -230,19 +230,11 @@ class DriverTransaction:
         records: list[Any] = await driver.fetch(query.sql, *(params[name] for name in query.names))
         return records
 
-    async def fetchrow(self, query: DriverQuery, params: dict[str, Any]) -> Any | None:
-        driver = self._driver or await self._begin()
-        return await driver.fetchrow(query.sql, *(params[name] for name in query.names))
-
-    async def execute(self, query: DriverQuery, params: dict[str, Any]) -> None:
-        driver = self._driver or await self._begin()
-        await driver.execute(query.sql, *(params[name] for name in query.names))
-
     async def _begin(self) -> Any:
         self._fairy = await self._engine.raw_connection()
         driver = self._fairy.driver_connection
         bind_driver_to_tenant(driver, self._tenant_id)
-        transaction = driver.transaction(readonly=self._readonly)
+        transaction = driver.transaction(readonly=True)
         await transaction.start()
         self._transaction, self._driver = transaction, driver
         return driver
@@ -261,19 +253,16 @@ class DriverTransaction:
             broken = broken or is_connection_failure(error)
             raise
         finally:
-            if broken:
-                fairy.invalidate()
-            # Checking in may close an overflow connection, which awaits the driver.
-            await greenlet_spawn(fairy.close)
+            await _give_back(fairy, broken=broken)
 
 
-class ReadTransaction(DriverTransaction):
-    """A read-only `DriverTransaction`: what the hot GET lists read through."""
-
-    __slots__ = ()
-
-    def __init__(self, engine: AsyncEngine, tenant_id: uuid.UUID | None) -> None:
-        super().__init__(engine, tenant_id, readonly=True)
+async def _give_back(fairy: Any, *, broken: bool) -> None:
+    """Return a raw pooled connection; one a failure broke is invalidated first, so the pool
+    does not hand it out again."""
+    if broken:
+        fairy.invalidate()
+    # Checking in may close an overflow connection, which awaits the driver.
+    await greenlet_spawn(fairy.close)
 
 
 class DriverStatements:
@@ -398,7 +387,7 @@ class Database:
     async def statements(self) -> AsyncIterator[DriverStatements]:
         """A pooled connection for `DriverStatements`, handed back when the block ends; one a
         failure broke is invalidated, so the pool does not hand it out again. Straight from the
-        pool, as `DriverTransaction` takes its connection: no `AsyncConnection` around it."""
+        pool, as `ReadTransaction` takes its connection: no `AsyncConnection` around it."""
         fairy: Any = await self.engine.raw_connection()
         broken = False
         try:
@@ -407,10 +396,7 @@ class Database:
             broken = is_connection_failure(error)
             raise
         finally:
-            if broken:
-                fairy.invalidate()
-            # Checking in may close an overflow connection, which awaits the driver.
-            await greenlet_spawn(fairy.close)
+            await _give_back(fairy, broken=broken)
 
     async def _commit(self, session: AsyncSession) -> None:
         # A unit of work that ran no statement and holds no pending object has nothing to
