@@ -394,17 +394,18 @@ class AccountService:
         candidate = await LoginRepository(self.auth.central).candidate(
             normalize_email(email), email_hash(email), fingerprint_hash(fingerprint)
         )
-        now = datetime.now(UTC)
-        if candidate.locked_until is not None and candidate.locked_until > now:
-            raise self._locked_error(candidate.locked_until, now)
+        self._refuse_while_locked(candidate.locked_until)
         return candidate
 
     async def _refuse_if_locked(self, session: AsyncSession, email: str) -> None:
         """Refuses while the email's failure record locks the account."""
         throttle = await LoginThrottleRepository(session).get(email_hash(email))
+        self._refuse_while_locked(throttle.locked_until if throttle else None)
+
+    def _refuse_while_locked(self, locked_until: datetime | None) -> None:
         now = datetime.now(UTC)
-        if throttle is not None and throttle.locked_until and throttle.locked_until > now:
-            raise self._locked_error(throttle.locked_until, now)
+        if locked_until is not None and locked_until > now:
+            raise self._locked_error(locked_until, now)
 
     def _locked_error(self, locked_until: datetime, now: datetime) -> AppError:
         retry_after = max(1, int((locked_until - now).total_seconds()) + 1)

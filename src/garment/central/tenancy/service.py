@@ -242,14 +242,29 @@ def ref_of(tenant: Tenant) -> TenantRef:
 
 
 def summary_of(tenant: Tenant, roles: list[str] | tuple[str, ...]) -> TenantSummary:
+    return tenant_summary(
+        tenant.id, tenant.slug, tenant.name, tenant.status, tenant.plan_code, roles
+    )
+
+
+def tenant_summary(
+    tenant_id: uuid.UUID,
+    slug: str,
+    name: str,
+    status: str,
+    plan_code: str,
+    roles: list[str] | tuple[str, ...],
+) -> TenantSummary:
+    """A tenant as one of its members sees it, from an ORM row (`summary_of`) or a driver
+    record (`MembershipDirectory.tenants_of`)."""
     return TenantSummary(
-        id=tenant.id,
-        slug=tenant.slug,
-        name=tenant.name,
-        status=tenant.status,
+        id=tenant_id,
+        slug=slug,
+        name=name,
+        status=status,
         roles=sorted(roles),
-        usable=tenant.status == TenantStatus.ACTIVE,
-        plan_code=tenant.plan_code,
+        usable=status == TenantStatus.ACTIVE,
+        plan_code=plan_code,
     )
 
 
@@ -287,14 +302,13 @@ class MembershipDirectory:
     async def tenants_of(self, user_id: uuid.UUID) -> list[TenantSummary]:
         """The user's active memberships, read alone (one round trip, no unit of work)."""
         return [
-            TenantSummary(
-                id=row["id"],
-                slug=row["slug"],
-                name=row["name"],
-                status=row["status"],
-                roles=sorted(row["role_keys"]),
-                usable=row["status"] == TenantStatus.ACTIVE,
-                plan_code=row["plan_code"],
+            tenant_summary(
+                row["id"],
+                row["slug"],
+                row["name"],
+                row["status"],
+                row["plan_code"],
+                row["role_keys"],
             )
             for row in await member_tenants(self.central, user_id)
         ]
