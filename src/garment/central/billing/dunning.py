@@ -23,7 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from garment.central.billing import invoice_states, subscription_states
 from garment.central.billing.events import (
     InvoiceReminderDue,
-    SubscriptionCancelled,
     SubscriptionSuspended,
 )
 from garment.central.billing.invoice_states import DunningAction, InvoiceStatus
@@ -34,7 +33,7 @@ from garment.central.billing.repository import (
     SubscriptionRepository,
 )
 from garment.central.billing.subscription_states import SubscriptionStatus
-from garment.central.billing.subscriptions import BillingService, ProviderSource
+from garment.central.billing.subscriptions import BillingService, ProviderSource, end_subscription
 from garment.config import BillingSettings
 from garment.platform.db import Database
 from garment.platform.errors import CommandError
@@ -313,26 +312,25 @@ class DunningService:
             )
         elif action is DunningAction.CANCEL:
             first = SubscriptionStatus(subscription.status) is SubscriptionStatus.INCOMPLETE
-            target = SubscriptionStatus.EXPIRED if first else SubscriptionStatus.CANCELLED
-            subscription.status = subscription_states.transition(subscription.status, target)
-            subscription.cancelled_at = now
+            # Either way the tenant closes: a paying one by dunning, and one that waited for its
+            # first payment (`pending`, never provisioned) so it does not wait for ever.
             if first:
+                await end_subscription(
+                    session,
+                    subscription,
+                    SubscriptionStatus.EXPIRED,
+                    subscription_states.NEVER_PAID_EXPIRED,
+                    now,
+                )
                 invoice.status = invoice_states.transition(invoice.status, InvoiceStatus.VOID)
                 invoice.voided_at = now
             else:
+                await end_subscription(
+                    session, subscription, SubscriptionStatus.CANCELLED, "unpaid", now
+                )
                 invoice.status = invoice_states.transition(
                     invoice.status, InvoiceStatus.UNCOLLECTIBLE
                 )
-            # Either way the tenant closes: a paying one by dunning, and one that waited for its
-            # first payment (`pending`, never provisioned) so it does not wait for ever.
-            await publish(
-                session,
-                SubscriptionCancelled(
-                    tenant_id=subscription.tenant_id,
-                    subscription_id=subscription.id,
-                    reason=subscription_states.NEVER_PAID_EXPIRED if first else "unpaid",
-                ),
-            )
 
     async def explain(self, reference: str, *, now: datetime | None = None) -> Explanation:
         now = now or datetime.now(UTC)

@@ -87,6 +87,25 @@ def period_end(start: datetime, interval: str) -> datetime:
     return add_months(start, 12 if interval == "yearly" else 1)
 
 
+async def end_subscription(
+    session: AsyncSession,
+    subscription: Subscription,
+    target: SubscriptionStatus,
+    reason: str,
+    now: datetime,
+) -> None:
+    """End the subscription (`cancelled`, or `expired` when it was never paid for) as of `now`,
+    and tell tenancy, which closes the tenant (`SubscriptionCancelled` with `reason`)."""
+    subscription.status = subscription_states.transition(subscription.status, target)
+    subscription.cancelled_at = now
+    await publish(
+        session,
+        SubscriptionCancelled(
+            tenant_id=subscription.tenant_id, subscription_id=subscription.id, reason=reason
+        ),
+    )
+
+
 def invoice_number(month: str, number: int) -> str:
     """`INV/2026/11/000123`."""
     return f"INV/{month}/{number:06d}"
@@ -547,17 +566,8 @@ class BillingService:
 
     async def _renew(self, session: AsyncSession, subscription: Subscription, now: datetime) -> str:
         if subscription.cancel_at_period_end:
-            subscription.status = subscription_states.transition(
-                subscription.status, SubscriptionStatus.CANCELLED
-            )
-            subscription.cancelled_at = now
-            await publish(
-                session,
-                SubscriptionCancelled(
-                    tenant_id=subscription.tenant_id,
-                    subscription_id=subscription.id,
-                    reason="cancelled_at_period_end",
-                ),
+            await end_subscription(
+                session, subscription, SubscriptionStatus.CANCELLED, "cancelled_at_period_end", now
             )
             return f"{subscription.tenant_id}: cancelled at period end"
         if subscription.pending_plan_code:
@@ -690,23 +700,18 @@ class BillingService:
             raise AppError(RESOURCE_NOT_FOUND)
         status = SubscriptionStatus(subscription.status)
         if status is SubscriptionStatus.INCOMPLETE:
-            subscription.status = subscription_states.transition(
-                subscription.status, SubscriptionStatus.EXPIRED
+            # Its tenant waited for the first payment (`pending`, never provisioned): it closes.
+            await end_subscription(
+                session,
+                subscription,
+                SubscriptionStatus.EXPIRED,
+                subscription_states.NEVER_PAID_CANCELLED,
+                now,
             )
-            subscription.cancelled_at = now
             for invoice in await InvoiceRepository(session).unpaid_of_subscription(subscription.id):
                 locked = await InvoiceRepository(session).get(invoice.id, for_update=True)
                 if locked is not None and locked.status == InvoiceStatus.OPEN:
                     await self.void(session, locked, now)
-            # Its tenant waited for the first payment (`pending`, never provisioned): it closes.
-            await publish(
-                session,
-                SubscriptionCancelled(
-                    tenant_id=subscription.tenant_id,
-                    subscription_id=subscription.id,
-                    reason=subscription_states.NEVER_PAID_CANCELLED,
-                ),
-            )
             return subscription
         if status in subscription_states.ENDED:
             raise AppError(SUBSCRIPTION_NOT_CHANGEABLE, params={"status": status.value})
