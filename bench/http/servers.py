@@ -169,17 +169,10 @@ def prepare_postgres(pgdata: Path) -> None:
     embedded = EmbeddedPostgres(pgdata)
     url = embedded.start()
     try:
-        asyncio.run(set_max_connections(url, BENCH_MAX_CONNECTIONS))
+        sql = f"ALTER SYSTEM SET max_connections = {int(BENCH_MAX_CONNECTIONS)}"
+        asyncio.run(execute_on([url], sql))
     finally:
         embedded.stop()
-
-
-async def set_max_connections(url: str, count: int) -> None:
-    connection = await asyncpg.connect(plain_url(url))
-    try:
-        await connection.execute(f"ALTER SYSTEM SET max_connections = {int(count)}")
-    finally:
-        await connection.close()
 
 
 def analyze_databases(pgdata: Path) -> None:
@@ -189,14 +182,15 @@ def analyze_databases(pgdata: Path) -> None:
     every row: after this, rounds measure the steady state a deployment's statistics give."""
     targets = embedded_targets(pgdata)
     urls = [targets.central.owner_url] + [c.owner_url for c in targets.clusters.values()]
-    asyncio.run(_analyze(urls))
+    asyncio.run(execute_on(urls, "ANALYZE"))
 
 
-async def _analyze(urls: list[str]) -> None:
+async def execute_on(urls: list[str], sql: str) -> None:
+    """One statement on each database, over a connection of its own."""
     for url in urls:
         connection = await asyncpg.connect(plain_url(url))
         try:
-            await connection.execute("ANALYZE")
+            await connection.execute(sql)
         finally:
             await connection.close()
 
