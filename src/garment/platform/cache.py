@@ -62,23 +62,24 @@ class TtlCache(Generic[K, V]):
         self.enabled = enabled
         self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
         self._generation = 0
-        self._hits = CACHE_LOOKUPS.labels(cache=name, result="hit")
-        self._misses = CACHE_LOOKUPS.labels(cache=name, result="miss")
+        self.hits = 0
+        self.misses = 0
+        CACHE_LOOKUPS.track(self)
 
     def get(self, key: K) -> V | None:
         if not self.enabled():
             return None
         entry = self._entries.get(key)
         if entry is None:
-            self._misses.inc()
+            self.misses += 1
             return None
         expires, value = entry
         if expires <= time.monotonic():
             del self._entries[key]
-            self._misses.inc()
+            self.misses += 1
             return None
         self._entries.move_to_end(key)
-        self._hits.inc()
+        self.hits += 1
         return value
 
     def put(self, key: K, value: V, ttl_seconds: float | None = None) -> None:

@@ -3,9 +3,20 @@ random URLs cannot blow up the number of series."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import weakref
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, Protocol
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 HTTP_REQUESTS = Counter(
     "garment_http_requests_total",
@@ -18,6 +29,33 @@ HTTP_LATENCY = Histogram(
     ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
+
+
+class HttpMetrics:
+    """The request counter and latency histogram, their labelled children kept by (method,
+    route, status): `labels()` converts every value and takes a lock on each call, twice per
+    request. Routes are templates and methods few, so the map stays small; past `max_children`
+    (a client inventing methods) lookups go through `labels()` again."""
+
+    def __init__(self, max_children: int = 4096) -> None:
+        self.max_children = max_children
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def record(self, method: str, route: str, status: int, duration: float) -> None:
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                HTTP_REQUESTS.labels(method, route, str(status)),
+                HTTP_LATENCY.labels(method, route),
+            )
+            if len(self._children) < self.max_children:
+                self._children[key] = children
+        children[0].inc()
+        children[1].observe(duration)
+
+
+HTTP_METRICS = HttpMetrics()
 OUTBOX_EVENTS = Gauge("garment_outbox_events", "Outbox events by state", ["state"])
 JOBS = Gauge("garment_jobs", "Jobs in the queue by status", ["status"])
 JOB_RUNS = Counter(
@@ -38,11 +76,43 @@ CACHE_LISTENING = Gauge(
     "garment_cache_listening",
     "1 while this process hears cache invalidations (0: every read goes to the database)",
 )
-CACHE_LOOKUPS = Counter(
-    "garment_cache_lookups_total",
-    "Read-through cache lookups by cache and result",
-    ["cache", "result"],
-)
+
+
+class LookupCounts(Protocol):
+    name: str
+    hits: int
+    misses: int
+
+
+class CacheLookups(Collector):
+    """`garment_cache_lookups_total{cache, result}`, read from the caches' own counts when
+    scraped. A tenant request makes about five cache lookups, and a prometheus `Counter` takes a
+    lock on every increment; a cache counts in plain integers on the event loop's thread.
+    Caches of the same name (one per runtime, several in a test process) are summed."""
+
+    def __init__(self) -> None:
+        self._caches: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    def track(self, cache: LookupCounts) -> None:
+        self._caches.add(cache)
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        totals: dict[tuple[str, str], int] = {}
+        for cache in list(self._caches):
+            for result, count in (("hit", cache.hits), ("miss", cache.misses)):
+                totals[(cache.name, result)] = totals.get((cache.name, result), 0) + count
+        family = CounterMetricFamily(
+            "garment_cache_lookups",
+            "Read-through cache lookups by cache and result",
+            labels=["cache", "result"],
+        )
+        for labels, count in sorted(totals.items()):
+            family.add_metric(list(labels), count)
+        yield family
+
+
+CACHE_LOOKUPS = CacheLookups()
+REGISTRY.register(CACHE_LOOKUPS)
 AUTH_FAILURES = Counter(
     "garment_http_auth_failures_total",
     "401 answers by error code (expired, invalid, revoked, missing tokens; wrong passwords)",

@@ -6,14 +6,13 @@ Written as plain ASGI (not BaseHTTPMiddleware) so it adds no task or stream copy
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 from ipaddress import ip_address, ip_network
 from typing import Any
 
 import structlog
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from garment.platform.context import (
@@ -32,7 +31,7 @@ from garment.platform.errors import (
     ErrorSpec,
 )
 from garment.platform.http.problem import problem_response
-from garment.platform.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from garment.platform.metrics import HTTP_METRICS
 
 logger = structlog.get_logger("garment.http")
 # The standard-library logger behind it: asked first, so a process whose level hides request
@@ -47,10 +46,28 @@ DATABASE_RETRY_SECONDS = 5
 
 
 def accepted_request_id(value: str | None) -> str:
-    """Echo a caller's id when it is safe to log and return; otherwise mint one."""
+    """Echo a caller's id when it is safe to log and return; otherwise mint one (32 random hex
+    digits, as a uuid4's hex without the cost of building the UUID)."""
     if value and _SAFE_REQUEST_ID.match(value):
         return value
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
+
+
+# The request headers the middleware reads, found in one pass over the raw list (Starlette's
+# `Headers.get` scans it again for each name).
+READ_HEADERS = frozenset(
+    {b"x-request-id", b"accept-language", b"user-agent", b"x-forwarded-for", b"content-length"}
+)
+
+
+def read_headers(scope: Scope) -> dict[bytes, str]:
+    """The first value of each of `READ_HEADERS` the request carries (names arrive lower-case
+    from the server), decoded as Starlette decodes them."""
+    found: dict[bytes, str] = {}
+    for name, value in scope["headers"]:
+        if name in READ_HEADERS and name not in found:
+            found[name] = value.decode("latin-1")
+    return found
 
 
 def route_template(scope: Scope) -> str:
@@ -85,12 +102,39 @@ def classify_failure(error: BaseException) -> ErrorSpec:
 
 
 # Headers every answer carries: no MIME sniffing of JSON into something executable, no framing
-# of the API's pages (/docs), no referrer leaking ids from URLs.
+# of the API's pages (/docs), no referrer leaking ids from URLs. A route's own value stands.
 SECURITY_HEADERS = (
-    ("X-Content-Type-Options", "nosniff"),
-    ("X-Frame-Options", "DENY"),
-    ("Referrer-Policy", "no-referrer"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
 )
+VARY_LOCALE = b"Accept-Language"
+
+
+def with_standard_headers(
+    headers: list[tuple[bytes, bytes]], request_id: bytes
+) -> list[tuple[bytes, bytes]]:
+    """An answer's headers plus the ones every answer carries, in one pass: the request id
+    (replacing any), `Accept-Language` added to `Vary` (every message has two languages), the
+    security headers unless the route set its own."""
+    result: list[tuple[bytes, bytes]] = []
+    present: set[bytes] = set()
+    vary: bytes | None = None
+    for name, value in headers:
+        key = name.lower()
+        if key == b"x-request-id":
+            continue
+        if key == b"vary":
+            vary = value if vary is None else vary
+            continue
+        present.add(key)
+        result.append((name, value))
+    result.append((b"x-request-id", request_id))
+    result.append((b"vary", vary + b", " + VARY_LOCALE if vary else VARY_LOCALE))
+    for name, value in SECURITY_HEADERS:
+        if name not in present:
+            result.append((name, value))
+    return result
 
 
 def is_framework_text_413(message: Message) -> bool:
@@ -161,13 +205,14 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
+        headers = read_headers(scope)
         context = RequestContext(
-            request_id=accepted_request_id(headers.get("x-request-id")),
-            locale=parse_accept_language(headers.get("accept-language")),
-            client_ip=self.client_ip(scope, headers),
-            user_agent=(headers.get("user-agent") or "")[:512] or None,
+            request_id=accepted_request_id(headers.get(b"x-request-id")),
+            locale=parse_accept_language(headers.get(b"accept-language")),
+            client_ip=self.client_ip(scope, headers.get(b"x-forwarded-for")),
+            user_agent=(headers.get(b"user-agent") or "")[:512] or None,
         )
+        request_id = context.request_id.encode("latin-1")
         token = set_context(context)
         started = time.perf_counter()
         status = 500
@@ -193,14 +238,12 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                response_headers = MutableHeaders(scope=message)
-                response_headers[REQUEST_ID_HEADER] = context.request_id
-                response_headers.add_vary_header("Accept-Language")
-                for name, value in SECURITY_HEADERS:
-                    response_headers.setdefault(name, value)
+                message["headers"] = with_standard_headers(
+                    list(message.get("headers", ())), request_id
+                )
             await send(message)
 
-        limited = BodyLimit(self.max_body_bytes, headers.get("content-length"), receive)
+        limited = BodyLimit(self.max_body_bytes, headers.get(b"content-length"), receive)
         self_limited = scope["path"].startswith(self.self_limited_prefixes)
 
         try:
@@ -248,8 +291,7 @@ class RequestContextMiddleware:
     def record(self, scope: Scope, status: int, duration: float) -> None:
         route_path = route_template(scope)
         method = scope["method"]
-        HTTP_REQUESTS.labels(method, route_path, str(status)).inc()
-        HTTP_LATENCY.labels(method, route_path).observe(duration)
+        HTTP_METRICS.record(method, route_path, status, duration)
         if not request_log.isEnabledFor(logging.INFO):
             return
         context = current_context()
@@ -266,10 +308,9 @@ class RequestContextMiddleware:
             tenant_id=str(context.tenant_id) if context.tenant_id else None,
         )
 
-    def client_ip(self, scope: Scope, headers: Headers) -> str | None:
+    def client_ip(self, scope: Scope, forwarded: str | None) -> str | None:
         client = scope.get("client")
         peer: str | None = str(client[0]) if client else None
-        forwarded = headers.get("x-forwarded-for")
         if not forwarded or not peer or not self._is_trusted(peer):
             return peer
         # The right-most address not belonging to a trusted proxy is the real client.
