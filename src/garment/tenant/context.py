@@ -85,11 +85,12 @@ TENANT_CHAIN_ERRORS: tuple[ErrorSpec, ...] = (
     PERMISSION_DENIED,
 )
 
+TENANT_HEADER_MAX_LENGTH = 64
 TenantHeader = Annotated[
     str | None,
     Header(
         alias=TENANT_HEADER,
-        max_length=64,
+        max_length=TENANT_HEADER_MAX_LENGTH,
         description="The selected tenant: its id or slug (the one the token was issued for).",
     ),
 ]
@@ -205,7 +206,17 @@ class EnsureTenantUsable:
     async def __call__(
         self, request: Request, credentials: BearerCredentials, x_tenant_id: TenantHeader = None
     ) -> TenantMember:
-        services = app_services(request)
+        return await self.resolve(app_services(request), credentials, x_tenant_id, request.method)
+
+    async def resolve(
+        self,
+        services: Any,
+        credentials: HTTPAuthorizationCredentials | None,
+        x_tenant_id: str | None,
+        method: str,
+    ) -> TenantMember:
+        """Steps 2-5 on values already taken from the request (the route's dependency and
+        the fast lane of `/tenant/me` both call this)."""
         principal = await authenticate_tenant(services, credentials)
         tenant = await set_tenant_context(services, principal, x_tenant_id)
         await validate_tenant_token(services, principal, tenant, x_tenant_id or "")
@@ -218,7 +229,7 @@ class EnsureTenantUsable:
             error = status_error(tenant.status)
             if error is not None:
                 raise error
-        if tenant.read_only and request.method not in SAFE_METHODS:
+        if tenant.read_only and method not in SAFE_METHODS:
             raise AppError(TENANT_MAINTENANCE, params={"retry_after": READ_ONLY_RETRY_SECONDS})
         user = principal.user
         return TenantMember(
@@ -279,8 +290,11 @@ class RequirePermission:
         return f"RequirePermission({self.permission!r})"
 
     async def __call__(self, request: Request, member: UsableTenantMember) -> TenantMember:
+        return await self.authorize(app_services(request), member)
+
+    async def authorize(self, services: Any, member: TenantMember) -> TenantMember:
         if not member.authorized:
-            roles = app_services(request).roles
+            roles = services.roles
             member.roles, member.permissions = await roles.access(
                 member.tenant_id, member.cluster_key, member.role_keys
             )
@@ -290,7 +304,8 @@ class RequirePermission:
         return member
 
 
-AnyMember = Annotated[TenantMember, Depends(RequirePermission(None))]
+any_member = RequirePermission(None)
+AnyMember = Annotated[TenantMember, Depends(any_member)]
 
 # The billing routes: open to suspended tenants and to those waiting for their first payment.
 ensure_billing_reachable = EnsureTenantUsable(allow_suspended=True, allow_awaiting_payment=True)
@@ -306,7 +321,7 @@ class RequireBillingPermission(RequirePermission):
         if not member.authorized and member.tenant.cluster_key is None:
             member.roles, member.permissions = default_access(member.role_keys)
             member.authorized = True
-        return await RequirePermission.__call__(self, request, member)
+        return await self.authorize(app_services(request), member)
 
 
 def member_summary(member: TenantMember) -> dict[str, Any]:
