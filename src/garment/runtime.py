@@ -50,6 +50,7 @@ from garment.platform.embedded import EmbeddedPostgres
 from garment.platform.events import OutboxRelay, RelayOptions, events, outbox_backlog
 from garment.platform.jobs import JobQueue, WorkerOptions
 from garment.platform.mail.mailer import Mailer, create_mailer
+from garment.platform.measurements import export_measurements
 from garment.platform.metrics import (
     BILLING_WEBHOOK_RECEIPTS_STORED,
     CLUSTER_BREAKER_OPEN,
@@ -450,6 +451,7 @@ class Runtime:
     async def _refresh_metrics(self) -> None:
         async with self.central.transaction() as session:
             backlog = await outbox_backlog(session)
+            await export_measurements(session)
         for state, count in backlog.items():
             OUTBOX_EVENTS.labels(state).set(count)
         for status, count in (await self.jobs.counts()).items():

@@ -1,19 +1,24 @@
 """What operators have for a tenant's outbound webhooks: `garment webhooks status` (the backlog
-of each endpoint and the message at its head), `garment webhooks replay`, and the attempt
-metrics."""
+of each endpoint and the message at its head), `garment webhooks replay`, the attempt metrics
+and each cluster's backlog, measured by the sweep and exported by every process."""
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy.engine import make_url
 
 from garment.config import WebhookSettings
+from garment.platform.jobs import JobContext
 from garment.runtime import Runtime
+from garment.tenant.webhooks.jobs import sweep
 from tests.conftest import garment
 from tests.tenancy.conftest import tenant_setup
 from tests.tenant.conftest import owner_of
@@ -113,3 +118,44 @@ async def test_unknown_or_unprovisioned_tenants_and_messages_are_refused_in_one_
     )
     assert missing.exit_code == 1
     assert "RESOURCE_NOT_FOUND" in missing.output
+
+
+async def pending_on(superuser_url: str, runtime: Runtime, cluster: str) -> tuple[int, float]:
+    """The cluster's pending messages over every tenant, counted as a superuser (past RLS)."""
+    database = make_url(runtime.targets.clusters[cluster].app_url).database
+    url = make_url(superuser_url).set(drivername="postgresql", database=database)
+    connection = await asyncpg.connect(url.render_as_string(hide_password=False))
+    try:
+        count, oldest = await connection.fetchrow(
+            "SELECT count(*), min(created_at) FROM webhook_messages WHERE status = 'pending'"
+        )
+    finally:
+        await connection.close()
+    return int(count), oldest.timestamp() if oldest else 0.0
+
+
+async def test_the_sweep_measures_each_clusters_backlog_for_every_processs_metrics(
+    runtime: Runtime, client: httpx.AsyncClient, receiver: Receiver, pg_superuser_url: str
+) -> None:
+    setup = await tenant_setup(runtime, client)
+    await create_endpoint(client, owner_of(setup), receiver, "/erp", ["order.created"])
+    await emit(runtime, "orders.OrderCreated", **order_created(setup.tenant_id))
+    await emit(runtime, "orders.OrderCreated", **order_created(setup.tenant_id, "SO-2026-00002"))
+    await runtime.relay.drain()  # the listener turns each event into a pending message
+
+    await sweep({}, JobContext(job_id=0, attempt=1, services=runtime))
+    await runtime.metrics.render()  # any process's scrape exports what the sweep stored
+
+    clusters = runtime.cluster_manager.configured_keys()
+    for cluster in clusters:
+        pending, oldest = await pending_on(pg_superuser_url, runtime, cluster)
+        labels = {"cluster": cluster}
+        assert REGISTRY.get_sample_value("garment_webhook_messages_pending", labels) == pending
+        assert REGISTRY.get_sample_value(
+            "garment_webhook_oldest_pending_timestamp_seconds", labels
+        ) == pytest.approx(oldest, abs=0.001)
+    assert (await pending_on(pg_superuser_url, runtime, setup.cluster))[0] >= 2
+    taken = REGISTRY.get_sample_value(
+        "garment_measurement_timestamp_seconds", {"measurement": "webhook_messages_pending"}
+    )
+    assert taken is not None and time.time() - taken < 60

@@ -159,6 +159,23 @@ BILLING_DUNNING_ACTIONS = Counter(
     ["action"],
 )
 
+MEASUREMENT_TAKEN = Gauge(
+    "garment_measurement_timestamp_seconds",
+    "Unix time a job last took a measurement exported here (platform/measurements.py)",
+    ["measurement"],
+)
+WEBHOOK_MESSAGES_PENDING = Gauge(
+    "garment_webhook_messages_pending",
+    "Outbound webhook messages not yet delivered or given up, per cluster (measured by the "
+    "webhook sweep)",
+    ["cluster"],
+)
+WEBHOOK_OLDEST_PENDING = Gauge(
+    "garment_webhook_oldest_pending_timestamp_seconds",
+    "Unix time the oldest pending outbound webhook message was created, per cluster (0: none; "
+    "measured by the webhook sweep)",
+    ["cluster"],
+)
 WEBHOOK_ATTEMPTS = Counter(
     "garment_webhook_attempts_total",
     "Outbound webhook delivery attempts by outcome (succeeded, failed, gone)",

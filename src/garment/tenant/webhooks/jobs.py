@@ -1,6 +1,6 @@
 """The delivery job (one queued-or-running per endpoint, ADR 0017) and the sweep that
 re-enqueues endpoints whose due messages have no job (a message committed while the endpoint's
-job was finishing)."""
+job was finishing) and measures each cluster's backlog."""
 
 from __future__ import annotations
 
@@ -8,10 +8,17 @@ import uuid
 from typing import Any
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from garment.platform.jobs import JobContext, RetryLater, tasks
+from garment.platform.measurements import (
+    WEBHOOK_OLDEST_PENDING_AT,
+    WEBHOOK_PENDING,
+    record_measurement,
+)
 from garment.tenant.webhooks.service import (
     DELIVER_TASK,
+    Backlog,
     WebhookService,
     deliver_dedupe_key,
     deliver_payload,
@@ -41,16 +48,21 @@ async def deliver(payload: dict[str, Any], job: JobContext) -> None:
 
 @tasks.task(SWEEP_TASK, retries=2)
 async def sweep(payload: dict[str, Any], job: JobContext) -> None:
+    """Enqueue the endpoints whose due messages have no job, and measure the backlog of every
+    cluster on the way (exported by every process: `garment_webhook_messages_pending`)."""
     runtime = job.services
     service: WebhookService = runtime.webhooks
     async with runtime.central.transaction() as session:
         tenants = await runtime.tenancy.list_tenants(session, limit=100_000)
+    backlogs = {key: Backlog() for key in runtime.cluster_manager.configured_keys()}
     enqueued = 0
     for tenant in tenants:
         if tenant.cluster_key is None:
             continue
         async with runtime.cluster_manager.tenant_transaction(tenant.cluster_key, tenant.id) as db:
             due = await service.endpoints_due(db, tenant.id)
+            backlog = await service.backlog(db, tenant.id)
+        backlogs[tenant.cluster_key] = backlogs.get(tenant.cluster_key, Backlog()).plus(backlog)
         for endpoint_id in due:
             if await runtime.jobs.enqueue(
                 DELIVER_TASK,
@@ -58,8 +70,24 @@ async def sweep(payload: dict[str, Any], job: JobContext) -> None:
                 dedupe_key=deliver_dedupe_key(endpoint_id),
             ):
                 enqueued += 1
+    async with runtime.central.transaction() as session:
+        await record_backlogs(session, backlogs)
     if enqueued:
         logger.info("webhooks.swept", enqueued=enqueued)
+
+
+async def record_backlogs(session: AsyncSession, backlogs: dict[str, Backlog]) -> None:
+    await record_measurement(
+        session, WEBHOOK_PENDING, {key: backlog.pending for key, backlog in backlogs.items()}
+    )
+    await record_measurement(
+        session,
+        WEBHOOK_OLDEST_PENDING_AT,
+        {
+            key: backlog.oldest_pending_at.timestamp() if backlog.oldest_pending_at else 0.0
+            for key, backlog in backlogs.items()
+        },
+    )
 
 
 tasks.every("*/5 * * * *", SWEEP_TASK)

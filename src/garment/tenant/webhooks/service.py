@@ -164,6 +164,18 @@ class EndpointHealth:
         return values
 
 
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """Pending messages (of one tenant, or summed over a cluster's tenants by the sweep)."""
+
+    pending: int = 0
+    oldest_pending_at: datetime | None = None
+
+    def plus(self, other: Backlog) -> Backlog:
+        oldest = [at for at in (self.oldest_pending_at, other.oldest_pending_at) if at]
+        return Backlog(self.pending + other.pending, min(oldest) if oldest else None)
+
+
 class WebhookService:
     endpoint_keyset = ENDPOINT_KEYSET
     message_keyset = MESSAGE_KEYSET
@@ -489,6 +501,10 @@ class WebhookService:
 
     async def endpoints_due(self, session: AsyncSession, tenant_id: uuid.UUID) -> list[uuid.UUID]:
         return await EndpointRepository(session).with_pending(tenant_id)
+
+    async def backlog(self, session: AsyncSession, tenant_id: uuid.UUID) -> Backlog:
+        pending, oldest = await EndpointRepository(session).backlog(tenant_id)
+        return Backlog(pending, oldest)
 
     # --- delivery (the job) -------------------------------------------------------------------
 
