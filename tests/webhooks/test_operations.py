@@ -16,6 +16,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy.engine import make_url
 
 from garment.config import WebhookSettings
+from garment.platform.errors import CLUSTER_UNAVAILABLE, AppError
 from garment.platform.jobs import JobContext
 from garment.runtime import Runtime
 from garment.tenant.webhooks.jobs import sweep
@@ -155,7 +156,40 @@ async def test_the_sweep_measures_each_clusters_backlog_for_every_processs_metri
             "garment_webhook_oldest_pending_timestamp_seconds", labels
         ) == pytest.approx(oldest, abs=0.001)
     assert (await pending_on(pg_superuser_url, runtime, setup.cluster))[0] >= 2
+    assert time.time() - taken_at(setup.cluster) < 60
+
+
+def taken_at(cluster: str) -> float:
     taken = REGISTRY.get_sample_value(
-        "garment_measurement_timestamp_seconds", {"measurement": "webhook_messages_pending"}
+        "garment_measurement_timestamp_seconds",
+        {"measurement": "webhook_messages_pending", "series": cluster},
     )
-    assert taken is not None and time.time() - taken < 60
+    assert taken is not None
+    return taken
+
+
+async def test_a_cluster_the_sweep_cannot_reach_keeps_its_last_measurement_and_the_rest_go_on(
+    runtime: Runtime, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup = await tenant_setup(runtime, client)
+    await sweep({}, JobContext(job_id=0, attempt=1, services=runtime))
+    await runtime.metrics.render()
+    labels = {"cluster": setup.cluster}
+    before = REGISTRY.get_sample_value("garment_webhook_messages_pending", labels)
+    first_taken = taken_at(setup.cluster)
+    manager = runtime.cluster_manager
+    reachable = manager.tenant_transaction
+
+    def down_for_this_cluster(key: str, tenant_id: uuid.UUID) -> Any:
+        if key == setup.cluster:
+            raise AppError(CLUSTER_UNAVAILABLE)
+        return reachable(key, tenant_id)
+
+    monkeypatch.setattr(manager, "tenant_transaction", down_for_this_cluster)
+    await sweep({}, JobContext(job_id=0, attempt=1, services=runtime))  # no error
+    await runtime.metrics.render()
+
+    assert REGISTRY.get_sample_value("garment_webhook_messages_pending", labels) == before
+    assert taken_at(setup.cluster) == first_taken  # the alert sees this series age
+    for other in set(manager.configured_keys()) - {setup.cluster}:
+        assert taken_at(other) > first_taken  # every other cluster was measured again

@@ -9,7 +9,7 @@ the time they were taken, so an alert can tell a stale measurement from a good o
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -52,14 +52,20 @@ MEASURED: tuple[Measured, ...] = (WEBHOOK_PENDING, WEBHOOK_OLDEST_PENDING_AT)
 
 
 async def record_measurement(
-    session: AsyncSession, measured: Measured, values: Mapping[str, float]
+    session: AsyncSession,
+    measured: Measured,
+    values: Mapping[str, float],
+    *,
+    keep: Collection[str] = (),
 ) -> None:
-    """Replace every series of `measured` with `values` (a series no longer measured, such as
-    a cluster taken out of service, disappears)."""
+    """Replace the series of `measured` with `values`. A series in `keep` (one that could not be
+    measured this time, such as an unreachable cluster) stays as it was, with its older time; any
+    other series not measured (a cluster taken out of service) disappears."""
     now = datetime.now(UTC)
     await session.execute(
         delete(MeasurementRow).where(
-            MeasurementRow.name == measured.name, MeasurementRow.series.not_in(list(values))
+            MeasurementRow.name == measured.name,
+            MeasurementRow.series.not_in([*values, *keep]),
         )
     )
     if not values:
@@ -80,17 +86,15 @@ async def record_measurement(
 
 async def export_measurements(session: AsyncSession, known: Sequence[Measured] = MEASURED) -> None:
     """Set each known gauge from the stored rows, and `garment_measurement_timestamp_seconds`
-    to when each was last taken (when a scrape runs, in whichever process answers it)."""
+    to when each series was last taken (when a scrape runs, in whichever process answers it)."""
     by_name = {measured.name: measured for measured in known}
     rows = (await session.execute(select(MeasurementRow))).scalars().all()
     for measured in known:
         measured.gauge.clear()
-    taken: dict[str, datetime] = {}
+    MEASUREMENT_TAKEN.clear()
     for row in rows:
         gauge_of = by_name.get(row.name)
         if gauge_of is None:  # taken by a newer version of this code, unknown here
             continue
         gauge_of.gauge.labels(row.series).set(row.value)
-        taken[row.name] = max(taken.get(row.name, row.measured_at), row.measured_at)
-    for name, at in taken.items():
-        MEASUREMENT_TAKEN.labels(name).set(at.timestamp())
+        MEASUREMENT_TAKEN.labels(row.name, row.series).set(row.measured_at.timestamp())

@@ -161,8 +161,8 @@ BILLING_DUNNING_ACTIONS = Counter(
 
 MEASUREMENT_TAKEN = Gauge(
     "garment_measurement_timestamp_seconds",
-    "Unix time a job last took a measurement exported here (platform/measurements.py)",
-    ["measurement"],
+    "Unix time a job last took a series of a measurement exported here (platform/measurements.py)",
+    ["measurement", "series"],
 )
 WEBHOOK_MESSAGES_PENDING = Gauge(
     "garment_webhook_messages_pending",

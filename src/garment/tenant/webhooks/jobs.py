@@ -10,6 +10,8 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from garment.platform.db import is_connection_failure
+from garment.platform.errors import CLUSTER_UNAVAILABLE, AppError
 from garment.platform.jobs import JobContext, RetryLater, tasks
 from garment.platform.measurements import (
     WEBHOOK_OLDEST_PENDING_AT,
@@ -49,20 +51,31 @@ async def deliver(payload: dict[str, Any], job: JobContext) -> None:
 @tasks.task(SWEEP_TASK, retries=2)
 async def sweep(payload: dict[str, Any], job: JobContext) -> None:
     """Enqueue the endpoints whose due messages have no job, and measure the backlog of every
-    cluster on the way (exported by every process: `garment_webhook_messages_pending`)."""
+    cluster on the way (exported by every process: `garment_webhook_messages_pending`). A
+    cluster that cannot be reached is skipped, its tenants' endpoints and its last measurement
+    left as they were; every other cluster is still swept."""
     runtime = job.services
     service: WebhookService = runtime.webhooks
     async with runtime.central.transaction() as session:
         tenants = await runtime.tenancy.list_tenants(session, limit=100_000)
     backlogs = {key: Backlog() for key in runtime.cluster_manager.configured_keys()}
+    unreachable: set[str] = set()
     enqueued = 0
     for tenant in tenants:
-        if tenant.cluster_key is None:
+        key = tenant.cluster_key
+        if key is None or key in unreachable:
             continue
-        async with runtime.cluster_manager.tenant_transaction(tenant.cluster_key, tenant.id) as db:
-            due = await service.endpoints_due(db, tenant.id)
-            backlog = await service.backlog(db, tenant.id)
-        backlogs[tenant.cluster_key] = backlogs.get(tenant.cluster_key, Backlog()).plus(backlog)
+        try:
+            async with runtime.cluster_manager.tenant_transaction(key, tenant.id) as db:
+                due = await service.endpoints_due(db, tenant.id)
+                backlog = await service.backlog(db, tenant.id)
+        except Exception as error:
+            if not cluster_is_down(error):
+                raise
+            unreachable.add(key)
+            logger.warning("webhooks.sweep_cluster_unavailable", cluster=key)
+            continue
+        backlogs[key] = backlogs.get(key, Backlog()).plus(backlog)
         for endpoint_id in due:
             if await runtime.jobs.enqueue(
                 DELIVER_TASK,
@@ -70,15 +83,27 @@ async def sweep(payload: dict[str, Any], job: JobContext) -> None:
                 dedupe_key=deliver_dedupe_key(endpoint_id),
             ):
                 enqueued += 1
+    measured = {key: backlog for key, backlog in backlogs.items() if key not in unreachable}
     async with runtime.central.transaction() as session:
-        await record_backlogs(session, backlogs)
+        await record_backlogs(session, measured, unmeasured=unreachable)
     if enqueued:
         logger.info("webhooks.swept", enqueued=enqueued)
 
 
-async def record_backlogs(session: AsyncSession, backlogs: dict[str, Backlog]) -> None:
+def cluster_is_down(error: Exception) -> bool:
+    if isinstance(error, AppError):
+        return error.code == CLUSTER_UNAVAILABLE.code
+    return is_connection_failure(error)
+
+
+async def record_backlogs(
+    session: AsyncSession, backlogs: dict[str, Backlog], *, unmeasured: set[str]
+) -> None:
     await record_measurement(
-        session, WEBHOOK_PENDING, {key: backlog.pending for key, backlog in backlogs.items()}
+        session,
+        WEBHOOK_PENDING,
+        {key: backlog.pending for key, backlog in backlogs.items()},
+        keep=unmeasured,
     )
     await record_measurement(
         session,
@@ -87,6 +112,7 @@ async def record_backlogs(session: AsyncSession, backlogs: dict[str, Backlog]) -
             key: backlog.oldest_pending_at.timestamp() if backlog.oldest_pending_at else 0.0
             for key, backlog in backlogs.items()
         },
+        keep=unmeasured,
     )
 
 
