@@ -8,6 +8,7 @@ bodies carry single-use tokens, so only the recipient, template and file path ar
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -97,8 +98,12 @@ class FileTransport:
         return str(path)
 
     def _write(self, path: Path, data: bytes) -> None:
+        """Written under a temporary name and renamed: whoever reads the directory (a
+        developer's mail viewer, a test waiting for a link) sees a whole mail or none."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_bytes(data)
+        os.replace(partial, path)
 
 
 class SmtpTransport:
