@@ -10,7 +10,6 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from garment.platform.db import is_connection_failure
 from garment.platform.errors import CLUSTER_UNAVAILABLE, AppError
 from garment.platform.jobs import JobContext, RetryLater, tasks
 from garment.platform.measurements import (
@@ -69,8 +68,8 @@ async def sweep(payload: dict[str, Any], job: JobContext) -> None:
             async with runtime.cluster_manager.tenant_transaction(key, tenant.id) as db:
                 due = await service.endpoints_due(db, tenant.id)
                 backlog = await service.backlog(db, tenant.id)
-        except Exception as error:
-            if not cluster_is_down(error):
+        except AppError as error:  # the breaker turns a failed connection into this code
+            if error.code != CLUSTER_UNAVAILABLE.code:
                 raise
             unreachable.add(key)
             logger.warning("webhooks.sweep_cluster_unavailable", cluster=key)
@@ -88,12 +87,6 @@ async def sweep(payload: dict[str, Any], job: JobContext) -> None:
         await record_backlogs(session, measured, unmeasured=unreachable)
     if enqueued:
         logger.info("webhooks.swept", enqueued=enqueued)
-
-
-def cluster_is_down(error: Exception) -> bool:
-    if isinstance(error, AppError):
-        return error.code == CLUSTER_UNAVAILABLE.code
-    return is_connection_failure(error)
 
 
 async def record_backlogs(
