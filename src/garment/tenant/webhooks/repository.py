@@ -187,19 +187,6 @@ class EndpointRepository(Repository[WebhookEndpoint]):
         )
         return list(rows.scalars())
 
-    async def backlog(self, tenant_id: uuid.UUID) -> tuple[int, datetime | None]:
-        """The tenant's pending messages: how many, and when the oldest was created (the
-        partial index on pending messages answers it)."""
-        row = (
-            await self.session.execute(
-                select(func.count(), func.min(WebhookMessage.created_at)).where(
-                    WebhookMessage.tenant_id == tenant_id,
-                    WebhookMessage.status == MessageStatus.PENDING,
-                )
-            )
-        ).one()
-        return int(row[0]), row[1]
-
     async def health(self, tenant_id: uuid.UUID) -> list[Any]:
         """Each endpoint of the tenant with its backlog (see HEALTH), oldest endpoint first."""
         rows = await self.session.execute(HEALTH, {"tenant_id": tenant_id})
@@ -215,6 +202,19 @@ class EndpointRepository(Repository[WebhookEndpoint]):
 
 class MessageRepository(Repository[WebhookMessage]):
     model = WebhookMessage
+
+    async def backlog(self, tenant_id: uuid.UUID) -> tuple[int, datetime | None]:
+        """The tenant's pending messages: how many, and when the oldest was created (the
+        partial index on pending messages answers it)."""
+        row = (
+            await self.session.execute(
+                select(func.count(), func.min(WebhookMessage.created_at)).where(
+                    WebhookMessage.tenant_id == tenant_id,
+                    WebhookMessage.status == MessageStatus.PENDING,
+                )
+            )
+        ).one()
+        return int(row[0]), row[1]
 
     async def add_once(self, values: dict[str, Any]) -> bool:
         """Insert a message unless the endpoint already has this `webhook_id` (an event

@@ -503,7 +503,7 @@ class WebhookService:
         return await EndpointRepository(session).with_pending(tenant_id)
 
     async def backlog(self, session: AsyncSession, tenant_id: uuid.UUID) -> Backlog:
-        pending, oldest = await EndpointRepository(session).backlog(tenant_id)
+        pending, oldest = await MessageRepository(session).backlog(tenant_id)
         return Backlog(pending, oldest)
 
     # --- delivery (the job) -------------------------------------------------------------------
