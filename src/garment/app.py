@@ -20,6 +20,7 @@ from garment.central.tenancy import router as tenancy_router
 from garment.config import Settings, get_settings
 from garment.platform import health, meta
 from garment.platform.diagnostics import install_task_dump
+from garment.platform.http.dispatch import StaticRoutes
 from garment.platform.http.fastlane import FastLane, Lane
 from garment.platform.http.handlers import install_exception_handlers
 from garment.platform.http.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
@@ -166,6 +167,9 @@ def create_app(
     app.include_router(tenant_tracking_router.page_router)
     app.include_router(billing_router.sandbox_router)
     app.include_router(auth_router.jwks_router)
+    # Fixed-path routes skip FastAPI's route matching (ADR 0027); inside FastAPI's exception and
+    # exit-stack middlewares, where its own matching runs.
+    app.router.middleware_stack = StaticRoutes(app.router.middleware_stack, app.router)
     # Innermost of our middleware: its answers pass through CORS and the request context.
     if lanes:
         app.add_middleware(FastLane, lanes=fast_lanes())
