@@ -3,6 +3,7 @@ a plan answers exactly what FastAPI's own solving answers, errors and their orde
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
@@ -20,6 +21,8 @@ from fastapi import (
     Request,
     Response,
 )
+from fastapi.exceptions import ResponseValidationError
+from fastapi.responses import HTMLResponse, PlainTextResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
@@ -115,7 +118,32 @@ def build(route_class: type[APIRoute]) -> FastAPI:
     def sync_endpoint(item: Item) -> Item:
         return item
 
+    @router.get("/shaped", response_model=Item)
+    async def shaped(response: Response, bad: bool = False) -> Any:
+        response.status_code = 202
+        response.headers["X-Seen"] = "shaped"
+        return {"name": 1} if bad else {"name": "kaos", "qty": 1, "extra": "dropped"}
+
+    @router.get("/raw")
+    async def raw() -> Response:
+        return PlainTextResponse("raw", status_code=203, headers={"X-Seen": "raw"})
+
+    @router.delete("/things/{thing_id}", status_code=204)
+    async def delete_thing(thing_id: int) -> None:
+        return None
+
+    @router.get("/page", response_class=HTMLResponse)
+    async def page() -> str:
+        return "<p>halo</p>"
+
+    lenient_router = APIRouter(route_class=route_class, prefix="/v1", strict_content_type=False)
+
+    @lenient_router.post("/lenient")
+    async def lenient(item: Item) -> Item:
+        return item
+
     app.include_router(router)
+    app.include_router(lenient_router)
     return app
 
 
@@ -137,6 +165,15 @@ CASES: list[tuple[str, str, dict[str, str], Any]] = [
     ("POST", "/v1/plain", GOOD, {"name": 5}),
     ("POST", "/v1/plain", {**GOOD, "Content-Type": "text/plain"}, "not json"),
     ("POST", "/v1/plain", {**GOOD, "Content-Type": "application/json"}, "{broken"),
+    ("POST", "/v1/plain", {**GOOD, "Content-Type": "application/vnd.api+json"}, '{"name":"ab"}'),
+    ("POST", "/v1/plain", {**GOOD, "Content-Type": "application/json; charset=utf-8"}, "[1]"),
+    ("POST", "/v1/plain", {**GOOD, "Content-Type": ""}, '{"name": "kemeja", "qty": 3}'),
+    ("POST", "/v1/lenient", {**GOOD, "Content-Type": ""}, '{"name": "kemeja", "qty": 3}'),
+    ("POST", "/v1/plain", GOOD, ""),
+    ("GET", "/v1/shaped", GOOD, None),
+    ("GET", "/v1/raw", GOOD, None),
+    ("DELETE", "/v1/things/3", GOOD, None),
+    ("GET", "/v1/page", GOOD, None),
 ]
 
 
@@ -150,7 +187,8 @@ async def answer(app: FastAPI, case: tuple[str, str, dict[str, str], Any]) -> tu
         else:
             response = await client.request(method, url, headers=headers, json=body)
     seen = response.headers.get("x-seen")
-    return response.status_code, response.json(), seen, list(calls)
+    kept = {name: response.headers.get(name) for name in ("content-type", "content-length")}
+    return response.status_code, response.content, seen, list(calls), kept
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c[0]} {c[1]}" for c in CASES])
@@ -164,19 +202,28 @@ async def test_a_plan_answers_what_fastapi_answers(
     assert all(compiled(route) for route in api_routes(compiled_app))
 
 
+async def test_an_answer_outside_the_response_model_fails_as_in_fastapi() -> None:
+    failures = []
+    for route_class in (CompiledRoute, APIRoute):
+        with pytest.raises(ResponseValidationError) as failure:
+            await answer(build(route_class), ("GET", "/v1/shaped?bad=true", GOOD, None))
+        failures.append((failure.value.errors(), failure.value.body))
+    assert failures[0] == failures[1]
+
+
 async def test_dependency_overrides_are_honoured() -> None:
     app = build(CompiledRoute)
     app.dependency_overrides[sync_service] = lambda: "overridden"
-    status, body, _, _ = await answer(app, ("GET", "/v1/things/3", GOOD, None))
+    status, body, _, _, _ = await answer(app, ("GET", "/v1/things/3", GOOD, None))
     assert status == 200
-    assert body["service"] == "overridden"
+    assert json.loads(body)["service"] == "overridden"
     app.dependency_overrides.clear()
-    status, body, _, _ = await answer(app, ("GET", "/v1/things/3", GOOD, None))
-    assert body["service"] == "service"
+    status, body, _, _, _ = await answer(app, ("GET", "/v1/things/3", GOOD, None))
+    assert json.loads(body)["service"] == "service"
 
 
 async def test_a_cached_dependency_runs_once_and_a_generator_closes() -> None:
-    _, _, _, seen = await answer(build(CompiledRoute), CASES[0])
+    _, _, _, seen, _ = await answer(build(CompiledRoute), CASES[0])
     assert seen.count("authenticated") == 1
     assert seen.count("member") == 1
     assert seen[-1] == "session-close"

@@ -13,9 +13,9 @@ The plan runs FastAPI's own algorithm, so answers do not change: sub-dependencie
 declaration order; a sub-dependency whose parameters fail is not called, its errors collected;
 then path, query, header, cookie and body parameters; one `RequestValidationError` with every
 error. Generator dependencies are entered by FastAPI's own helper (its cleanup scopes and
-shielded exits), the body is read and decoded by FastAPI's request handler as before, and the
-response is serialised by it as before: the route hands FastAPI one endpoint that takes the
-request and the sub-response, and that endpoint runs the plan and then the real endpoint.
+shielded exits). The route's handler (`compiled_handler`, ADR 0028) reads and decodes the body
+and serialises the response as FastAPI's does, around one endpoint that takes the request and
+the sub-response and runs the plan and then the real endpoint.
 
 A route FastAPI builds differently falls back to FastAPI's own solving: one that needs
 something the plan does not model (security scopes, background tasks, forms and files, limited
@@ -64,6 +64,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import Scope
+
+from garment.platform.http.handler import CompiledEndpoint, compiled_handler
 
 # A default of one of these types is returned as it is; FastAPI deep-copies every default so a
 # handler cannot mutate a shared list, which these cannot be.
@@ -379,7 +381,7 @@ class CompiledRoute(APIRoute):
         setattr(route, PLAN_ATTRIBUTE, dependant is not None)
         if dependant is None:
             return super().get_route_handler()
-        return get_request_handler(
+        fastapi_handler = get_request_handler(
             dependant=dependant,
             body_field=route.body_field,
             status_code=route.status_code,
@@ -398,6 +400,8 @@ class CompiledRoute(APIRoute):
             stream_item_field=route.stream_item_field,
             is_json_stream=route.is_json_stream,
         )
+        endpoint = cast(CompiledEndpoint, dependant.call)
+        return compiled_handler(route, endpoint, fastapi_handler)
 
 
 def compiled(route: object) -> bool:
