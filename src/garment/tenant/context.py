@@ -39,7 +39,7 @@ from garment.central.auth.ports import AUDIENCE_TENANT, Principal, TokenScope
 from garment.central.tenancy.errors import TENANT_MAINTENANCE
 from garment.central.tenancy.service import MemberRecord, TenantRef, status_error
 from garment.central.tenancy.states import TenantStatus
-from garment.platform.context import update_context
+from garment.platform.context import enter_tenant_in_context, identify_in_context
 from garment.platform.db import ReadTransaction
 from garment.platform.errors import (
     AUTH_SESSION_REVOKED,
@@ -144,7 +144,7 @@ async def authenticate_tenant(
     if claims.scope is not TokenScope.TENANT or claims.tid is None:
         raise AppError(AUTH_TOKEN_INVALID)
     auth_session, user = await auth.sessions.live(claims.sid, claims.sub)
-    update_context(user_id=user.id, session_id=auth_session.id)
+    identify_in_context(user.id, auth_session.id)
     return Principal(user=user, session=auth_session, claims=claims)
 
 
@@ -160,7 +160,7 @@ class SetTenantContext:
         tenant: TenantRef | None = await services.tenancy.tenant_ref(tenant_id)
         if tenant is None:  # the token's own tenant no longer exists
             raise AppError(TENANT_NOT_FOUND)
-        update_context(tenant_id=tenant.id)
+        enter_tenant_in_context(tenant.id)
         return tenant
 
 

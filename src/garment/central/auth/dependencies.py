@@ -21,7 +21,7 @@ from garment.central.auth.ports import (
     Principal,
 )
 from garment.central.auth.service import AuthService
-from garment.platform.context import current_context, update_context
+from garment.platform.context import current_context, identify_in_context
 from garment.platform.errors import (
     AUTH_SESSION_REVOKED,
     AUTH_TOKEN_EXPIRED,
@@ -67,7 +67,7 @@ async def verified_claims(
 async def principal_for(auth: AuthService, claims: AccessClaims) -> Principal:
     """The live session and user behind verified claims (AUTH_SESSION_REVOKED otherwise)."""
     auth_session, user = await auth.sessions.live(claims.sid, claims.sub)
-    update_context(user_id=user.id, session_id=auth_session.id)
+    identify_in_context(user.id, auth_session.id)
     return Principal(user=user, session=auth_session, claims=claims)
 
 

@@ -42,7 +42,7 @@ from garment.central.auth.repository import (
     UserRepository,
 )
 from garment.platform.cache import InvalidationBus, TtlCache
-from garment.platform.context import current_context, update_context
+from garment.platform.context import current_context, identify_in_context
 from garment.platform.errors import (
     AUTH_FINGERPRINT_MISMATCH,
     AUTH_REFRESH_INVALID,
@@ -174,7 +174,7 @@ def _name_in_request_log(claimed: ClaimedToken | None) -> None:
     """The request log line and every activity name the user and session of a token that
     belongs to a live session (an unknown or revoked one names nobody)."""
     if claimed is not None and claimed.revoked_at is None:
-        update_context(user_id=claimed.user_id, session_id=claimed.session_id)
+        identify_in_context(claimed.user_id, claimed.session_id)
 
 
 def _seconds_until(moment: datetime, now: datetime) -> int:
