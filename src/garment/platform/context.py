@@ -65,6 +65,21 @@ def update_context(**changes: object) -> RequestContext:
 def identify_in_context(user_id: uuid.UUID, session_id: uuid.UUID) -> None:
     """Record the request's user and session for logs and errors."""
     now = current_context()
+    _set_identity(now, user_id, session_id, now.tenant_id)
+
+
+def enter_tenant_in_context(tenant_id: uuid.UUID) -> None:
+    """Record the request's tenant for logs and errors."""
+    now = current_context()
+    _set_identity(now, now.user_id, now.session_id, tenant_id)
+
+
+def _set_identity(
+    now: RequestContext,
+    user_id: uuid.UUID | None,
+    session_id: uuid.UUID | None,
+    tenant_id: uuid.UUID | None,
+) -> None:
     _current.set(
         RequestContext(
             request_id=now.request_id,
@@ -73,22 +88,6 @@ def identify_in_context(user_id: uuid.UUID, session_id: uuid.UUID) -> None:
             user_agent=now.user_agent,
             user_id=user_id,
             session_id=session_id,
-            tenant_id=now.tenant_id,
-        )
-    )
-
-
-def enter_tenant_in_context(tenant_id: uuid.UUID) -> None:
-    """Record the request's tenant for logs and errors."""
-    now = current_context()
-    _current.set(
-        RequestContext(
-            request_id=now.request_id,
-            locale=now.locale,
-            client_ip=now.client_ip,
-            user_agent=now.user_agent,
-            user_id=now.user_id,
-            session_id=now.session_id,
             tenant_id=tenant_id,
         )
     )
