@@ -72,6 +72,15 @@ def client(app: FastAPI) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
 
 
+def test_the_app_routes_through_the_table() -> None:
+    app = create_app()
+    stack = app.router.middleware_stack
+    assert isinstance(stack, StaticRoutes)
+    assert stack.router is app.router
+    stack.table()
+    assert stack.routes_version() == (app.router._routes_version, Router.changes)
+
+
 def test_the_table_holds_fixed_path_routes_and_only_those() -> None:
     table = static_targets(create_app().router)
     assert ("GET", "/api/v1/tenant/taxonomies") in table
