@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
@@ -154,6 +155,32 @@ async def test_event_claimed_by_a_dead_relay_is_delivered_after_its_lease(
     await asyncio.sleep(1.2)
     assert await survivor.drain() == 1
     assert recorder.calls["notify"] == [order_id]
+
+
+async def test_an_events_turn_renews_its_lease_and_names_who_has_it(database: Database) -> None:
+    relay = OutboxRelay(database, registry_for(Recorder()), options=replace(FAST, lease_seconds=30))
+    await publish_order(database)
+    [event] = await relay._claim()
+    async with database.transaction() as session:
+        await session.execute(
+            text("UPDATE outbox_events SET locked_until = now() WHERE id = :id"), {"id": event.id}
+        )
+        await session.execute(
+            text(
+                "INSERT INTO outbox_deliveries (event_id, listener, status) VALUES "
+                "(:e, 'test.update_stats', 'delivered'), (:e, 'test.notify_customer', 'failed')"
+            ),
+            {"e": event.event_id},
+        )
+    assert await relay._take_turn(event) == {"test.update_stats"}
+    async with database.transaction() as session:
+        left = (
+            await session.execute(
+                text("SELECT locked_until - now() FROM outbox_events WHERE id = :id"),
+                {"id": event.id},
+            )
+        ).scalar_one()
+    assert left > timedelta(seconds=25)
 
 
 async def test_event_is_parked_as_dead_after_max_attempts(database: Database) -> None:
