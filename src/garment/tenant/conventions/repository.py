@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from garment.platform.repository import Repository, affected_rows
@@ -14,6 +14,50 @@ from garment.tenant.conventions.models import DocumentCounter, IdempotencyKey
 
 PENDING = "pending"
 COMPLETED = "completed"
+CLAIMED_COLUMNS = (
+    "tenant_id",
+    "key",
+    "fingerprint",
+    "method",
+    "path",
+    "state",
+    "created_at",
+    "expires_at",
+)
+
+
+def _claiming_statement() -> Any:
+    """Insert a key as pending, or take over an expired one. Built once: building an `INSERT …
+    ON CONFLICT` (its `excluded` copies the table's columns) cost ~0.4 ms of CPU per request."""
+    statement = insert(IdempotencyKey).values({name: bindparam(name) for name in CLAIMED_COLUMNS})
+    return statement.on_conflict_do_update(
+        index_elements=[IdempotencyKey.tenant_id, IdempotencyKey.key],
+        set_={
+            **{name: statement.excluded[name] for name in CLAIMED_COLUMNS if name != "key"},
+            "response_status": None,
+            "response_headers": None,
+            "response_body": None,
+        },
+        where=IdempotencyKey.expires_at <= bindparam("now"),
+    ).returning(IdempotencyKey.key)
+
+
+def _taking_statement() -> Any:
+    """Increment a document counter, creating it at 1; built once, as `_claiming_statement`."""
+    statement = insert(DocumentCounter).values(
+        tenant_id=bindparam("tenant_id"),
+        doc_type=bindparam("doc_type"),
+        year=bindparam("year"),
+        last_number=1,
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[DocumentCounter.tenant_id, DocumentCounter.doc_type, DocumentCounter.year],
+        set_={"last_number": DocumentCounter.last_number + 1, "updated_at": text("now()")},
+    ).returning(DocumentCounter.last_number)
+
+
+CLAIM_KEY = _claiming_statement()
+TAKE_NEXT_NUMBER = _taking_statement()
 
 
 class IdempotencyRepository(Repository[IdempotencyKey]):
@@ -49,19 +93,9 @@ class IdempotencyRepository(Repository[IdempotencyKey]):
             "state": PENDING,
             "created_at": now,
             "expires_at": expires_at,
+            "now": now,
         }
-        statement = insert(IdempotencyKey).values(values)
-        claiming = statement.on_conflict_do_update(
-            index_elements=[IdempotencyKey.tenant_id, IdempotencyKey.key],
-            set_={
-                **{name: statement.excluded[name] for name in values if name != "key"},
-                "response_status": None,
-                "response_headers": None,
-                "response_body": None,
-            },
-            where=IdempotencyKey.expires_at <= now,
-        ).returning(IdempotencyKey.key)
-        return (await self.session.execute(claiming)).first() is not None
+        return (await self.session.execute(CLAIM_KEY, values)).first() is not None
 
     async def stored(self, tenant_id: uuid.UUID, key: str) -> IdempotencyKey | None:
         return await self.one_or_none(
@@ -113,18 +147,7 @@ class DocumentCounterRepository(Repository[DocumentCounter]):
         """Increment the counter (creating it at 1) and return the new value. The row stays
         locked until the caller's transaction ends, so concurrent creators queue on it and a
         rollback gives the number back: gap-free and unique."""
-        statement = insert(DocumentCounter).values(
-            tenant_id=tenant_id, doc_type=doc_type, year=year, last_number=1
+        taken = await self.session.execute(
+            TAKE_NEXT_NUMBER, {"tenant_id": tenant_id, "doc_type": doc_type, "year": year}
         )
-        taking = statement.on_conflict_do_update(
-            index_elements=[
-                DocumentCounter.tenant_id,
-                DocumentCounter.doc_type,
-                DocumentCounter.year,
-            ],
-            set_={
-                "last_number": DocumentCounter.last_number + 1,
-                "updated_at": text("now()"),
-            },
-        ).returning(DocumentCounter.last_number)
-        return int((await self.session.execute(taking)).scalar_one())
+        return int(taken.scalar_one())
