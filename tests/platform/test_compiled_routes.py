@@ -16,6 +16,7 @@ from fastapi import (
     Depends,
     FastAPI,
     Header,
+    HTTPException,
     Path,
     Query,
     Request,
@@ -40,8 +41,6 @@ async def authenticated(authorization: Annotated[str | None, Header()] = None) -
 
 
 def raise_unauthorized() -> None:
-    from fastapi import HTTPException
-
     raise HTTPException(status_code=401, detail="no")
 
 
@@ -59,6 +58,35 @@ async def session(
     calls.append("session-open")
     yield f"session-of-{who['user']}"
     calls.append("session-close")
+
+
+async def guarded_unit(fail: str = "none") -> AsyncIterator[str]:
+    """A unit of work as `TenantSession` is one: it sees the endpoint's error, and may fail
+    itself before it yields or while it closes."""
+    calls.append("unit-open")
+    if fail == "before":
+        raise HTTPException(status_code=503, detail="unit unavailable")
+    try:
+        yield "unit"
+    except HTTPException as error:
+        calls.append(f"unit-saw-{error.status_code}")
+        raise
+    calls.append("unit-close")
+    if fail == "cleanup":
+        raise HTTPException(status_code=409, detail="commit refused")
+
+
+async def request_unit() -> AsyncIterator[str]:
+    """A request-scoped generator: it closes after the response has been sent."""
+    calls.append("request-open")
+    yield "request"
+    calls.append("request-close")
+
+
+def sync_unit() -> Iterator[str]:
+    calls.append("sync-open")
+    yield "sync"
+    calls.append("sync-close")
 
 
 def sync_service() -> str:
@@ -132,6 +160,20 @@ def build(route_class: type[APIRoute]) -> FastAPI:
     async def delete_thing(thing_id: int) -> None:
         return None
 
+    @router.get("/guarded")
+    async def guarded(
+        unit: Annotated[str, Depends(guarded_unit, scope="function")],
+        outer: Annotated[str, Depends(request_unit)],
+        sync: Annotated[str, Depends(sync_unit, scope="function")],
+        fail: str = "none",
+    ) -> dict[str, str]:
+        calls.append("endpoint")
+        if fail == "conflict":
+            raise HTTPException(status_code=409, detail="taken")
+        if fail == "crash":
+            raise RuntimeError("boom")
+        return {"unit": unit, "outer": outer, "sync": sync}
+
     @router.get("/page", response_class=HTMLResponse)
     async def page() -> str:
         return "<p>halo</p>"
@@ -174,6 +216,12 @@ CASES: list[tuple[str, str, dict[str, str], Any]] = [
     ("GET", "/v1/raw", GOOD, None),
     ("DELETE", "/v1/things/3", GOOD, None),
     ("GET", "/v1/page", GOOD, None),
+    # Generator dependencies: opened and closed in FastAPI's order, the endpoint's error thrown
+    # into them, their own failures before the yield and while closing answered as FastAPI's.
+    ("GET", "/v1/guarded", GOOD, None),
+    ("GET", "/v1/guarded?fail=conflict", GOOD, None),
+    ("GET", "/v1/guarded?fail=before", GOOD, None),
+    ("GET", "/v1/guarded?fail=cleanup", GOOD, None),
 ]
 
 
@@ -227,6 +275,19 @@ async def test_a_cached_dependency_runs_once_and_a_generator_closes() -> None:
     assert seen.count("authenticated") == 1
     assert seen.count("member") == 1
     assert seen[-1] == "session-close"
+
+
+async def test_an_endpoint_crash_reaches_the_generators_as_in_fastapi() -> None:
+    seen = []
+    for route_class in (CompiledRoute, APIRoute):
+        calls.clear()
+        transport = httpx.ASGITransport(app=build(route_class), raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            response = await client.get("/v1/guarded?fail=crash", headers=GOOD)
+        seen.append((response.status_code, list(calls)))
+    assert seen[0] == seen[1]
+    assert seen[0][0] == 500
+    assert "unit-close" not in seen[0][1]
 
 
 def api_routes(app: FastAPI) -> Iterator[Any]:

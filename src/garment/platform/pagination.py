@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
+from functools import cached_property
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -105,7 +106,8 @@ class CursorPart:
         if self.kind in INT_RANGES:
             return str(int(value))
         if self.kind is PartKind.UUID:
-            return uuid.UUID(str(value)).hex
+            # The driver hands back UUIDs; anything else is parsed as one.
+            return value.hex if isinstance(value, uuid.UUID) else uuid.UUID(str(value)).hex
         moment: datetime = value if value.tzinfo else value.replace(tzinfo=UTC)
         return str((moment - EPOCH) // timedelta(microseconds=1))
 
@@ -312,7 +314,7 @@ class KeysetQuery:
             keyset=keyset,
         )
 
-    @property
+    @cached_property
     def key_names(self) -> tuple[str, ...]:
         return tuple(_column_name(column) for column in self.keyset.columns)
 

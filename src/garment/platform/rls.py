@@ -49,8 +49,10 @@ class TenantBindingConnection(asyncpg.Connection):  # type: ignore[misc]
         if tenant_id is None:
             self._garment_bind_sql = None
             return
-        # A UUID renders as 36 hex digits and dashes: safe to inline, nothing else gets here.
-        value = str(uuid.UUID(str(tenant_id)))
+        # A UUID renders as 36 hex digits and dashes: safe to inline, nothing else gets here
+        # (anything but a plain UUID is parsed as one first, so it cannot smuggle text in).
+        exact = type(tenant_id) is uuid.UUID
+        value = str(tenant_id) if exact else str(uuid.UUID(str(tenant_id)))
         self._garment_bind_sql = f"SELECT set_config('{TENANT_SETTING}', '{value}', true);"
 
     # The signature is asyncpg's own (its `timeout`), so the override is transparent.

@@ -12,10 +12,18 @@ validates values and calls the dependencies.
 The plan runs FastAPI's own algorithm, so answers do not change: sub-dependencies first, in
 declaration order; a sub-dependency whose parameters fail is not called, its errors collected;
 then path, query, header, cookie and body parameters; one `RequestValidationError` with every
-error. Generator dependencies are entered by FastAPI's own helper (its cleanup scopes and
-shielded exits). The route's handler (`compiled_handler`, ADR 0028) reads and decodes the body
-and serialises the response as FastAPI's does, around one endpoint that takes the request and
-the sub-response and runs the plan and then the real endpoint.
+error. An async generator dependency is entered as FastAPI enters it, as a `contextlib` context
+manager on the exit stack of its scope, but built once per route instead of per request and
+without FastAPI's shared cancel scope (ADR 0029); a sync one through FastAPI's own helper (it
+runs in a worker thread). The route's handler (`compiled_handler`, ADR 0028) reads and decodes
+the body and serialises the response as FastAPI's does, around one endpoint that takes the
+request and the sub-response and runs the plan and then the real endpoint.
+
+A dependency may also offer a shortcut (`solve_from_request`, ADR 0030): one call that takes
+its value straight from the request, doing what solving its parameters and sub-dependencies
+and then calling it would do, or answering `DECLINED` for a request whose parameters FastAPI
+would refuse (the plan then solves it the long way, so the errors stay FastAPI's). The tenant
+chain is the one that does: every tenant route's first step, three levels deep.
 
 A route FastAPI builds differently falls back to FastAPI's own solving: one that needs
 something the plan does not model (security scopes, background tasks, forms and files, limited
@@ -27,6 +35,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
@@ -71,6 +80,9 @@ from garment.platform.http.handler import CompiledEndpoint, compiled_handler
 # handler cannot mutate a shared list, which these cannot be.
 IMMUTABLE_DEFAULTS = (type(None), bool, int, float, str, bytes, tuple, frozenset)
 PLAN_ATTRIBUTE = "garment_dependency_plan"
+# The method a dependency offers as its shortcut, and what it answers to decline a request.
+SHORTCUT_METHOD = "solve_from_request"
+DECLINED: Any = object()
 # Off only to measure FastAPI's own solving against the plan's (bench/http/inprocess.py).
 COMPILE = True
 Values = dict[str, Any]
@@ -168,7 +180,12 @@ class Step:
     generator: bool
     coroutine: bool
     function_scope: bool
-    dependant: Dependant  # FastAPI's, for entering a generator with its own helper
+    dependant: Dependant  # FastAPI's, for entering a sync generator with its own helper
+    # An async generator dependency as a context manager factory, built once (FastAPI wraps the
+    # callable in `asynccontextmanager` on every request).
+    context: Callable[..., AbstractAsyncContextManager[Any]] | None
+    # The dependency's value from the request in one call, or DECLINED (module docstring).
+    shortcut: Callable[[Request], Awaitable[Any]] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +229,12 @@ class Plan:
         values: Values = {}
         errors: Errors = []
         for step in self.steps:
+            if step.shortcut is not None:
+                solved = await run.shortcut(step)
+                if solved is not DECLINED:
+                    if step.name is not None:
+                        values[step.name] = solved
+                    continue
             sub_values, sub_errors = await step.plan.solve(run)
             if sub_errors:
                 errors.extend(sub_errors)
@@ -249,7 +272,8 @@ def step_of(sub: Dependant) -> Step:
     call = sub.call
     if call is None:
         raise NotCompilable("a dependency without a callable")
-    generator = _is_gen_callable(call) or _is_async_gen_callable(call)
+    async_generator = _is_async_gen_callable(call)
+    generator = async_generator or _is_gen_callable(call)
     return Step(
         name=sub.name,
         plan=Plan.of(sub),
@@ -260,6 +284,8 @@ def step_of(sub: Dependant) -> Step:
         coroutine=_is_coroutine_callable(call),
         function_scope=sub.scope == "function",
         dependant=sub,
+        context=asynccontextmanager(call) if async_generator else None,
+        shortcut=getattr(call, SHORTCUT_METHOD, None),
     )
 
 
@@ -273,17 +299,30 @@ class Solving:
     embed_body_fields: bool
     cache: dict[Any, Any]
 
+    async def shortcut(self, step: Step) -> Any:
+        if step.use_cache and step.cache_key in self.cache:
+            return self.cache[step.cache_key]
+        assert step.shortcut is not None
+        solved = await step.shortcut(self.request)
+        if solved is not DECLINED:
+            self.cache.setdefault(step.cache_key, solved)
+        return solved
+
     async def call(self, step: Step, sub_values: Values) -> Any:
         if step.use_cache and step.cache_key in self.cache:
             return self.cache[step.cache_key]
         if step.generator:
             stack_key = "fastapi_function_astack" if step.function_scope else "fastapi_inner_astack"
-            solved = await _solve_generator(
-                request=self.request,
-                dependant=step.dependant,
-                stack=self.request.scope[stack_key],
-                sub_values=sub_values,
-            )
+            stack: AsyncExitStack = self.request.scope[stack_key]
+            if step.context is not None:
+                solved = await stack.enter_async_context(step.context(**sub_values))
+            else:
+                solved = await _solve_generator(
+                    request=self.request,
+                    dependant=step.dependant,
+                    stack=stack,
+                    sub_values=sub_values,
+                )
         elif step.coroutine:
             solved = await step.call(**sub_values)
         else:

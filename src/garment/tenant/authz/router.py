@@ -7,7 +7,6 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Request, Response, status
 
-from garment.central.auth.dependencies import bearer_scheme
 from garment.central.billing.service import PlanCatalogue
 from garment.central.tenancy.dependencies import Tenancy
 from garment.central.tenancy.schemas import MeOut, TenantOut
@@ -16,7 +15,7 @@ from garment.platform.errors import CONFLICT, RESOURCE_NOT_FOUND, VALIDATION_FAI
 from garment.platform.http.dependencies import CentralSession, app_services
 from garment.platform.http.handlers import handle_app_error
 from garment.platform.http.openapi import error_responses
-from garment.platform.http.routing import Router
+from garment.platform.http.routing import DECLINED, Router
 from garment.tenant.authz.dependencies import Roles, actor_of
 from garment.tenant.authz.permissions import PERMISSIONS
 from garment.tenant.authz.schemas import (
@@ -29,8 +28,6 @@ from garment.tenant.authz.schemas import (
 )
 from garment.tenant.context import (
     TENANT_CHAIN_ERRORS,
-    TENANT_HEADER,
-    TENANT_HEADER_MAX_LENGTH,
     AnyMember,
     RequirePermission,
     TenantMember,
@@ -101,13 +98,11 @@ async def me_lane(request: Request) -> Response | None:
     `tests/tenancy/test_fast_lane.py` compares both answers over every outcome of the chain; it
     would not notice a side effect only the route has.
     """
-    header = request.headers.get(TENANT_HEADER)
-    if header is not None and len(header) > TENANT_HEADER_MAX_LENGTH:
-        return None
     services = app_services(request)
     try:
-        credentials = await bearer_scheme(request)
-        member = await ensure_tenant_usable.resolve(services, credentials, header, request.method)
+        member = await ensure_tenant_usable.solve_from_request(request)
+        if member is DECLINED:
+            return None
         await any_member.authorize(services, member)
         answer = await me_answer(member, services.tenancy, services.plans)
     except AppError as error:
