@@ -285,7 +285,8 @@ def step_of(sub: Dependant) -> Step:
         function_scope=sub.scope == "function",
         dependant=sub,
         context=asynccontextmanager(call) if async_generator else None,
-        shortcut=getattr(call, SHORTCUT_METHOD, None),
+        # An instance's method only: a class's would be the unbound function.
+        shortcut=None if isinstance(call, type) else getattr(call, SHORTCUT_METHOD, None),
     )
 
 
