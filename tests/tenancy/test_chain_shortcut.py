@@ -66,13 +66,20 @@ def shape(response: httpx.Response) -> tuple[int, dict[str, str], list[str]]:
     return response.status_code, headers, sorted(response.json())
 
 
+async def caller(
+    runtime: Runtime, client: httpx.AsyncClient, headers_of: Headers
+) -> tuple[TenantSetup, dict[str, str]]:
+    """A tenant of its own and another one; the case's headers between them."""
+    mine = await tenant_setup(runtime, client)
+    other = await tenant_setup(runtime, client)
+    return mine, headers_of(mine, other)
+
+
 @pytest.mark.parametrize("case", CASES)
 async def test_the_shortcut_answers_a_list_as_fastapi_solving_does(
     runtime: Runtime, clients: tuple[httpx.AsyncClient, httpx.AsyncClient], case: str
 ) -> None:
-    mine = await tenant_setup(runtime, clients[0])
-    other = await tenant_setup(runtime, clients[0])
-    headers = CASES[case](mine, other)
+    mine, headers = await caller(runtime, clients[0], CASES[case])
     await both(clients, "GET", LIST, headers)  # warm: both then answer from the same caches
 
     before = await mismatches_of(runtime, mine)
@@ -98,10 +105,7 @@ WRITE_CASES: dict[str, Headers] = {
 async def test_the_shortcut_answers_a_write_as_fastapi_solving_does(
     runtime: Runtime, clients: tuple[httpx.AsyncClient, httpx.AsyncClient], case: str
 ) -> None:
-    mine = await tenant_setup(runtime, clients[0])
-    other = await tenant_setup(runtime, clients[0])
-    headers = WRITE_CASES[case](mine, other)
-
+    _, headers = await caller(runtime, clients[0], WRITE_CASES[case])
     by_plan, by_fastapi = await both(
         clients, "POST", CREATE, headers, (term("plan-a"), term("fast-b"))
     )

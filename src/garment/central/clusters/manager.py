@@ -161,77 +161,47 @@ class ClusterConnectionManager:
     @asynccontextmanager
     async def tenant_reader(self, key: str, tenant_id: uuid.UUID) -> AsyncIterator[ReadTransaction]:
         """A read-only transaction bound to one tenant, without an ORM session: for hot GET
-        lists (`ReadTransaction`). The same breaker guards it as every cluster transaction.
-        What `guarded` and `Database.read_transaction` do, in one context manager: a hot list
-        enters this on every request, and each nested one costs microseconds."""
-        breaker = self._admitted(key)
-        database = self.database(key)
-        reader = ReadTransaction(database.engine, tenant_id)
-        try:
-            try:
-                yield reader
-            except BaseException as error:
-                await reader.finish(error)
-                raise
-            await reader.finish(None)
-        except BaseException as error:
-            replacement = await self._settle_failure(key, breaker, database, error)
-            if replacement is None:
-                raise
-            raise replacement from error
-        breaker.record_success()
+        lists (`ReadTransaction`). The same breaker guards it as every cluster transaction."""
+        async with (
+            self.guarded(key) as database,
+            database.read_transaction(tenant_id) as reader,
+        ):
+            yield reader
 
     @asynccontextmanager
     async def guarded(self, key: str) -> AsyncIterator[Database]:
         """The cluster's database for one unit of work, behind its circuit breaker: fail fast
         while it is open, and count how the work went against the cluster."""
-        breaker = self._admitted(key)
-        database = self.database(key)
-        try:
-            yield database
-        except BaseException as error:
-            replacement = await self._settle_failure(key, breaker, database, error)
-            if replacement is None:
-                raise
-            raise replacement from error
-        breaker.record_success()
-
-    def _admitted(self, key: str) -> CircuitBreaker:
-        """The cluster's breaker, when it lets work through; 503 while it is open."""
         breaker = self.breaker(key)
         retry_after = breaker.retry_after()
         if retry_after is not None:
             raise unavailable(key, retry_after)
-        return breaker
-
-    async def _settle_failure(
-        self, key: str, breaker: CircuitBreaker, database: Database, error: BaseException
-    ) -> AppError | None:
-        """Count a unit of work that raised `error` against the cluster; the 503 to raise in
-        its place when the cluster could not be reached, None to re-raise `error` itself."""
-        if isinstance(error, asyncio.CancelledError):
+        database = self.database(key)
+        try:
+            yield database
+        except asyncio.CancelledError:
             # A cancelled half-open trial proves nothing either way; let the next caller try.
             breaker.trial_in_flight = False
-            return None
-        if not isinstance(error, Exception):
-            return None
-        if isinstance(error, AppError) or not is_connection_failure(error):
-            breaker.record_success()  # the cluster answered; the failure is elsewhere
-            return None
-        wait = breaker.record_failure()
-        # Every pooled connection to a server that failed is suspect (a restart or an
-        # administrator ends them all): drop them, or each later trial would meet one of
-        # them, fail, and keep the breaker open long after the cluster is back.
-        with contextlib.suppress(Exception):
-            await database.engine.dispose()
-        logger.warning(
-            "cluster.unavailable",
-            cluster=key,
-            error=describe_failure(error),
-            failures=breaker.failures,
-            state=breaker.state,
-        )
-        return unavailable(key, wait)
+            raise
+        except Exception as error:
+            if isinstance(error, AppError) or not is_connection_failure(error):
+                breaker.record_success()  # the cluster answered; the failure is elsewhere
+                raise
+            wait = breaker.record_failure()
+            # Every pooled connection to a server that failed is suspect (a restart or an
+            # administrator ends them all): drop them, or each later trial would meet one of
+            # them, fail, and keep the breaker open long after the cluster is back.
+            with contextlib.suppress(Exception):
+                await database.engine.dispose()
+            logger.warning(
+                "cluster.unavailable",
+                cluster=key,
+                error=describe_failure(error),
+                failures=breaker.failures,
+                state=breaker.state,
+            )
+            raise unavailable(key, wait) from error
+        breaker.record_success()
 
     async def ping(self, key: str) -> None:
         async with asyncio.timeout(2.0):
