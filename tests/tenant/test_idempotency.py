@@ -5,9 +5,10 @@ answer the stored response once executed, also for 10 concurrent duplicates; ano
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, text
 
 from garment.runtime import Runtime
 from garment.tenant.audit.models import AuditLog
@@ -157,6 +158,31 @@ async def test_a_duplicate_waiting_too_long_is_409_in_progress(
         CUSTOMERS, json={"name": "X"}, headers=owner.headers(**{"Idempotency-Key": key})
     )
     assert done.status_code == 201, done.text
+
+
+async def test_a_claim_is_one_statement_and_leaves_later_waits_unbounded(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    """The claim bounds its own wait for a held key (`lock_timeout`) and clears the bound again
+    in the same statement: the rest of the request waits for its locks as usual."""
+    setup = await tenant_setup(runtime, client)
+    statements: list[str] = []
+
+    def counted(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    async with runtime.cluster_manager.tenant_transaction(setup.cluster, setup.tenant_id) as db:
+        engine = (await db.connection()).engine.sync_engine
+        event.listen(engine, "before_cursor_execute", counted)
+        try:
+            claimed = await runtime.idempotency.claim(
+                db, setup.tenant_id, new_key(), method="POST", path="p", body=b"{}"
+            )
+        finally:
+            event.remove(engine, "before_cursor_execute", counted)
+        assert claimed is None
+        assert len(statements) == 1, statements
+        assert (await db.execute(text("SHOW lock_timeout"))).scalar_one() == "0"
 
 
 async def test_expired_keys_are_purged_and_reusable(

@@ -104,7 +104,6 @@ class IdempotencyService:
         fingerprint = request_fingerprint(method, path, body)
         keys = IdempotencyRepository(session)
         now = datetime.now(UTC)
-        await keys.set_lock_timeout(int(self.wait_seconds * 1000))
         try:
             claimed = await keys.claim(
                 tenant_id,
@@ -114,12 +113,12 @@ class IdempotencyService:
                 path=path,
                 now=now,
                 expires_at=now + IDEMPOTENCY_TTL,
+                wait_milliseconds=int(self.wait_seconds * 1000),
             )
         except DBAPIError as exc:
             if _lock_not_available(exc):
                 raise in_progress() from exc
             raise
-        await keys.set_lock_timeout(0)
         if claimed:
             return None
         row = await keys.stored(tenant_id, key)
