@@ -79,8 +79,31 @@ def _taking_statement() -> Any:
     ).returning(DocumentCounter.last_number)
 
 
+def _completing_statement() -> Any:
+    """Store the response of the request holding a key; built once, as `_claiming_statement`
+    (an ORM `UPDATE` costs ~0.1 ms to build). The bind names differ from the columns' because an
+    `UPDATE` takes parameters named after its columns as values to SET. No session object to
+    keep in step: the request that holds a key never loads its row (`stored` is for the others),
+    and with bound criteria the ORM could only find out by fetching the rows."""
+    return (
+        update(IdempotencyKey)
+        .where(
+            IdempotencyKey.tenant_id == bindparam("held_tenant_id"),
+            IdempotencyKey.key == bindparam("held_key"),
+        )
+        .values(
+            state=COMPLETED,
+            response_status=bindparam("stored_status"),
+            response_headers=bindparam("stored_headers"),
+            response_body=bindparam("stored_body"),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
 CLAIM_KEY = _claiming_statement()
 TAKE_NEXT_NUMBER = _taking_statement()
+COMPLETE_KEY = _completing_statement()
 
 
 class IdempotencyRepository(Repository[IdempotencyKey]):
@@ -133,14 +156,14 @@ class IdempotencyRepository(Repository[IdempotencyKey]):
         body: bytes,
     ) -> None:
         await self.session.execute(
-            update(IdempotencyKey)
-            .where(IdempotencyKey.tenant_id == tenant_id, IdempotencyKey.key == key)
-            .values(
-                state=COMPLETED,
-                response_status=status,
-                response_headers=headers,
-                response_body=body,
-            )
+            COMPLETE_KEY,
+            {
+                "held_tenant_id": tenant_id,
+                "held_key": key,
+                "stored_status": status,
+                "stored_headers": headers,
+                "stored_body": body,
+            },
         )
 
     async def release(self, tenant_id: uuid.UUID, key: str) -> None:
