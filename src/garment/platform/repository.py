@@ -16,7 +16,7 @@ never opens a transaction of its own; the unit of work (request, job, listener) 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import Select, func, select
@@ -62,8 +62,11 @@ class Repository(Generic[M]):
         )
         return found
 
-    async def one_or_none(self, statement: Select[M]) -> M | None:
-        return (await self.session.execute(statement)).scalar_one_or_none()
+    async def one_or_none(
+        self, statement: Select[M], parameters: Mapping[str, Any] | None = None
+    ) -> M | None:
+        """The one row `statement` finds, or None; `parameters` bind a statement built once."""
+        return (await self.session.execute(statement, parameters)).scalar_one_or_none()
 
     async def all(self, statement: Select[M]) -> list[M]:
         return list((await self.session.execute(statement)).scalars().all())

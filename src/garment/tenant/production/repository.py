@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, any_, bindparam, func, select
+from sqlalchemy import Select, String, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
 from garment.platform.pagination import Keyset, PageParams
@@ -78,7 +78,7 @@ COUNTERS_LOCKED = (
         StageCounter.tenant_id == bindparam("tenant_id"),
         StageCounter.job_id == bindparam("job_id"),
         StageCounter.size == bindparam("size"),
-        StageCounter.stage.in_(bindparam("stages", expanding=True)),
+        StageCounter.stage == any_(bindparam("stages", type_=ARRAY(String))),
     )
     .order_by(StageCounter.position)
     .with_for_update()
@@ -114,8 +114,7 @@ class JobRepository(Repository[ProductionJob]):
         self, tenant_id: uuid.UUID, job_id: uuid.UUID, *, for_update: bool = False
     ) -> ProductionJob | None:
         statement = JOB_BY_ID_LOCKED if for_update else JOB_BY_ID
-        parameters = {"tenant_id": tenant_id, "job_id": job_id}
-        return (await self.session.execute(statement, parameters)).scalar_one_or_none()
+        return await self.one_or_none(statement, {"tenant_id": tenant_id, "job_id": job_id})
 
     async def of_order(self, tenant_id: uuid.UUID, order_id: uuid.UUID) -> Sequence[ProductionJob]:
         statement = (
